@@ -1,0 +1,1 @@
+//! Typed access to every operation, grouped by tag (in progress).

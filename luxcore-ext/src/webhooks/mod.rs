@@ -1,0 +1,3 @@
+//! Webhook deliveries from LuxCore: signature verification and related helpers.
+
+pub mod signature;
