@@ -1,1 +1,213 @@
-//! (in progress)
+//! Optional client-side rate limiting.
+//!
+//! LuxCore limits requests per API key. The documented limits (from the oldest copy of
+//! the authentication page, so treat them as indicative) are:
+//!
+//! | bucket                     | limit                                   |
+//! |----------------------------|-----------------------------------------|
+//! | [`RateBucket::Create`]     | 5000 requests/minute, burst 500 per 10 s |
+//! | [`RateBucket::Standard`]   | 100 requests/minute                     |
+//!
+//! **Off by default.** The server is the authority (it answers 429 with `Retry-After`,
+//! which the retry policy honours), keys are often shared by several processes, and the
+//! documented figures may be stale. Turn it on with
+//! `LuxCore::builder().rate_limits(RateLimits::documented())` to smooth bursts from one
+//! process, or give your own quotas with [`RateLimits::with_quota`]. When on, every
+//! attempt (retries included) waits until all quotas of its bucket allow it.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, RateLimiter};
+
+/// Which limit an operation counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateBucket {
+    /// Payment creation (`POST /api/v1/payments`, `POST /api/v2/payments`).
+    Create,
+    /// Every other endpoint.
+    Standard,
+}
+
+/// One quota: at most `requests` per `period`, the whole allowance usable as a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    requests: NonZeroU32,
+    period: Duration,
+}
+
+impl Quota {
+    /// `requests` per `period`. `None` when `requests` is 0 or `period` is zero.
+    pub fn new(requests: u32, period: Duration) -> Option<Self> {
+        let requests = NonZeroU32::new(requests)?;
+        (!period.is_zero()).then_some(Quota { requests, period })
+    }
+
+    /// `requests` per minute. `None` when `requests` is 0.
+    pub fn per_minute(requests: u32) -> Option<Self> {
+        Self::new(requests, Duration::from_secs(60))
+    }
+
+    /// Requests allowed per period.
+    pub fn requests(&self) -> u32 {
+        self.requests.get()
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    fn to_governor(self) -> Option<governor::Quota> {
+        let per_request = self.period / self.requests.get();
+        governor::Quota::with_period(per_request).map(|q| q.allow_burst(self.requests))
+    }
+}
+
+/// The client-side quotas per [`RateBucket`]. A bucket without quotas is unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    create: Vec<Quota>,
+    standard: Vec<Quota>,
+}
+
+impl RateLimits {
+    /// No quotas (every bucket unlimited); add some with [`Self::with_quota`].
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
+    /// The documented limits: creation 5000/min and 500 per 10 s (both must allow),
+    /// standard endpoints 100/min.
+    pub fn documented() -> Self {
+        let q = |requests, secs| Quota {
+            requests: NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN),
+            period: Duration::from_secs(secs),
+        };
+        RateLimits {
+            create: vec![q(5000, 60), q(500, 10)],
+            standard: vec![q(100, 60)],
+        }
+    }
+
+    /// Adds a quota to `bucket` (all quotas of a bucket must allow a request).
+    pub fn with_quota(mut self, bucket: RateBucket, quota: Quota) -> Self {
+        self.quotas_mut(bucket).push(quota);
+        self
+    }
+
+    /// The quotas of `bucket`.
+    pub fn quotas(&self, bucket: RateBucket) -> &[Quota] {
+        match bucket {
+            RateBucket::Create => &self.create,
+            RateBucket::Standard => &self.standard,
+        }
+    }
+
+    fn quotas_mut(&mut self, bucket: RateBucket) -> &mut Vec<Quota> {
+        match bucket {
+            RateBucket::Create => &mut self.create,
+            RateBucket::Standard => &mut self.standard,
+        }
+    }
+}
+
+/// The running limiter: one governor limiter per quota.
+pub(crate) struct Limiter {
+    create: Vec<DefaultDirectRateLimiter>,
+    standard: Vec<DefaultDirectRateLimiter>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        let build = |quotas: &[Quota]| {
+            quotas
+                .iter()
+                .filter_map(|q| q.to_governor())
+                .map(RateLimiter::direct)
+                .collect()
+        };
+        Limiter {
+            create: build(&limits.create),
+            standard: build(&limits.standard),
+        }
+    }
+
+    /// Waits until every quota of `bucket` allows one more request (each quota's cell
+    /// is taken as soon as it is available, one quota after the other).
+    pub(crate) async fn until_ready(&self, bucket: RateBucket) {
+        let limiters = match bucket {
+            RateBucket::Create => &self.create,
+            RateBucket::Standard => &self.standard,
+        };
+        for limiter in limiters {
+            limiter.until_ready().await;
+        }
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limiter")
+            .field("create_quotas", &self.create.len())
+            .field("standard_quotas", &self.standard.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_limits() {
+        let limits = RateLimits::documented();
+        let create = limits.quotas(RateBucket::Create);
+        assert_eq!(create.len(), 2);
+        assert_eq!(
+            (create[0].requests(), create[0].period()),
+            (5000, Duration::from_secs(60))
+        );
+        assert_eq!(
+            (create[1].requests(), create[1].period()),
+            (500, Duration::from_secs(10))
+        );
+        let standard = limits.quotas(RateBucket::Standard);
+        assert_eq!(
+            (standard[0].requests(), standard[0].period()),
+            (100, Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn invalid_quotas_are_none() {
+        assert!(Quota::new(0, Duration::from_secs(1)).is_none());
+        assert!(Quota::new(1, Duration::ZERO).is_none());
+        assert!(Quota::per_minute(0).is_none());
+    }
+
+    #[tokio::test]
+    async fn burst_then_limit() {
+        // 3 per hour: the burst passes at once, the fourth would wait.
+        let quota = Quota::new(3, Duration::from_secs(3600)).unwrap();
+        let limiter =
+            Limiter::new(&RateLimits::unlimited().with_quota(RateBucket::Standard, quota));
+        for _ in 0..3 {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                limiter.until_ready(RateBucket::Standard),
+            )
+            .await
+            .unwrap();
+        }
+        assert!(
+            limiter.standard[0].check().is_err(),
+            "quota must be exhausted after the burst"
+        );
+        // The other bucket is unlimited.
+        for _ in 0..100 {
+            limiter.until_ready(RateBucket::Create).await;
+        }
+    }
+}

@@ -1,1 +1,457 @@
-//! (in progress)
+//! Automatic retries: which requests are retried, when, and how long the SDK waits.
+//!
+//! # What is retried
+//!
+//! A failed attempt is retried (up to [`RetryPolicy::max_attempts`] attempts in total,
+//! within [`RetryPolicy::max_elapsed`]) only when repeating it is safe:
+//!
+//! * **Idempotent requests** (`GET`, `PUT`, `DELETE`): on connection errors, timeouts,
+//!   HTTP 429, 500, 502, 503, 504 and retryable error codes (`MISSING_REQUISITES`,
+//!   `NO_AVAILABLE_REQUISITES`, `RATE_LIMIT_EXCEEDED`, `INTERNAL_ERROR`,
+//!   `SERVICE_UNAVAILABLE`; see [`crate::error::ErrorCodeExt`]).
+//! * **Payment creation** (`POST /api/v1/payments` and `POST /api/v2/payments`): on the
+//!   same conditions. This is safe because LuxCore de-duplicates on `merchant_reference`:
+//!   if an earlier attempt was processed but its answer was lost (connection dropped,
+//!   timeout), the retry is answered with HTTP 200 `MERCHANT_REFERENCE_DUPLICATE` and the
+//!   existing payment, which the SDK returns as
+//!   [`Created::Existing`](crate::services::Created::Existing). So a
+//!   `Created::Existing` can mean "created by an earlier attempt of this very call".
+//!   Exception documented by LuxCore: a reference whose payment failed, expired or was
+//!   cancelled may be reused, so a retry can then create a second payment — only if the
+//!   first one reached such a state within the retry window, which does not happen in
+//!   practice. v2 retries are signed again with a fresh nonce and timestamp.
+//! * **Other `POST`s** (cancel, close, reopen, add comment, webhook create/test/retry,
+//!   upload URL, method validation): only when the request provably did not reach the
+//!   server (the connection could not be established) or it was refused before
+//!   processing (HTTP 429, or 503 `SERVICE_UNAVAILABLE`). Timeouts and dropped
+//!   connections are *not* retried: the server may have acted on the request.
+//!
+//! # How long to wait
+//!
+//! Exponential backoff with full jitter: before retry *n* the SDK sleeps a random time
+//! in `[0, min(max_delay, base_delay * 2^(n-1))]`. When the server says how long to wait
+//! (`Retry-After` in seconds or as an HTTP date, or `X-RateLimit-Reset` in Unix seconds
+//! on a 429) that is used instead, capped at `max_delay`. A retry whose wait would end
+//! after `max_elapsed` (counted from the start of the call) is not made.
+//!
+//! # Clock skew (API v2)
+//!
+//! Independently of this policy, a v2 request answered 401 `TIMESTAMP_OUT_OF_WINDOW` with
+//! a `Date` header makes the client adopt the server clock (as an offset) and retry once
+//! immediately: the server rejected the request before processing it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::client::RetryClass;
+use crate::client::hook::AttemptMeta;
+use crate::error::Error;
+
+/// How failed requests are retried. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first one included (default 4: one try and three retries).
+    pub max_attempts: u32,
+    /// Backoff cap of the first retry (default 250 ms); doubles per retry.
+    pub base_delay: Duration,
+    /// Longest single wait, also the cap on server-requested waits (default 10 s).
+    pub max_delay: Duration,
+    /// No retry is started whose wait would end later than this after the call started
+    /// (default 30 s).
+    pub max_elapsed: Duration,
+    /// `false` turns automatic retries off (the clock-skew correction stays on).
+    pub enabled: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(30),
+            enabled: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No automatic retries: every error surfaces at once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// Sets [`Self::max_attempts`] (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets [`Self::base_delay`].
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Sets [`Self::max_delay`].
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Sets [`Self::max_elapsed`].
+    pub fn with_max_elapsed(mut self, elapsed: Duration) -> Self {
+        self.max_elapsed = elapsed;
+        self
+    }
+
+    /// The upper bound of the jittered wait before retry number `retry` (1 = first retry):
+    /// `min(max_delay, base_delay * 2^(retry-1))`.
+    pub fn backoff_cap(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.base_delay
+            .checked_mul(factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max_delay)
+    }
+
+    /// A random wait in `[0, backoff_cap(retry)]` (full jitter).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let cap = u64::try_from(self.backoff_cap(retry).as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rand::rng().random_range(0..=cap))
+    }
+
+    /// Whether `err` (from attempt number `attempt`, 1-based, of a request of `class`)
+    /// is retried, and after which wait. `elapsed` is the time since the call started.
+    pub(crate) fn next_delay(
+        &self,
+        class: RetryClass,
+        err: &Error,
+        meta: &AttemptMeta,
+        attempt: u32,
+        elapsed: Duration,
+    ) -> Option<Duration> {
+        if !self.enabled || attempt >= self.max_attempts || !may_retry(class, err, meta) {
+            return None;
+        }
+        let hint = match err {
+            Error::RateLimited { retry_after } => *retry_after,
+            _ if meta.status == Some(StatusCode::SERVICE_UNAVAILABLE) => {
+                retry_after_header(&meta.headers, unix_now())
+            }
+            _ => None,
+        };
+        let delay = hint.map_or_else(|| self.backoff(attempt), |h| h.min(self.max_delay));
+        (elapsed.saturating_add(delay) <= self.max_elapsed).then_some(delay)
+    }
+}
+
+/// Whether a failure of a request of `class` may be retried at all.
+fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
+    match class {
+        RetryClass::Idempotent | RetryClass::CreatePayment => err.is_retryable(),
+        RetryClass::NotRetryableAfterSend => match err {
+            Error::RateLimited { .. } => true,
+            Error::Api { status, .. }
+            | Error::Decode {
+                status: Some(status),
+                ..
+            } => *status == 503,
+            Error::Transport { .. } | Error::Timeout => meta.connect_error,
+            _ => false,
+        },
+    }
+}
+
+/// Current Unix time in seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
+pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(value.trim())
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// The server's clock from its `Date` header, in Unix seconds.
+pub(crate) fn server_date(headers: &HeaderMap) -> Option<i64> {
+    header_str(headers, "date").and_then(parse_http_date)
+}
+
+fn secs_until(target: i64, now: i64) -> Duration {
+    Duration::from_secs(u64::try_from(target.saturating_sub(now)).unwrap_or(0))
+}
+
+/// `Retry-After`: delta seconds, or an HTTP date (measured against the response's
+/// `Date` header when present, else `now_unix`).
+fn retry_after_header(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
+    let value = header_str(headers, "retry-after")?;
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(value)?;
+    Some(secs_until(at, server_date(headers).unwrap_or(now_unix)))
+}
+
+/// How long a 429 answer asks to wait: `Retry-After`, else `X-RateLimit-Reset` (Unix
+/// seconds, measured against the `Date` header when present, else `now_unix`).
+pub(crate) fn server_delay_hint(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
+    retry_after_header(headers, now_unix).or_else(|| {
+        let reset: i64 = header_str(headers, "x-ratelimit-reset")?.parse().ok()?;
+        Some(secs_until(reset, server_date(headers).unwrap_or(now_unix)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luxcore_api::enums::ErrorCode;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    fn api(status: u16, code: ErrorCode) -> Error {
+        Error::Api {
+            status,
+            code,
+            messages: vec![],
+            timestamp: None,
+            request_id: None,
+        }
+    }
+
+    const NOW: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 GMT
+
+    #[test]
+    fn backoff_caps_and_jitter() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.backoff_cap(1), Duration::from_millis(250));
+        assert_eq!(policy.backoff_cap(2), Duration::from_millis(500));
+        assert_eq!(policy.backoff_cap(3), Duration::from_millis(1000));
+        assert_eq!(policy.backoff_cap(10), Duration::from_secs(10));
+        assert_eq!(policy.backoff_cap(u32::MAX), Duration::from_secs(10));
+        for retry in 1..6 {
+            for _ in 0..200 {
+                assert!(policy.backoff(retry) <= policy.backoff_cap(retry));
+            }
+        }
+        // Full jitter actually varies.
+        let samples: std::collections::HashSet<_> = (0..50).map(|_| policy.backoff(3)).collect();
+        assert!(samples.len() > 1);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let h = headers(&[("retry-after", "12")]);
+        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(12)));
+        let h = headers(&[
+            ("retry-after", "Tue, 14 Nov 2023 22:13:50 GMT"),
+            ("date", "Tue, 14 Nov 2023 22:13:20 GMT"),
+        ]);
+        assert_eq!(server_delay_hint(&h, 0), Some(Duration::from_secs(30)));
+        // No Date header: measured against the local clock; a past date means no wait.
+        let h = headers(&[("retry-after", "Tue, 14 Nov 2023 22:13:25 GMT")]);
+        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(5)));
+        assert_eq!(server_delay_hint(&h, NOW + 100), Some(Duration::ZERO));
+        let h = headers(&[("retry-after", "soon")]);
+        assert_eq!(server_delay_hint(&h, NOW), None);
+    }
+
+    #[test]
+    fn rate_limit_reset() {
+        let h = headers(&[("x-ratelimit-reset", "1700000042")]);
+        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(42)));
+        let h = headers(&[
+            ("x-ratelimit-reset", "1700000042"),
+            ("date", "Tue, 14 Nov 2023 22:13:40 GMT"),
+        ]);
+        assert_eq!(server_delay_hint(&h, 0), Some(Duration::from_secs(22)));
+        // Retry-After wins.
+        let h = headers(&[("x-ratelimit-reset", "1700000042"), ("retry-after", "1")]);
+        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(1)));
+        assert_eq!(server_delay_hint(&HeaderMap::new(), NOW), None);
+    }
+
+    #[test]
+    fn http_date() {
+        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(NOW));
+        assert_eq!(parse_http_date("garbage"), None);
+        assert_eq!(
+            server_date(&headers(&[("date", "Tue, 14 Nov 2023 22:13:20 GMT")])),
+            Some(NOW)
+        );
+    }
+
+    #[test]
+    fn server_hint_is_capped() {
+        let policy = RetryPolicy::default().with_max_elapsed(Duration::from_secs(3600));
+        let err = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let delay = policy.next_delay(
+            RetryClass::Idempotent,
+            &err,
+            &AttemptMeta::default(),
+            1,
+            Duration::ZERO,
+        );
+        assert_eq!(delay, Some(Duration::from_secs(10)));
+        // ...and a wait past max_elapsed is not started.
+        let policy = RetryPolicy::default();
+        let delay = policy.next_delay(
+            RetryClass::Idempotent,
+            &err,
+            &AttemptMeta::default(),
+            1,
+            Duration::from_secs(25),
+        );
+        assert_eq!(delay, None);
+    }
+
+    #[test]
+    fn attempts_and_disabled() {
+        let policy = RetryPolicy::default();
+        let meta = AttemptMeta::default();
+        let err = Error::Timeout;
+        for attempt in 1..4 {
+            assert!(
+                policy
+                    .next_delay(RetryClass::Idempotent, &err, &meta, attempt, Duration::ZERO)
+                    .is_some()
+            );
+        }
+        assert!(
+            policy
+                .next_delay(RetryClass::Idempotent, &err, &meta, 4, Duration::ZERO)
+                .is_none()
+        );
+        assert!(
+            RetryPolicy::none()
+                .next_delay(RetryClass::Idempotent, &err, &meta, 1, Duration::ZERO)
+                .is_none()
+        );
+        assert_eq!(RetryPolicy::default().with_max_attempts(0).max_attempts, 1);
+    }
+
+    #[test]
+    fn classes() {
+        let policy = RetryPolicy::default();
+        let plain = AttemptMeta::default();
+        let connect = AttemptMeta {
+            connect_error: true,
+            ..AttemptMeta::default()
+        };
+        let transport = Error::Transport {
+            message: "reset".into(),
+        };
+        let retried = |class, err: &Error, meta: &AttemptMeta| {
+            policy
+                .next_delay(class, err, meta, 1, Duration::ZERO)
+                .is_some()
+        };
+        let cases: Vec<(Error, bool, bool)> = vec![
+            // (error, idempotent/create retried, other POST retried [without connect error])
+            (transport.clone(), true, false),
+            (Error::Timeout, true, false),
+            (Error::RateLimited { retry_after: None }, true, true),
+            (api(500, ErrorCode::InternalError), true, false),
+            (api(502, ErrorCode::Other("HTTP_502".into())), true, false),
+            (api(503, ErrorCode::ServiceUnavailable), true, true),
+            (api(504, ErrorCode::Other("HTTP_504".into())), true, false),
+            (api(400, ErrorCode::MissingRequisites), true, false),
+            (api(400, ErrorCode::NoAvailableRequisites), true, false),
+            (api(400, ErrorCode::InsufficientBalance), false, false),
+            (api(401, ErrorCode::InvalidApiKey), false, false),
+            (api(404, ErrorCode::PaymentNotFound), false, false),
+            (
+                Error::Decode {
+                    status: Some(502),
+                    message: String::new(),
+                    body_excerpt: String::new(),
+                },
+                true,
+                false,
+            ),
+            (
+                Error::Decode {
+                    status: Some(200),
+                    message: String::new(),
+                    body_excerpt: String::new(),
+                },
+                false,
+                false,
+            ),
+            (Error::Config("x".into()), false, false),
+        ];
+        for (err, safe, other) in cases {
+            assert_eq!(
+                retried(RetryClass::Idempotent, &err, &plain),
+                safe,
+                "{err:?}"
+            );
+            assert_eq!(
+                retried(RetryClass::CreatePayment, &err, &plain),
+                safe,
+                "{err:?}"
+            );
+            assert_eq!(
+                retried(RetryClass::NotRetryableAfterSend, &err, &plain),
+                other,
+                "{err:?}"
+            );
+        }
+        // A connection that could not be established is retried for any POST.
+        assert!(retried(
+            RetryClass::NotRetryableAfterSend,
+            &transport,
+            &connect
+        ));
+        assert!(retried(
+            RetryClass::NotRetryableAfterSend,
+            &Error::Timeout,
+            &connect
+        ));
+    }
+
+    #[test]
+    fn retry_after_on_503() {
+        let policy = RetryPolicy::default();
+        let meta = AttemptMeta {
+            status: Some(StatusCode::SERVICE_UNAVAILABLE),
+            headers: headers(&[("retry-after", "2")]),
+            ..AttemptMeta::default()
+        };
+        let delay = policy.next_delay(
+            RetryClass::Idempotent,
+            &api(503, ErrorCode::ServiceUnavailable),
+            &meta,
+            1,
+            Duration::ZERO,
+        );
+        assert_eq!(delay, Some(Duration::from_secs(2)));
+    }
+}

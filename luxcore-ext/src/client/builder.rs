@@ -1,0 +1,413 @@
+//! [`LuxCoreBuilder`]: configuration and validation of a [`LuxCore`] client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+use super::LuxCore;
+use super::hook::AuthHook;
+use crate::credentials::{ApiKey, Credentials, HmacV2};
+use crate::error::{Error, Result};
+use crate::rate_limit::{Limiter, RateLimits};
+use crate::retry::RetryPolicy;
+
+/// The production API host (test and production share it; the key decides the mode).
+pub const DEFAULT_BASE_URL: &str = "https://api.lux-core.io";
+/// The User-Agent sent with every request (`luxcore-rs/<version>`).
+pub const USER_AGENT: &str = concat!("luxcore-rs/", env!("CARGO_PKG_VERSION"));
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Configures a [`LuxCore`] client. [`Self::build`] validates everything and returns
+/// [`Error::Config`] (never panics) on a bad setting.
+///
+/// ```
+/// use std::time::Duration;
+/// use luxcore_ext::client::LuxCore;
+/// use luxcore_ext::retry::RetryPolicy;
+///
+/// let client = LuxCore::builder()
+///     .base_url("http://127.0.0.1:8080")
+///     .api_key("qp_test_sk_local")
+///     .hmac_v2(123, "hmac_test_secret_local")
+///     .timeout(Duration::from_secs(20))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(3))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+/// ```
+pub struct LuxCoreBuilder {
+    base_url: String,
+    api_key: Option<Result<ApiKey>>,
+    hmac: Option<Result<HmacV2>>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    user_agent_suffix: Option<String>,
+    http_client: Option<reqwest::Client>,
+    rate_limits: Option<RateLimits>,
+    clock_skew: i64,
+}
+
+impl Default for LuxCoreBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LuxCoreBuilder {
+    /// Defaults: [`DEFAULT_BASE_URL`], no credentials, 10 s connect timeout, 30 s
+    /// per-attempt timeout, [`RetryPolicy::default`], no client-side rate limiting.
+    pub fn new() -> Self {
+        LuxCoreBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_key: None,
+            hmac: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            user_agent_suffix: None,
+            http_client: None,
+            rate_limits: None,
+            clock_skew: 0,
+        }
+    }
+
+    /// The API host (`http` or `https`; a path prefix is allowed, a trailing slash is
+    /// removed). Default [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The API v1 key (`qp_test_sk_...` or `qp_prod_sk_...`). Validated by [`Self::build`].
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The API v2 merchant id and payment HMAC secret. Validated by [`Self::build`].
+    pub fn hmac_v2(mut self, merchant_id: u64, secret: impl Into<String>) -> Self {
+        self.hmac = Some(HmacV2::new(merchant_id, secret));
+        self
+    }
+
+    /// Replaces the credentials (both the API key and the HMAC credentials).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.api_key = credentials.api_key().cloned().map(Ok);
+        self.hmac = credentials.hmac().cloned().map(Ok);
+        self
+    }
+
+    /// Timeout for establishing a connection (default 10 s). Ignored with a custom
+    /// [`Self::http_client`] (configure it there).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total timeout of one attempt, from sending to the end of the body (default 30 s).
+    /// Retries are bounded separately by [`RetryPolicy::max_elapsed`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]; [`RetryPolicy::none`] to turn
+    /// retries off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Appended to the User-Agent: `luxcore-rs/<version> <suffix>`.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Uses this `reqwest::Client` (proxies, custom TLS, ...). The SDK still sets
+    /// User-Agent, the per-attempt timeout and authentication per request. Disable
+    /// redirects on it: a redirect to another host would carry the `X-API-Key` header.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Turns on client-side rate limiting with these quotas (off by default; see
+    /// [`crate::rate_limit`]).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// Starts with the v2 clock off by `offset_secs` (tests of the clock-skew correction).
+    #[doc(hidden)]
+    pub fn clock_skew_for_tests(mut self, offset_secs: i64) -> Self {
+        self.clock_skew = offset_secs;
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    ///
+    /// Fails with [`Error::Config`] on: an invalid or non-http(s) base URL, an empty or
+    /// malformed API key or HMAC secret, no credentials at all, a zero timeout, an
+    /// `https` base URL without TLS support (the `rustls` feature is off and no
+    /// [`Self::http_client`] was given), or a User-Agent suffix that is not a valid
+    /// header value.
+    pub fn build(self) -> Result<LuxCore> {
+        let mut credentials = Credentials::new();
+        if let Some(key) = self.api_key {
+            credentials = credentials.with_api_key(key?);
+        }
+        if let Some(hmac) = self.hmac {
+            credentials = credentials.with_hmac(hmac?);
+        }
+        if credentials.is_empty() {
+            return Err(Error::Config(
+                "no credentials: set an API key (api_key) and/or HMAC v2 credentials (hmac_v2)"
+                    .into(),
+            ));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::Config("timeouts must be greater than zero".into()));
+        }
+        let base = BaseUrl::parse(&self.base_url)?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => default_http_client(&base, self.connect_timeout)?,
+        };
+        let user_agent = match &self.user_agent_suffix {
+            Some(suffix) => format!("{USER_AGENT} {suffix}"),
+            None => USER_AGENT.to_owned(),
+        };
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| {
+            Error::Config("the User-Agent suffix is not a valid header value".into())
+        })?;
+        let hook = Arc::new(AuthHook::new(
+            credentials,
+            user_agent,
+            Some(self.timeout),
+            base.path.clone(),
+            self.clock_skew,
+        ));
+        let raw = luxcore_api::Client::new_with_client(
+            &base.url,
+            http.clone(),
+            luxcore_api::Hooks::new(hook.clone()),
+        );
+        let limiter = self.rate_limits.as_ref().map(Limiter::new);
+        Ok(LuxCore::from_parts(
+            raw, http, base.url, hook, self.retry, limiter,
+        ))
+    }
+}
+
+/// A validated base URL.
+struct BaseUrl {
+    /// Without a trailing slash.
+    url: String,
+    /// Its path without a trailing slash (`""` for a bare host).
+    path: String,
+    https: bool,
+}
+
+impl BaseUrl {
+    fn parse(raw: &str) -> Result<Self> {
+        // The URL is not echoed in errors: it could carry userinfo.
+        let url = url::Url::parse(raw.trim())
+            .map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => {
+                return Err(Error::Config(format!(
+                    "the base URL must use http or https, not {other:?}"
+                )));
+            }
+        };
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::Config("the base URL has no host".into()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::Config(
+                "the base URL must not contain a user name or password".into(),
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::Config(
+                "the base URL must not have a query or fragment".into(),
+            ));
+        }
+        Ok(BaseUrl {
+            url: url.as_str().trim_end_matches('/').to_owned(),
+            path: url.path().trim_end_matches('/').to_owned(),
+            https,
+        })
+    }
+}
+
+fn default_http_client(base: &BaseUrl, connect_timeout: Duration) -> Result<reqwest::Client> {
+    if base.https && !cfg!(feature = "rustls") {
+        return Err(Error::Config(
+            "the base URL uses https, but luxcore-ext was built without the `rustls` feature, \
+             so the built-in HTTP client has no TLS: enable the `rustls` feature (on by default) \
+             or pass a TLS-capable reqwest::Client with LuxCoreBuilder::http_client"
+                .into(),
+        ));
+    }
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        // Never follow redirects: X-API-Key is not a header reqwest strips on redirect.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+impl fmt::Debug for LuxCoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LuxCoreBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("hmac", &self.hmac)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("custom_http_client", &self.http_client.is_some())
+            .field("rate_limits", &self.rate_limits)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "qp_test_sk_buildertest";
+
+    fn config_error(builder: LuxCoreBuilder) -> String {
+        match builder.build() {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected a Config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn base_url_is_validated_and_normalised() {
+        for (input, expected) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("http://localhost/proxy/", "http://localhost/proxy"),
+            ("  http://Example.COM  ", "http://example.com"),
+        ] {
+            let client = LuxCore::builder()
+                .base_url(input)
+                .api_key(KEY)
+                .build()
+                .unwrap();
+            assert_eq!(client.base_url(), expected);
+        }
+        for bad in [
+            "",
+            "not a url",
+            "ftp://example.com",
+            "file:///etc/passwd",
+            "http://user:pass@example.com",
+            "http://example.com/?q=1",
+            "http://example.com/#frag",
+        ] {
+            let message = config_error(LuxCore::builder().base_url(bad).api_key(KEY));
+            assert!(!message.contains("pass@"), "{message}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_required_and_validated() {
+        assert!(config_error(LuxCore::builder().base_url("http://x")).contains("no credentials"));
+        assert!(
+            config_error(LuxCore::builder().base_url("http://x").api_key("")).contains("empty")
+        );
+        assert!(
+            config_error(LuxCore::builder().base_url("http://x").hmac_v2(1, "")).contains("empty")
+        );
+        // A later valid value replaces an invalid one.
+        let client = LuxCore::builder()
+            .base_url("http://x")
+            .api_key("")
+            .api_key(KEY)
+            .build()
+            .unwrap();
+        assert!(client.credentials().api_key().is_some_and(ApiKey::is_test));
+        let client = LuxCore::builder()
+            .base_url("http://x")
+            .hmac_v2(123, "s3cr3t_hmac")
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.credentials().hmac().map(HmacV2::merchant_id),
+            Some(123)
+        );
+    }
+
+    #[test]
+    fn zero_timeouts_and_bad_user_agent() {
+        let base = || LuxCore::builder().base_url("http://x").api_key(KEY);
+        config_error(base().timeout(Duration::ZERO));
+        config_error(base().connect_timeout(Duration::ZERO));
+        config_error(base().user_agent_suffix("bad\nsuffix"));
+    }
+
+    #[test]
+    fn https_without_tls() {
+        let result = LuxCore::builder().api_key(KEY).build();
+        if cfg!(feature = "rustls") {
+            assert_eq!(result.unwrap().base_url(), DEFAULT_BASE_URL);
+        } else {
+            let Err(Error::Config(message)) = result else {
+                panic!("expected a Config error")
+            };
+            assert!(message.contains("rustls"), "{message}");
+            // A custom client is trusted to handle TLS.
+            let client = LuxCore::builder()
+                .api_key(KEY)
+                .http_client(reqwest::Client::new())
+                .build()
+                .unwrap();
+            assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+        }
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let builder = LuxCore::builder()
+            .base_url("http://x")
+            .api_key(KEY)
+            .hmac_v2(123, "hmac_secret_xyz");
+        let text = format!("{builder:?}");
+        assert!(
+            !text.contains(KEY) && !text.contains("hmac_secret_xyz"),
+            "{text}"
+        );
+        let client = builder.build().unwrap();
+        for text in [format!("{client:?}"), format!("{client:#?}")] {
+            assert!(
+                !text.contains(KEY) && !text.contains("hmac_secret_xyz"),
+                "{text}"
+            );
+            assert!(text.contains("REDACTED"));
+        }
+    }
+
+    #[test]
+    fn user_agent() {
+        assert!(USER_AGENT.starts_with("luxcore-rs/"));
+        assert_eq!(
+            USER_AGENT,
+            format!("luxcore-rs/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

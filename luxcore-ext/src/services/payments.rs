@@ -1,0 +1,388 @@
+//! Payments: create (API v1 with the key, API v2 with HMAC), get, cancel, methods,
+//! validate; plus [`PaymentRequest`] to build creation requests.
+
+use std::num::NonZeroU64;
+
+use luxcore_api::enums::{Currency, PaymentMethod, PaymentType};
+use luxcore_api::types::{
+    Customer, IpayOptions, Metadata, Payment, PaymentCreateRequest, PaymentMethodInfo,
+    PaymentMethodValidateRequest, PaymentMethodValidation, PayoutDetails,
+};
+
+use crate::client::{Call, LuxCore};
+use crate::error::{Error, Result};
+
+/// Payment operations. Obtained from [`LuxCore::payments`].
+#[derive(Debug, Clone, Copy)]
+pub struct Payments<'a> {
+    pub(crate) client: &'a LuxCore,
+}
+
+/// The outcome of a creation that LuxCore de-duplicates by `merchant_reference`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    /// Created now (HTTP 201).
+    New(T),
+    /// A payment with this `merchant_reference` already existed and is returned instead
+    /// (HTTP 200, `MERCHANT_REFERENCE_DUPLICATE`). With automatic retries this can also
+    /// be the payment created by an earlier attempt of the same call whose answer was
+    /// lost (see [`crate::retry`]).
+    Existing(T),
+}
+
+impl<T> Created<T> {
+    /// The value, new or existing.
+    pub fn into_inner(self) -> T {
+        match self {
+            Created::New(value) | Created::Existing(value) => value,
+        }
+    }
+
+    /// A reference to the value, new or existing.
+    pub fn get(&self) -> &T {
+        match self {
+            Created::New(value) | Created::Existing(value) => value,
+        }
+    }
+
+    /// `true` when created by this call (HTTP 201).
+    pub fn is_new(&self) -> bool {
+        matches!(self, Created::New(_))
+    }
+}
+
+fn created(status: reqwest::StatusCode, payment: Payment) -> Created<Payment> {
+    if status == reqwest::StatusCode::CREATED {
+        Created::New(payment)
+    } else {
+        Created::Existing(payment)
+    }
+}
+
+impl Payments<'_> {
+    /// Creates a deposit or withdrawal (`POST /api/v1/payments`, API key).
+    ///
+    /// Returns [`Created::Existing`] when the `merchant_reference` is already in use
+    /// (HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`). Retried automatically on transient
+    /// failures: safe because of that de-duplication (see [`crate::retry`]).
+    pub async fn create(&self, request: PaymentCreateRequest) -> Result<Created<Payment>> {
+        let response = self
+            .client
+            .run(Call::create_payment("/api/v1/payments"), |c| {
+                c.create_payment().body(request.clone()).send()
+            })
+            .await?;
+        Ok(created(response.status(), response.into_inner()))
+    }
+
+    /// Creates a payment through API v2 (`POST /api/v2/payments`), signed with the HMAC
+    /// credentials. Each attempt carries a fresh nonce and timestamp.
+    pub async fn create_v2(&self, request: PaymentCreateRequest) -> Result<Created<Payment>> {
+        let response = self
+            .client
+            .run(Call::create_payment("/api/v2/payments"), |c| {
+                c.create_payment_v2().body(request.clone()).send()
+            })
+            .await?;
+        Ok(created(response.status(), response.into_inner()))
+    }
+
+    /// Gets a payment by id (`pay_...`).
+    pub async fn get(&self, id: &str) -> Result<Payment> {
+        let response = self
+            .client
+            .run(Call::get("/api/v1/payments/{id}"), |c| {
+                c.get_payment().id(id).send()
+            })
+            .await?;
+        Ok(response.into_inner().data)
+    }
+
+    /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
+    /// Not retried once sent (see [`crate::retry`]).
+    pub async fn cancel(&self, id: &str) -> Result<Payment> {
+        let response = self
+            .client
+            .run(Call::post("/api/v1/payments/{id}/cancel"), |c| {
+                c.cancel_payment().id(id).send()
+            })
+            .await?;
+        Ok(response.into_inner().data)
+    }
+
+    /// The payment methods available to the merchant, optionally only those offered in
+    /// `currency` and/or supporting `payment_type`.
+    pub async fn methods(
+        &self,
+        currency: Option<Currency>,
+        payment_type: Option<PaymentType>,
+    ) -> Result<Vec<PaymentMethodInfo>> {
+        let response = self
+            .client
+            .run(Call::get("/api/v1/payments/methods"), |c| {
+                let mut builder = c.get_payment_methods();
+                if let Some(currency) = &currency {
+                    builder = builder.currency(currency.clone());
+                }
+                if let Some(payment_type) = &payment_type {
+                    builder = builder.type_(payment_type.clone());
+                }
+                builder.send()
+            })
+            .await?;
+        Ok(response.into_inner().data)
+    }
+
+    /// Checks a method/currency/type (and amount) combination before creating a payment.
+    pub async fn validate(
+        &self,
+        request: PaymentMethodValidateRequest,
+    ) -> Result<PaymentMethodValidation> {
+        let response = self
+            .client
+            .run(Call::post("/api/v1/payments/methods/validate"), |c| {
+                c.validate_payment_method().body(request.clone()).send()
+            })
+            .await?;
+        Ok(response.into_inner().data)
+    }
+}
+
+/// Builds a [`PaymentCreateRequest`] with the fields merchants usually set.
+///
+/// ```
+/// use luxcore_ext::services::PaymentRequest;
+/// use luxcore_ext::{Currency, PaymentMethod};
+///
+/// let deposit = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "order_1")
+///     .description("Order #1")
+///     .metadata("source", "web")
+///     .build()
+///     .unwrap();
+/// assert_eq!(deposit.amount.get(), 150_000);
+///
+/// let payout = PaymentRequest::withdrawal(50_000, Currency::MXN, PaymentMethod::Spei, "payout_1")
+///     .payout_field("clabe", "002010077777777771")
+///     .build()
+///     .unwrap();
+/// assert!(payout.payout.is_some());
+///
+/// // Zero is rejected with an error, not a panic.
+/// assert!(PaymentRequest::deposit(0, Currency::ARS, PaymentMethod::Card, "x").build().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRequest {
+    amount_minor: u64,
+    currency: Currency,
+    method: PaymentMethod,
+    payment_type: PaymentType,
+    merchant_reference: String,
+    description: Option<String>,
+    customer: Option<Customer>,
+    customer_id: Option<String>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+    payout: serde_json::Map<String, serde_json::Value>,
+    traffic_type: Option<String>,
+    ipay: Option<IpayOptions>,
+}
+
+impl PaymentRequest {
+    /// A deposit (the customer pays you) of `amount_minor` minor units (150000 = 1,500.00).
+    pub fn deposit(
+        amount_minor: u64,
+        currency: Currency,
+        method: PaymentMethod,
+        merchant_reference: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            amount_minor,
+            currency,
+            method,
+            PaymentType::Deposit,
+            merchant_reference,
+        )
+    }
+
+    /// A withdrawal (payout to a recipient) of `amount_minor` minor units. Add the
+    /// recipient's account with [`Self::payout_field`] / [`Self::payout`].
+    pub fn withdrawal(
+        amount_minor: u64,
+        currency: Currency,
+        method: PaymentMethod,
+        merchant_reference: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            amount_minor,
+            currency,
+            method,
+            PaymentType::Withdrawal,
+            merchant_reference,
+        )
+    }
+
+    fn new(
+        amount_minor: u64,
+        currency: Currency,
+        method: PaymentMethod,
+        payment_type: PaymentType,
+        merchant_reference: impl Into<String>,
+    ) -> Self {
+        PaymentRequest {
+            amount_minor,
+            currency,
+            method,
+            payment_type,
+            merchant_reference: merchant_reference.into(),
+            description: None,
+            customer: None,
+            customer_id: None,
+            metadata: serde_json::Map::new(),
+            payout: serde_json::Map::new(),
+            traffic_type: None,
+            ipay: None,
+        }
+    }
+
+    /// Overrides the payment type (e.g. `deposit_pp` / `withdrawal_pp` for the hosted page).
+    pub fn payment_type(mut self, payment_type: PaymentType) -> Self {
+        self.payment_type = payment_type;
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the customer (for withdrawals: the recipient).
+    pub fn customer(mut self, customer: Customer) -> Self {
+        self.customer = Some(customer);
+        self
+    }
+
+    /// Sets your customer identifier.
+    pub fn customer_id(mut self, customer_id: impl Into<String>) -> Self {
+        self.customer_id = Some(customer_id.into());
+        self
+    }
+
+    /// Adds one metadata entry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds one payout detail (`account_number`, `clabe`, `wallet_address`, `payid`, ...).
+    pub fn payout_field(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.payout.insert(key.into(), value.into());
+        self
+    }
+
+    /// Replaces the payout details.
+    pub fn payout(mut self, payout: PayoutDetails) -> Self {
+        self.payout = payout.0;
+        self
+    }
+
+    /// Sets the traffic type.
+    pub fn traffic_type(mut self, traffic_type: impl Into<String>) -> Self {
+        self.traffic_type = Some(traffic_type.into());
+        self
+    }
+
+    /// Restricts an iPay checkout to one scheme.
+    pub fn ipay_payment_method(mut self, scheme: impl Into<String>) -> Self {
+        self.ipay = Some(IpayOptions {
+            payment_method: Some(scheme.into()),
+        });
+        self
+    }
+
+    /// The request. Fails with [`Error::InvalidRequest`] when the amount is 0 or the
+    /// merchant reference is empty.
+    pub fn build(self) -> Result<PaymentCreateRequest> {
+        let amount = NonZeroU64::new(self.amount_minor)
+            .ok_or_else(|| Error::InvalidRequest("amount must be at least 1 minor unit".into()))?;
+        if self.merchant_reference.trim().is_empty() {
+            return Err(Error::InvalidRequest(
+                "merchant_reference must not be empty".into(),
+            ));
+        }
+        Ok(PaymentCreateRequest {
+            amount,
+            currency: self.currency,
+            customer: self.customer,
+            customer_id: self.customer_id,
+            description: self.description,
+            ipay: self.ipay,
+            merchant_reference: self.merchant_reference,
+            metadata: (!self.metadata.is_empty()).then_some(Metadata(self.metadata)),
+            method: self.method,
+            payout: (!self.payout.is_empty()).then_some(PayoutDetails(self.payout)),
+            traffic_type: self.traffic_type,
+            type_: self.payment_type,
+        })
+    }
+}
+
+impl TryFrom<PaymentRequest> for PaymentCreateRequest {
+    type Error = Error;
+
+    fn try_from(request: PaymentRequest) -> Result<Self> {
+        request.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deposit_and_withdrawal() {
+        let deposit =
+            PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "o1")
+                .description("d")
+                .customer_id("c1")
+                .metadata("k", "v")
+                .build()
+                .unwrap();
+        assert_eq!(deposit.type_, PaymentType::Deposit);
+        assert_eq!(deposit.amount.get(), 150_000);
+        assert_eq!(deposit.metadata.unwrap().0["k"], "v");
+        assert!(deposit.payout.is_none());
+
+        let withdrawal: PaymentCreateRequest =
+            PaymentRequest::withdrawal(5, Currency::MXN, PaymentMethod::Spei, "w1")
+                .payout_field("clabe", "002010077777777771")
+                .try_into()
+                .unwrap();
+        assert_eq!(withdrawal.type_, PaymentType::Withdrawal);
+        let json = serde_json::to_value(&withdrawal).unwrap();
+        assert_eq!(json["type"], "withdrawal");
+        assert_eq!(json["payout"]["clabe"], "002010077777777771");
+        assert!(json.get("metadata").is_none());
+    }
+
+    #[test]
+    fn invalid_requests_are_errors() {
+        let zero = PaymentRequest::deposit(0, Currency::ARS, PaymentMethod::Card, "r").build();
+        assert!(matches!(zero, Err(Error::InvalidRequest(_))));
+        let empty = PaymentRequest::deposit(1, Currency::ARS, PaymentMethod::Card, " ").build();
+        assert!(matches!(empty, Err(Error::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn created() {
+        let new = Created::New(1);
+        assert!(new.is_new());
+        assert_eq!(*new.get(), 1);
+        let existing = Created::Existing(2);
+        assert!(!existing.is_new());
+        assert_eq!(existing.into_inner(), 2);
+    }
+}

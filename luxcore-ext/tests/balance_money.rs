@@ -1,0 +1,232 @@
+//! Money formatting/parsing properties, and the typed balance helpers against luxcore-mock.
+
+use luxcore_ext::balance::{Money, MoneyParseError};
+use luxcore_ext::client::LuxCore;
+use luxcore_ext::error::Error;
+use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus};
+use luxcore_mock::{
+    DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, MockConfig, MockServer,
+};
+use proptest::prelude::*;
+
+fn currency() -> impl Strategy<Value = Currency> {
+    prop_oneof![
+        Just(Currency::ARS),
+        Just(Currency::AUD),
+        Just(Currency::LKR),
+        Just(Currency::MXN),
+        Just(Currency::TRY),
+        Just(Currency::UYU),
+        Just(Currency::from("EUR")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn format_then_parse_round_trips(minor in any::<i64>(), currency in currency()) {
+        let money = Money::new(minor, currency.clone());
+        let text = money.to_string();
+        prop_assert_eq!(text.parse::<Money>(), Ok(money.clone()));
+        // The amount part alone parses as a decimal, too.
+        let (amount, code) = text.rsplit_once(' ').unwrap();
+        prop_assert_eq!(code, currency.as_str());
+        prop_assert_eq!(Money::parse_decimal(amount, currency.clone()), Ok(money.clone()));
+        // And without thousands separators.
+        prop_assert_eq!(Money::parse_decimal(&amount.replace(',', ""), currency), Ok(money));
+    }
+
+    #[test]
+    fn minor_strings_round_trip(minor in any::<i64>()) {
+        prop_assert_eq!(
+            Money::from_minor_str(&minor.to_string(), Currency::ARS),
+            Ok(Money::new(minor, Currency::ARS))
+        );
+    }
+
+    #[test]
+    fn decimal_text_is_exact(whole in 0u64..1_000_000_000_000, frac in 0u32..100, short in any::<bool>(), neg in any::<bool>()) {
+        // "W.F" with one or two decimals is exactly W * 100 + F (scaled).
+        let (text_frac, minor_frac) = if short { (format!("{}", frac / 10), i64::from(frac / 10) * 10) } else { (format!("{frac:02}"), i64::from(frac)) };
+        let sign = if neg { "-" } else { "" };
+        let text = format!("{sign}{whole}.{text_frac}");
+        let magnitude = i64::try_from(whole).unwrap() * 100 + minor_frac;
+        let expected = if neg { -magnitude } else { magnitude };
+        prop_assert_eq!(Money::parse_decimal(&text, Currency::MXN), Ok(Money::new(expected, Currency::MXN)));
+        // A third decimal is always rejected.
+        let three = format!("{text}{}", frac % 10);
+        let too_many = if short { format!("{three}0") } else { three };
+        prop_assert!(matches!(
+            Money::parse_decimal(&too_many, Currency::MXN),
+            Err(MoneyParseError::TooManyDecimals(_))
+        ));
+    }
+
+    #[test]
+    fn checked_arithmetic_matches_i128(a in any::<i64>(), b in any::<i64>()) {
+        let (x, y) = (Money::new(a, Currency::UYU), Money::new(b, Currency::UYU));
+        let sum = i64::try_from(i128::from(a) + i128::from(b)).ok();
+        prop_assert_eq!(x.checked_add(&y).ok().map(|m| m.minor), sum);
+        let diff = i64::try_from(i128::from(a) - i128::from(b)).ok();
+        prop_assert_eq!(x.checked_sub(&y).ok().map(|m| m.minor), diff);
+        prop_assert!(x.checked_add(&Money::new(b, Currency::ARS)).is_err());
+    }
+
+    #[test]
+    fn garbage_never_panics(text in "\\PC{0,40}") {
+        let _ = Money::parse_decimal(&text, Currency::ARS);
+        let _ = Money::from_minor_str(&text, Currency::ARS);
+        let _ = text.parse::<Money>();
+    }
+}
+
+async fn setup() -> (MockServer, LuxCore, LuxCore) {
+    let server = MockServer::start(MockConfig::default().without_rate_limits())
+        .await
+        .expect("mock starts");
+    let v1 = LuxCore::builder()
+        .base_url(server.base_url())
+        .api_key(DEFAULT_API_KEY)
+        .build()
+        .expect("client builds");
+    let v2 = LuxCore::builder()
+        .base_url(server.base_url())
+        .hmac_v2(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET)
+        .build()
+        .expect("client builds");
+    (server, v1, v2)
+}
+
+fn ars(minor: i64) -> Money {
+    Money::new(minor, Currency::ARS)
+}
+
+fn withdrawal(amount: u64, reference: &str) -> luxcore_ext::types::PaymentCreateRequest {
+    PaymentRequest::withdrawal(
+        amount,
+        Currency::ARS,
+        PaymentMethod::BankTransfer,
+        reference,
+    )
+    .payout_field("account_number", "0110012345678901234567")
+    .build()
+    .expect("valid request")
+}
+
+#[tokio::test]
+async fn typed_balance_reads_v1_and_v2() {
+    let (server, v1, v2) = setup().await;
+    server.set_balance("ARS", 1_200_000, 300_000).await.unwrap();
+    server.set_balance("MXN", 850_000, 0).await.unwrap();
+
+    let snapshot = v1.balance().money(Currency::ARS).await.unwrap();
+    assert_eq!(snapshot.total, ars(1_500_000));
+    assert_eq!(snapshot.available, ars(1_200_000));
+    assert_eq!(snapshot.frozen, ars(300_000));
+    assert_eq!(snapshot.available.to_string(), "12,000.00 ARS");
+    assert_eq!(
+        v1.balance().available(Currency::ARS).await.unwrap(),
+        ars(1_200_000)
+    );
+    assert_eq!(
+        v2.balance().money_v2(Currency::ARS).await.unwrap(),
+        snapshot
+    );
+    assert_eq!(
+        v2.balance().available_v2(Currency::ARS).await.unwrap(),
+        ars(1_200_000)
+    );
+
+    let all = v1.balance().all_money().await.unwrap();
+    let currencies: Vec<&str> = all.keys().map(Currency::as_str).collect();
+    assert_eq!(currencies, ["ARS", "AUD", "LKR", "MXN", "TRY", "UYU"]);
+    assert_eq!(all[&Currency::ARS], snapshot);
+    assert_eq!(
+        all[&Currency::MXN].available,
+        Money::new(850_000, Currency::MXN)
+    );
+    assert_eq!(all[&Currency::UYU].total, Money::new(0, Currency::UYU));
+    assert_eq!(v2.balance().all_money_v2().await.unwrap(), all);
+
+    // The v1 helpers need an API key; the v2 helpers HMAC credentials.
+    assert!(v2.balance().money(Currency::ARS).await.is_err());
+    assert!(v1.balance().money_v2(Currency::ARS).await.is_err());
+}
+
+#[tokio::test]
+async fn ensure_available_and_withdraw_checked() {
+    let (server, v1, v2) = setup().await;
+    server.set_balance("ARS", 100_000, 0).await.unwrap();
+    let balance = v1.balance();
+
+    balance.ensure_available(&ars(100_000)).await.unwrap();
+    assert_eq!(
+        balance.ensure_available(&ars(100_001)).await,
+        Err(Error::InsufficientFunds {
+            needed: ars(100_001),
+            available: ars(100_000),
+        })
+    );
+
+    // Not even the amount is available: refused client-side, nothing sent.
+    let err = balance
+        .withdraw_checked(withdrawal(100_001, "too_much"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::InsufficientFunds {
+            needed: ars(100_001),
+            available: ars(100_000),
+        }
+    );
+    assert_eq!(server.payment_count().await.unwrap(), 0);
+
+    // The amount is available but amount + fee (104,500) is not: the server decides.
+    let err = balance
+        .withdraw_checked(withdrawal(100_000, "fee_too_much"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InsufficientBalance), "{err:?}");
+    assert_eq!(server.payment_count().await.unwrap(), 0);
+
+    // Enough: created, amount + fee frozen.
+    let created = balance
+        .withdraw_checked(withdrawal(90_000, "fits"))
+        .await
+        .unwrap();
+    assert!(created.is_new());
+    let payment = created.into_inner();
+    assert_eq!(payment.status, PaymentStatus::Pending);
+    assert_eq!(payment.net_amount, Some(94_050));
+    assert_eq!(server.balance("ARS").await.unwrap(), (5_950, 94_050));
+
+    // Through API v2 only (HMAC credentials): balance v2, then create v2.
+    server.set_balance("ARS", 50_000, 0).await.unwrap();
+    let created = v2
+        .balance()
+        .withdraw_checked(withdrawal(40_000, "v2_fits"))
+        .await
+        .unwrap();
+    assert_eq!(created.get().net_amount, Some(41_800));
+    assert_eq!(
+        v2.balance()
+            .withdraw_checked(withdrawal(9_000, "v2_short"))
+            .await,
+        Err(Error::InsufficientFunds {
+            needed: ars(9_000),
+            available: ars(8_200),
+        })
+    );
+
+    // Only withdrawals are accepted.
+    let deposit = PaymentRequest::deposit(1_000, Currency::ARS, PaymentMethod::Card, "dep")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        balance.withdraw_checked(deposit).await,
+        Err(Error::InvalidRequest(_))
+    ));
+}

@@ -1,0 +1,376 @@
+//! Pagination streams against luxcore-mock: order, concurrency, inserts during the walk,
+//! filters, validation, errors, and every list operation.
+
+use std::collections::HashSet;
+use std::pin::pin;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use luxcore_ext::client::LuxCore;
+use luxcore_ext::error::Error;
+use luxcore_ext::pagination::{
+    CommentFilter, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
+};
+use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::services::tickets::TicketRequest;
+use luxcore_ext::types::Payment;
+use luxcore_ext::{Currency, PaymentMethod, PaymentStatus};
+use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+
+async fn setup() -> (MockServer, LuxCore) {
+    let server = MockServer::start(MockConfig::default().without_rate_limits())
+        .await
+        .expect("mock starts");
+    let client = LuxCore::builder()
+        .base_url(server.base_url())
+        .api_key(DEFAULT_API_KEY)
+        .build()
+        .expect("client builds");
+    (server, client)
+}
+
+/// Creates `n` card deposits concurrently; returns their ids.
+async fn create_deposits(client: &LuxCore, prefix: &str, n: usize) -> Vec<String> {
+    stream::iter(0..n)
+        .map(|i| async move {
+            let request = PaymentRequest::deposit(
+                10_000 + i as u64,
+                Currency::ARS,
+                PaymentMethod::Card,
+                format!("{prefix}_{i}"),
+            )
+            .build()
+            .expect("valid request");
+            let created = client.payments().create(request).await.expect("created");
+            created.into_inner().id.expect("payment id")
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
+fn id(payment: &Payment) -> String {
+    payment.id.clone().expect("payment id")
+}
+
+fn assert_newest_first(payments: &[Payment]) {
+    for pair in payments.windows(2) {
+        assert!(
+            pair[0].created_at >= pair[1].created_at,
+            "not newest first: {:?} then {:?}",
+            pair[0].created_at,
+            pair[1].created_at
+        );
+    }
+}
+
+#[tokio::test]
+async fn thousand_payments_sequential_and_concurrent_identical() {
+    let (_server, client) = setup().await;
+    let created: HashSet<String> = create_deposits(&client, "bulk", 1000)
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(created.len(), 1000);
+
+    let payments = client.payments();
+    let sequential = payments
+        .collect_all(PaymentFilter::new().concurrency(1))
+        .await
+        .unwrap();
+    let concurrent = payments
+        .collect_all(PaymentFilter::new().concurrency(4))
+        .await
+        .unwrap();
+    assert_eq!(sequential.len(), 1000);
+    assert_eq!(sequential, concurrent);
+    let ids: Vec<String> = sequential.iter().map(id).collect();
+    let unique: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique, created, "every created payment exactly once");
+    assert_newest_first(&sequential);
+
+    // The stream is the pages, concatenated.
+    let first = payments.list(&PaymentFilter::new()).await.unwrap();
+    assert_eq!(first.total, 1000);
+    assert_eq!((first.limit, first.offset, first.total_pages), (100, 0, 10));
+    assert_eq!(first.items, sequential[..100]);
+    let third = payments
+        .list(&PaymentFilter::new().page_size(7).offset(14))
+        .await
+        .unwrap();
+    assert_eq!(third.items, sequential[14..21]);
+    assert_eq!(third.total_pages, 143);
+
+    // Odd page sizes give the same sequence.
+    let small = payments
+        .collect_all(PaymentFilter::new().page_size(33).concurrency(3))
+        .await
+        .unwrap();
+    assert_eq!(small, sequential);
+}
+
+#[tokio::test]
+async fn stream_across_inserts_loses_and_repeats_nothing() {
+    let (_server, client) = setup().await;
+    create_deposits(&client, "orig", 200).await;
+    let original: Vec<String> = client
+        .payments()
+        .collect_all(PaymentFilter::new())
+        .await
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(original.len(), 200);
+
+    for concurrency in [1, 4] {
+        let payments = client.payments();
+        let mut walk =
+            pin!(payments.stream(PaymentFilter::new().page_size(10).concurrency(concurrency)));
+        let mut seen = Vec::new();
+        let mut inserted = 0;
+        while let Some(payment) = walk.try_next().await.unwrap() {
+            seen.push(id(&payment));
+            // A page boundary: new payments land at the head of the list and shift every
+            // later page down before (some of) the next fetches.
+            if seen.len() % 10 == 0 {
+                let ids =
+                    create_deposits(&client, &format!("new_{concurrency}_{inserted}"), 3).await;
+                inserted += ids.len();
+            }
+        }
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "no repeats (concurrency {concurrency})"
+        );
+        let originals_seen: Vec<String> = seen
+            .iter()
+            .filter(|id| original.contains(id))
+            .cloned()
+            .collect();
+        assert_eq!(
+            originals_seen, original,
+            "every original payment once, in order (concurrency {concurrency})"
+        );
+        assert!(
+            inserted >= 60,
+            "inserts happened during the walk: {inserted}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_validation_and_errors() {
+    let (server, client) = setup().await;
+    let ids = create_deposits(&client, "filter", 30).await;
+    for id in &ids[..5] {
+        server.complete_payment(id).await.unwrap();
+    }
+    let payments = client.payments();
+
+    let completed = payments
+        .collect_all(
+            PaymentFilter::new()
+                .status(PaymentStatus::Completed)
+                .page_size(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(completed.len(), 5);
+    assert!(
+        completed
+            .iter()
+            .all(|p| p.status == PaymentStatus::Completed)
+    );
+    let expected: HashSet<&String> = ids[..5].iter().collect();
+    let got: Vec<String> = completed.iter().map(id).collect();
+    assert_eq!(got.iter().collect::<HashSet<_>>(), expected);
+
+    let processing = payments
+        .collect_all(PaymentFilter::new().status(PaymentStatus::Processing))
+        .await
+        .unwrap();
+    assert_eq!(processing.len(), 25);
+
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    let none = payments
+        .collect_all(PaymentFilter::new().created_from(future))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let all = payments
+        .collect_all(PaymentFilter::new().created_from(past).created_to(future))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 30);
+    let before = payments
+        .collect_all(PaymentFilter::new().created_to(past))
+        .await
+        .unwrap();
+    assert!(before.is_empty());
+
+    // Invalid paging: a Config error, nothing sent.
+    for filter in [
+        PaymentFilter::new().page_size(0),
+        PaymentFilter::new().page_size(101),
+        PaymentFilter::new().concurrency(0),
+    ] {
+        assert!(matches!(
+            payments.list(&filter).await,
+            Err(Error::Config(_))
+        ));
+        let items: Vec<_> = payments.stream(filter.clone()).collect().await;
+        assert!(
+            matches!(items.as_slice(), [Err(Error::Config(_))]),
+            "{filter:?}: {items:?}"
+        );
+        assert!(matches!(
+            payments.collect_all(filter).await,
+            Err(Error::Config(_))
+        ));
+    }
+
+    // An API error ends the stream with that error.
+    let items: Vec<_> = client
+        .webhooks()
+        .stream_events("wh_missing", WebhookEventFilter::new())
+        .collect()
+        .await;
+    assert!(
+        matches!(items.as_slice(), [Err(Error::Api { status: 404, .. })]),
+        "{items:?}"
+    );
+}
+
+#[tokio::test]
+async fn webhooks_events_tickets_and_comments() {
+    let (_server, client) = setup().await;
+
+    // Webhooks: an unreachable URL, so deliveries fail and events stay listed.
+    let hooks = client.webhooks();
+    let mut webhook_ids = Vec::new();
+    for i in 0..5 {
+        let hook = hooks
+            .create_for(
+                format!("http://127.0.0.1:9/hook{i}"),
+                [luxcore_ext::api::enums::WebhookEventType::PaymentCreated],
+            )
+            .await
+            .unwrap();
+        webhook_ids.push(hook.id);
+    }
+    hooks.disable(&webhook_ids[0]).await.unwrap();
+    let all = hooks
+        .collect_all(WebhookFilter::new().page_size(2))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    let all_ids: HashSet<String> = all.iter().map(|w| w.id.clone()).collect();
+    assert_eq!(all_ids, webhook_ids.iter().cloned().collect());
+    let disabled = hooks
+        .collect_all(WebhookFilter::new().status(luxcore_ext::api::enums::WebhookStatus::Disabled))
+        .await
+        .unwrap();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].id, webhook_ids[0]);
+    let page = hooks
+        .list(&WebhookFilter::new().page_size(3))
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.total, page.total_pages), (3, 5, 2));
+
+    create_deposits(&client, "events", 7).await;
+    let events = hooks
+        .collect_all_events(
+            webhook_ids[1].clone(),
+            WebhookEventFilter::new().page_size(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 7, "one payment.created per deposit");
+    let event_ids: HashSet<&String> = events.iter().map(|e| &e.id).collect();
+    assert_eq!(event_ids.len(), 7);
+    let first = hooks
+        .list_events(&webhook_ids[1], &WebhookEventFilter::new().page_size(5))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 5);
+    assert_eq!(first.total, 7);
+
+    // Tickets and comments.
+    let tickets = client.tickets();
+    let mut ticket_ids = Vec::new();
+    for i in 0..6 {
+        let ticket = tickets
+            .create(TicketRequest::new(format!("Ticket {i}")).build().unwrap())
+            .await
+            .unwrap();
+        ticket_ids.push(ticket.ticket_id);
+    }
+    tickets.close(&ticket_ids[0]).await.unwrap();
+    let all = tickets
+        .collect_all(TicketFilter::new().page_size(4))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
+    let closed = tickets
+        .collect_all(TicketFilter::new().status(luxcore_ext::api::enums::TicketStatus::Closed))
+        .await
+        .unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].ticket_id, ticket_ids[0]);
+    let found = tickets
+        .collect_all(TicketFilter::new().search("Ticket 3"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(matches!(
+        tickets
+            .list(&TicketFilter::new().search("x".repeat(101)))
+            .await,
+        Err(Error::Config(_))
+    ));
+
+    for i in 0..12 {
+        tickets
+            .add_comment_text(&ticket_ids[1], format!("comment {i}"))
+            .await
+            .unwrap();
+    }
+    let comments = tickets
+        .collect_all_comments(
+            ticket_ids[1].clone(),
+            CommentFilter::new().page_size(5).concurrency(2),
+        )
+        .await
+        .unwrap();
+    let texts: Vec<&str> = comments.iter().map(|c| c.content.as_str()).collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("comment {i}")).collect();
+    assert_eq!(texts, expected, "oldest first, all of them");
+    let page = tickets
+        .list_comments(
+            &ticket_ids[1],
+            &CommentFilter::new().page_size(5).offset(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+}
+
+#[tokio::test]
+async fn streams_are_send_and_dropping_early_is_fine() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (_server, client) = setup().await;
+    create_deposits(&client, "drop", 250).await;
+    let payments = client.payments();
+    let stream = payments.stream(PaymentFilter::new().page_size(10).concurrency(8));
+    assert_send(&stream);
+    let first: Vec<Payment> = stream.take(15).try_collect().await.unwrap();
+    assert_eq!(first.len(), 15);
+    // The client still works after in-flight page requests were dropped.
+    let all = payments.collect_all(PaymentFilter::new()).await.unwrap();
+    assert_eq!(all.len(), 250);
+    assert_eq!(all[..15], first[..]);
+}
