@@ -37,7 +37,14 @@ fn overhead(c: &mut Criterion) {
         let id = payment.id.or(payment.transaction_id).expect("payment id");
         (mock, client, id)
     });
-    let raw = reqwest::Client::builder().build().expect("reqwest client");
+    // The hand-written call gets the same transport settings as the SDK's defaults (connect and
+    // total timeouts, no redirects), as a careful merchant would configure it.
+    let raw = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest client");
     let url = format!("{}/api/v1/payments/{id}", mock.base_url());
 
     let mut group = c.benchmark_group("get_payment");

@@ -30,7 +30,13 @@ pub enum RateBucket {
     Standard,
 }
 
-/// One quota: at most `requests` per `period`, the whole allowance usable as a burst.
+/// One quota: at most `requests` in any window of length `period`.
+///
+/// The limiter enforces it whatever the alignment of the server's windows (fixed or
+/// sliding): half of the allowance is available as an immediate burst and the other half
+/// is spread evenly over the period (see [`Quota`]'s GCRA conversion). A plain
+/// GCRA with the whole allowance as burst would let up to twice `requests` through in one
+/// window — a fixed-window server would answer the second half with 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
     requests: NonZeroU32,
@@ -59,9 +65,15 @@ impl Quota {
         self.period
     }
 
+    /// GCRA parameters that never admit more than `requests` in any `period`-long window:
+    /// in a window of length `period`, GCRA admits at most `burst + period / interval`
+    /// requests, so with `burst = requests / 2` and the remaining `requests - burst` spread
+    /// over the period the total is exactly `requests`.
     fn to_governor(self) -> Option<governor::Quota> {
-        let per_request = self.period / self.requests.get();
-        governor::Quota::with_period(per_request).map(|q| q.allow_burst(self.requests))
+        let requests = self.requests.get();
+        let burst = NonZeroU32::new(requests / 2).unwrap_or(NonZeroU32::MIN);
+        let spread = (requests - burst.get()).max(1);
+        governor::Quota::with_period(self.period / spread).map(|q| q.allow_burst(burst))
     }
 }
 
@@ -189,8 +201,8 @@ mod tests {
 
     #[tokio::test]
     async fn burst_then_limit() {
-        // 3 per hour: the burst passes at once, the fourth would wait.
-        let quota = Quota::new(3, Duration::from_secs(3600)).unwrap();
+        // 6 per hour: half of it (3) passes at once, the fourth waits (10 minutes).
+        let quota = Quota::new(6, Duration::from_secs(3600)).unwrap();
         let limiter =
             Limiter::new(&RateLimits::unlimited().with_quota(RateBucket::Standard, quota));
         for _ in 0..3 {
