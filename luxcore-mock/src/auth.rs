@@ -1,0 +1,229 @@
+//! Authentication: API keys with scopes on `/api/v1`, HMAC signatures on `/api/v2`
+//! (verified with `luxcore_ext::signing`), and the nonce replay store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use luxcore_api::enums::ErrorCode;
+use luxcore_ext::signing::{self, SignatureError};
+use secrecy::SecretString;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Header carrying the v1 API key.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// Who sent an authenticated request.
+#[derive(Debug, Clone)]
+pub(crate) enum Principal {
+    /// A v1 API key and its scopes.
+    ApiKey {
+        key: Arc<str>,
+        scopes: Arc<[String]>,
+    },
+    /// A v2 merchant authenticated by HMAC (all scopes).
+    Hmac { merchant_id: u64 },
+}
+
+/// `(scope, alias)` pairs: either grants the scope.
+const ALIASES: &[(&str, &str)] = &[
+    ("payments.read", "payments.view"),
+    ("webhooks.read", "webhooks.view"),
+    ("balance.read", "balance.view"),
+];
+
+fn grants(held: &str, required: &str) -> bool {
+    held == "*"
+        || held == required
+        || ALIASES.iter().any(|(scope, alias)| {
+            (required == *scope && held == *alias) || (required == *alias && held == *scope)
+        })
+}
+
+impl Principal {
+    /// Rate-limit identity.
+    pub(crate) fn rate_key(&self) -> String {
+        match self {
+            Self::ApiKey { key, .. } => format!("key:{key}"),
+            Self::Hmac { merchant_id } => format!("merchant:{merchant_id}"),
+        }
+    }
+
+    /// 403 `INSUFFICIENT_SCOPE` unless one of `any_of` is held.
+    pub(crate) fn require(&self, any_of: &[&str]) -> ApiResult<()> {
+        let Self::ApiKey { scopes, .. } = self else {
+            return Ok(());
+        };
+        if any_of
+            .iter()
+            .any(|required| scopes.iter().any(|held| grants(held, required)))
+        {
+            Ok(())
+        } else {
+            Err(ApiError::business(
+                StatusCode::FORBIDDEN,
+                ErrorCode::InsufficientScope,
+                format!("API key lacks the required scope: {}", any_of.join(" or ")),
+            ))
+        }
+    }
+}
+
+/// Configured credentials.
+pub(crate) struct Credentials {
+    pub(crate) api_keys: HashMap<String, Arc<[String]>>,
+    pub(crate) hmac: HashMap<u64, SecretString>,
+}
+
+/// Nonces seen per merchant, each kept until its replay window has passed.
+#[derive(Debug, Default)]
+pub(crate) struct NonceStore {
+    seen: HashMap<(u64, String), i64>,
+    last_purge: i64,
+}
+
+impl NonceStore {
+    /// Records the nonce; `false` if it was already used within the window.
+    pub(crate) fn remember(
+        &mut self,
+        merchant_id: u64,
+        nonce: &str,
+        timestamp: i64,
+        now: i64,
+    ) -> bool {
+        if now != self.last_purge {
+            self.seen.retain(|_, expires| *expires > now);
+            self.last_purge = now;
+        }
+        let key = (merchant_id, nonce.to_owned());
+        if self.seen.get(&key).is_some_and(|expires| *expires > now) {
+            return false;
+        }
+        let expires = timestamp
+            .max(now)
+            .saturating_add(signing::REPLAY_WINDOW_SECS);
+        self.seen.insert(key, expires);
+        true
+    }
+
+    /// Forgets every nonce.
+    pub(crate) fn clear(&mut self) {
+        self.seen.clear();
+    }
+}
+
+/// Whether the path belongs to API v2 (HMAC).
+pub(crate) fn is_v2(path: &str) -> bool {
+    path == "/api/v2" || path.starts_with("/api/v2/")
+}
+
+/// Authenticates a v1 request by its `X-API-Key`.
+pub(crate) fn api_key(credentials: &Credentials, headers: &HeaderMap) -> ApiResult<Principal> {
+    let Some(value) = headers.get(API_KEY_HEADER) else {
+        return Err(ApiError::unauthorized("API key is missing"));
+    };
+    let key = value.to_str().unwrap_or("");
+    match credentials.api_keys.get(key) {
+        Some(scopes) => Ok(Principal::ApiKey {
+            key: Arc::from(key),
+            scopes: Arc::clone(scopes),
+        }),
+        None => Err(ApiError::unauthorized("API key not found or invalid")),
+    }
+}
+
+fn signature_error(error: &SignatureError) -> ApiError {
+    match error {
+        SignatureError::MissingHeader(name) => {
+            ApiError::unauthorized(format!("Missing HMAC authentication header {name}"))
+        }
+        SignatureError::InvalidMerchantId => ApiError::unauthorized("Invalid X-Merchant-Id"),
+        SignatureError::TimestampOutOfWindow { .. } => ApiError::business(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::TimestampOutOfWindow,
+            "X-Timestamp is outside the allowed window of 300 seconds",
+        ),
+        SignatureError::InvalidNonceLength { .. } | SignatureError::InvalidNonce => {
+            ApiError::bad_request(
+                ErrorCode::InvalidNonce,
+                "X-Nonce must be 8-128 visible ASCII characters",
+            )
+        }
+        other => ApiError::business(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidSignature,
+            format!("Invalid request signature ({other})"),
+        ),
+    }
+}
+
+/// Authenticates a v2 request by its HMAC signature and records the nonce.
+pub(crate) fn hmac(
+    credentials: &Credentials,
+    nonces: &std::sync::Mutex<NonceStore>,
+    parts: &Parts,
+    body: &[u8],
+    now: i64,
+) -> ApiResult<Principal> {
+    if parts.headers.contains_key(API_KEY_HEADER) {
+        return Err(ApiError::unauthorized(
+            "API v2 does not accept X-API-Key; sign the request with HMAC",
+        ));
+    }
+    let merchant_id =
+        signing::extract_merchant_id(&parts.headers).map_err(|e| signature_error(&e))?;
+    let Some(secret) = credentials.hmac.get(&merchant_id) else {
+        return Err(ApiError::unauthorized(
+            "Unknown merchant or HMAC not enabled",
+        ));
+    };
+    let path_with_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let verified = signing::verify_v1(
+        secret,
+        &parts.headers,
+        parts.method.as_str(),
+        path_with_query,
+        body,
+        now,
+    )
+    .map_err(|e| signature_error(&e))?;
+    let fresh = nonces
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remember(merchant_id, &verified.nonce, verified.timestamp, now);
+    if !fresh {
+        return Err(ApiError::business(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::NonceReused,
+            "X-Nonce was already used",
+        ));
+    }
+    Ok(Principal::Hmac { merchant_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_grant_both_ways() {
+        assert!(grants("payments.view", "payments.read"));
+        assert!(grants("payments.read", "payments.view"));
+        assert!(grants("*", "tickets.update"));
+        assert!(!grants("payments.read", "payments.create"));
+    }
+
+    #[test]
+    fn nonce_store_rejects_reuse_and_expires() {
+        let mut store = NonceStore::default();
+        assert!(store.remember(1, "abcdefgh", 1000, 1000));
+        assert!(!store.remember(1, "abcdefgh", 1000, 1100));
+        assert!(store.remember(2, "abcdefgh", 1000, 1100));
+        assert!(store.remember(1, "abcdefgh", 1400, 1400));
+    }
+}

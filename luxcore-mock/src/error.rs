@@ -1,0 +1,222 @@
+//! Errors: [`MockError`] for the Rust API, `ApiError` for HTTP responses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use luxcore_api::enums::ErrorCode;
+use luxcore_api::types::{ErrorMessage, ErrorResponse};
+
+use crate::util::timestamp_string;
+
+/// Error of [`MockServer`](crate::MockServer) methods.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// Binding or inspecting the listening socket failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP client for webhook deliveries could not be built.
+    #[error("webhook HTTP client: {0}")]
+    Client(String),
+    /// The mock refused the operation, as the HTTP API would (same status and code).
+    #[error("{status} {code}: {message}")]
+    Rejected {
+        /// HTTP status the API would answer with.
+        status: u16,
+        /// Error code, e.g. `PAYMENT_NOT_FOUND` or `PAYMENT_ALREADY_PROCESSED`.
+        code: ErrorCode,
+        /// Human-readable reason.
+        message: String,
+    },
+}
+
+impl MockError {
+    /// The error code when the operation was [`MockError::Rejected`].
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    /// `{statusCode, message: "...", error_code, timestamp}`.
+    Business { code: ErrorCode, message: String },
+    /// `{statusCode: 400, message: [...], error: "Bad Request"}`; `code` adds
+    /// `error_code` + `timestamp` (used for bad query parameters).
+    Validation {
+        messages: Vec<String>,
+        code: Option<ErrorCode>,
+    },
+}
+
+/// An error answered by the HTTP API.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    kind: Kind,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// Business error with an `error_code`.
+    pub(crate) fn business(
+        status: StatusCode,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind: Kind::Business {
+                code,
+                message: message.into(),
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 400 business error.
+    pub(crate) fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::business(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 with the given code.
+    pub(crate) fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::business(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 401 `INVALID_API_KEY`.
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
+        Self::business(StatusCode::UNAUTHORIZED, ErrorCode::InvalidApiKey, message)
+    }
+
+    /// 400 validation error of the request body (NestJS shape, no `error_code`).
+    pub(crate) fn validation(messages: Vec<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: Kind::Validation {
+                messages,
+                code: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 400 validation error of query parameters: the validation shape plus
+    /// `error_code: VALIDATION_ERROR` and `timestamp`.
+    pub(crate) fn query(messages: Vec<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: Kind::Validation {
+                messages,
+                code: Some(ErrorCode::ValidationError),
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: u64) -> Self {
+        let mut error = Self::business(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimitExceeded,
+            "Too many requests, rate limit exceeded",
+        );
+        error.retry_after = Some(retry_after.max(1));
+        error
+    }
+
+    /// An injected fault with the given status.
+    pub(crate) fn injected(status: u16) -> Self {
+        let status = StatusCode::from_u16(status)
+            .ok()
+            .filter(|s| s.is_client_error() || s.is_server_error())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let mut error = Self::rate_limited(1);
+                error.kind = Kind::Business {
+                    code: ErrorCode::RateLimitExceeded,
+                    message: "Too many requests (injected fault)".to_owned(),
+                };
+                error
+            }
+            StatusCode::SERVICE_UNAVAILABLE => Self::business(
+                status,
+                ErrorCode::ServiceUnavailable,
+                "Service temporarily unavailable (injected fault)",
+            ),
+            _ => Self::business(
+                status,
+                ErrorCode::InternalError,
+                "Internal server error (injected fault)",
+            ),
+        }
+    }
+
+    /// The error code, if the body carries one.
+    pub(crate) fn code(&self) -> ErrorCode {
+        match &self.kind {
+            Kind::Business { code, .. } => code.clone(),
+            Kind::Validation { code, .. } => code.clone().unwrap_or(ErrorCode::ValidationError),
+        }
+    }
+
+    /// The message (validation messages joined with `; `).
+    pub(crate) fn message(&self) -> String {
+        match &self.kind {
+            Kind::Business { message, .. } => message.clone(),
+            Kind::Validation { messages, .. } => messages.join("; "),
+        }
+    }
+
+    /// The response body.
+    pub(crate) fn body(&self) -> ErrorResponse {
+        match &self.kind {
+            Kind::Business { code, message } => ErrorResponse {
+                error: None,
+                error_code: Some(code.clone()),
+                message: ErrorMessage::String(message.clone()),
+                path: None,
+                request_id: None,
+                status_code: i32::from(self.status.as_u16()),
+                timestamp: Some(timestamp_string()),
+            },
+            Kind::Validation { messages, code } => ErrorResponse {
+                error: Some("Bad Request".to_owned()),
+                error_code: code.clone(),
+                message: ErrorMessage::Array(messages.clone()),
+                path: None,
+                request_id: None,
+                status_code: i32::from(self.status.as_u16()),
+                timestamp: code.as_ref().map(|_| timestamp_string()),
+            },
+        }
+    }
+}
+
+impl From<ApiError> for MockError {
+    fn from(error: ApiError) -> Self {
+        Self::Rejected {
+            status: error.status.as_u16(),
+            code: error.code(),
+            message: error.message(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Result of HTTP handlers and domain operations.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

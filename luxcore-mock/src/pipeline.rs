@@ -1,0 +1,104 @@
+//! The `/api` request pipeline: latency and faults, body buffering,
+//! authentication, rate limiting, then the handler; drop-after-commit last.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, Response};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+
+use crate::app::App;
+use crate::auth::{self, Principal};
+use crate::config::Fault;
+use crate::error::ApiError;
+use crate::ratelimit::{Bucket, Decision};
+use crate::server::DropConnection;
+use crate::util::unix_now;
+
+/// Largest accepted `/api` request body.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Middleware over the whole router; only `/api` requests go through the pipeline.
+pub(crate) async fn api_pipeline(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
+    if !is_api(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let latency = app.faults().latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = app.faults().draw();
+    if let Fault::Status(status) = fault {
+        return ApiError::injected(status).into_response();
+    }
+    let drop_handle = request.extensions().get::<DropConnection>().cloned();
+    let response = process(&app, request, next).await;
+    if let (Fault::DropAfterCommit, Some(handle)) = (fault, drop_handle) {
+        // The connection task closes the socket; this response is never sent.
+        handle.fire();
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+fn add_headers(response: &mut Response<Body>, decision: Decision) {
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
+}
+
+fn bucket(method: &Method, path: &str) -> Bucket {
+    if method == Method::POST && (path == "/api/v1/payments" || path == "/api/v2/payments") {
+        Bucket::Creation
+    } else {
+        Bucket::Standard
+    }
+}
+
+async fn process(app: &Arc<App>, request: Request, next: Next) -> Response<Body> {
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ApiError::validation(vec![format!(
+            "request body must not be larger than {MAX_BODY} bytes"
+        )])
+        .into_response();
+    };
+    let path = parts.uri.path().to_owned();
+    let principal: Result<Principal, ApiError> = if auth::is_v2(&path) {
+        auth::hmac(&app.credentials, &app.nonces, &parts, &bytes, unix_now())
+    } else {
+        auth::api_key(&app.credentials, &parts.headers)
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    let decision = app.rate_limit(&principal.rate_key(), bucket(&parts.method, &path));
+    if let Some(decision) = decision.filter(|d| !d.allowed) {
+        let mut response = ApiError::rate_limited(decision.retry_after).into_response();
+        add_headers(&mut response, decision);
+        return response;
+    }
+    parts.extensions.insert(principal);
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if let Some(decision) = decision {
+        add_headers(&mut response, decision);
+    }
+    response
+}

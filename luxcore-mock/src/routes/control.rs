@@ -1,0 +1,278 @@
+//! `/_mock` simulation controls (no auth, no faults, no rate limits), the upload
+//! target of ticket attachments and the fake hosted payment pages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use luxcore_api::types::{PaymentResponse, TicketCommentResponse};
+use serde_json::{Value, json};
+
+use super::{PathParams, RawBody};
+use crate::app::App;
+use crate::config::{Fault, FaultConfig};
+use crate::error::{ApiError, ApiResult};
+use crate::faults::FaultInjector;
+use crate::input::{Fields, json_object};
+use crate::store::payments::Transition;
+
+fn payment_response(payment: luxcore_api::types::Payment) -> Response {
+    super::json(
+        StatusCode::OK,
+        &PaymentResponse {
+            data: payment,
+            success: Some(true),
+        },
+    )
+}
+
+fn ok() -> Response {
+    super::json(StatusCode::OK, &json!({"success": true}))
+}
+
+/// `GET /_mock/health`.
+pub(crate) async fn health() -> Response {
+    super::json(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+fn transition(app: &Arc<App>, id: &str, transition: Transition) -> ApiResult<Response> {
+    let payment = app.mutate(|store, events| store.transition(id, transition, events))?;
+    Ok(payment_response(payment))
+}
+
+/// `POST /_mock/payments/{id}/complete`.
+pub(crate) async fn complete(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    transition(&app, &id, Transition::Complete)
+}
+
+/// `POST /_mock/payments/{id}/fail`.
+pub(crate) async fn fail(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    transition(&app, &id, Transition::Fail)
+}
+
+/// `POST /_mock/payments/{id}/expire`.
+pub(crate) async fn expire(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    transition(&app, &id, Transition::Expire)
+}
+
+/// `POST /_mock/payments/{id}/refund` with optional `{"amount": N}`.
+pub(crate) async fn refund(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let amount = f.amount("amount", false);
+    f.finish()?;
+    let payment = app.mutate(|store, events| store.refund(&id, amount, events))?;
+    Ok(payment_response(payment))
+}
+
+fn integer(f: &mut Fields<'_>, map: &serde_json::Map<String, Value>, name: &str) -> Option<i64> {
+    match map.get(name) {
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|v| v >= 0) => n.as_i64(),
+        _ => {
+            f.error(format!("{name} must be a non-negative integer number"));
+            None
+        }
+    }
+}
+
+/// `PUT /_mock/balance` with `{"currency", "available", "frozen"}`.
+pub(crate) async fn set_balance(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let currency = f.required_string("currency");
+    let available = integer(&mut f, &map, "available");
+    let frozen = match map.get("frozen") {
+        None | Some(Value::Null) => Some(0),
+        Some(_) => integer(&mut f, &map, "frozen"),
+    };
+    f.finish()?;
+    let (Some(currency), Some(available), Some(frozen)) = (currency, available, frozen) else {
+        return Err(ApiError::validation(vec!["invalid balance".to_owned()]));
+    };
+    let balance = {
+        let mut store = app.store();
+        store.set_funds(&currency, available, frozen)?;
+        store.balance(&currency, "main")?
+    };
+    Ok(super::json(StatusCode::OK, &balance))
+}
+
+/// `POST /_mock/reset`.
+pub(crate) async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.reset();
+    ok()
+}
+
+fn parse_fault(value: &Value) -> Option<Fault> {
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .map(Fault::Status),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "drop" | "drop_after_commit" => Some(Fault::DropAfterCommit),
+            "pass" | "ok" | "none" => Some(Fault::Pass),
+            other => other.parse::<u16>().ok().map(Fault::Status),
+        },
+        _ => None,
+    }
+}
+
+fn probability(f: &mut Fields<'_>, map: &serde_json::Map<String, Value>, name: &str) -> f64 {
+    match map.get(name) {
+        None | Some(Value::Null) => 0.0,
+        Some(v) => match v.as_f64() {
+            Some(p) if (0.0..=1.0).contains(&p) => p,
+            _ => {
+                f.error(format!("{name} must be a number between 0 and 1"));
+                0.0
+            }
+        },
+    }
+}
+
+/// `PUT /_mock/faults` with `{"seed", "probability", "statuses", "drop_after_commit",
+/// "latency_ms", "schedule"}` (schedule items: a status number, `"drop"` or `"pass"`).
+pub(crate) async fn set_faults(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let mut config = FaultConfig {
+        seed: map.get("seed").and_then(Value::as_u64).unwrap_or(0),
+        probability: probability(&mut f, &map, "probability"),
+        drop_after_commit: probability(&mut f, &map, "drop_after_commit"),
+        latency: Duration::from_millis(map.get("latency_ms").and_then(Value::as_u64).unwrap_or(0)),
+        ..FaultConfig::default()
+    };
+    if let Some(statuses) = map.get("statuses").filter(|v| !v.is_null()) {
+        let parsed: Option<Vec<u16>> = statuses.as_array().and_then(|items| {
+            items
+                .iter()
+                .map(|v| v.as_u64().and_then(|s| u16::try_from(s).ok()))
+                .collect()
+        });
+        match parsed {
+            Some(statuses) => config.statuses = statuses,
+            None => f.error("statuses must be an array of HTTP status codes"),
+        }
+    }
+    if let Some(schedule) = map.get("schedule").filter(|v| !v.is_null()) {
+        let parsed: Option<Vec<Fault>> = schedule
+            .as_array()
+            .and_then(|items| items.iter().map(parse_fault).collect());
+        match parsed {
+            Some(schedule) => config.schedule = schedule,
+            None => f.error("schedule must be an array of status codes, \"drop\" or \"pass\""),
+        }
+    }
+    f.finish()?;
+    *app.faults() = FaultInjector::new(config);
+    Ok(ok())
+}
+
+/// `POST /_mock/tickets/{id}/reply` with `{"content"}`: a support-team comment.
+pub(crate) async fn support_reply(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let content = f.required_string("content");
+    f.finish()?;
+    let content = content.unwrap_or_default();
+    let comment = app.mutate(|store, events| store.add_comment(&id, content, &[], true, events))?;
+    Ok(super::json(
+        StatusCode::CREATED,
+        &TicketCommentResponse {
+            data: comment,
+            success: Some(true),
+        },
+    ))
+}
+
+/// `PUT /_mock/uploads/{token}`: the pre-signed upload target.
+pub(crate) async fn upload(
+    State(app): State<Arc<App>>,
+    PathParams(token): PathParams<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_owned);
+    let attachment = app.store().store_upload(&token, body, content_type)?;
+    Ok(super::json(
+        StatusCode::OK,
+        &json!({"success": true, "data": attachment}),
+    ))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /_mock/pay/{id}`: a minimal hosted payment page.
+pub(crate) async fn payment_page(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    let payment = app.store().payment(&id)?.payment.clone();
+    let page = format!(
+        "<!doctype html><title>LuxCore mock payment</title><h1>Payment {}</h1><p>{} {} via {} — status <b>{}</b></p>",
+        escape(&id),
+        payment.amount,
+        escape(payment.currency.as_str()),
+        escape(payment.method.as_ref().map_or("-", |m| m.as_str())),
+        escape(payment.status.as_str()),
+    );
+    Ok(Html(page).into_response())
+}
+
+/// `GET|POST /_mock/ipay/checkout`: a placeholder iPay checkout page.
+pub(crate) async fn ipay_checkout(RawQuery(query): RawQuery) -> Response {
+    let order = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "orderId")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if order.is_empty() {
+        return Html(
+            "<!doctype html><title>iPay (mock)</title><p>iPay checkout (mock)</p>".to_owned(),
+        )
+        .into_response();
+    }
+    Html(format!(
+        "<!doctype html><title>iPay (mock)</title><p>iPay checkout (mock) for order {}</p>",
+        escape(&order)
+    ))
+    .into_response()
+}

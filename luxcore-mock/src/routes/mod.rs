@@ -1,0 +1,172 @@
+//! HTTP routes: the 33 API operations and the `/_mock` controls.
+
+mod balance;
+mod control;
+mod payments;
+mod tickets;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use luxcore_api::enums::ErrorCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// `Path` whose rejection is a JSON error body.
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::not_found(
+                ErrorCode::NotFound,
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// Raw body bytes whose rejection is a JSON error body.
+pub(crate) struct RawBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| ApiError::validation(vec![rejection.body_text()]))
+    }
+}
+
+/// A JSON response with a status.
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(ErrorCode::NotFound, format!("Cannot find {}", uri.path()))
+}
+
+/// Largest accepted upload.
+const MAX_UPLOAD: usize = 32 * 1024 * 1024;
+
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let v1 = "/api/v1";
+    Router::new()
+        .route(
+            &format!("{v1}/payments"),
+            post(payments::create_v1).get(payments::list),
+        )
+        .route(&format!("{v1}/payments/methods"), get(payments::methods))
+        .route(
+            &format!("{v1}/payments/methods/validate"),
+            post(payments::validate),
+        )
+        .route(&format!("{v1}/payments/{{id}}"), get(payments::get))
+        .route(
+            &format!("{v1}/payments/{{id}}/cancel"),
+            post(payments::cancel),
+        )
+        .route(
+            &format!("{v1}/webhooks"),
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            &format!("{v1}/webhooks/{{id}}"),
+            get(webhooks::get)
+                .put(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(&format!("{v1}/webhooks/{{id}}/test"), post(webhooks::test))
+        .route(
+            &format!("{v1}/webhooks/{{id}}/enable"),
+            put(webhooks::enable),
+        )
+        .route(
+            &format!("{v1}/webhooks/{{id}}/disable"),
+            put(webhooks::disable),
+        )
+        .route(
+            &format!("{v1}/webhooks/{{id}}/events"),
+            get(webhooks::events),
+        )
+        .route(
+            &format!("{v1}/webhooks/{{id}}/retry"),
+            post(webhooks::retry),
+        )
+        .route(&format!("{v1}/balance"), get(balance::get))
+        .route(&format!("{v1}/balance/all"), get(balance::all))
+        .route(
+            &format!("{v1}/merchants/{{id}}/balance"),
+            get(balance::merchant),
+        )
+        .route(
+            &format!("{v1}/merchants/{{id}}/balance/all"),
+            get(balance::merchant_all),
+        )
+        .route(
+            &format!("{v1}/tickets"),
+            post(tickets::create).get(tickets::list),
+        )
+        .route(&format!("{v1}/tickets/{{id}}"), get(tickets::get))
+        .route(&format!("{v1}/tickets/{{id}}/close"), post(tickets::close))
+        .route(
+            &format!("{v1}/tickets/{{id}}/reopen"),
+            post(tickets::reopen),
+        )
+        .route(
+            &format!("{v1}/tickets/{{id}}/comments"),
+            post(tickets::add_comment).get(tickets::comments),
+        )
+        .route(
+            &format!("{v1}/tickets/{{id}}/upload-url"),
+            post(tickets::upload_url),
+        )
+        .route(
+            &format!("{v1}/tickets/{{id}}/attachments/{{attachment_id}}"),
+            get(tickets::download),
+        )
+        .route(
+            &format!("{v1}/tickets/{{id}}/comments/{{comment_id}}/attachments/{{attachment_id}}"),
+            get(tickets::download_comment),
+        )
+        .route("/api/v2/payments", post(payments::create_v2))
+        .route("/api/v2/balance", get(balance::get))
+        .route("/api/v2/balance/all", get(balance::all))
+        .route("/_mock/health", get(control::health))
+        .route("/_mock/payments/{id}/complete", post(control::complete))
+        .route("/_mock/payments/{id}/fail", post(control::fail))
+        .route("/_mock/payments/{id}/expire", post(control::expire))
+        .route("/_mock/payments/{id}/refund", post(control::refund))
+        .route("/_mock/balance", put(control::set_balance))
+        .route("/_mock/reset", post(control::reset))
+        .route("/_mock/faults", put(control::set_faults))
+        .route("/_mock/tickets/{id}/reply", post(control::support_reply))
+        .route(
+            "/_mock/uploads/{token}",
+            put(control::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/_mock/pay/{id}", get(control::payment_page))
+        .route(
+            "/_mock/ipay/checkout",
+            get(control::ipay_checkout).post(control::ipay_checkout),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(app)
+}

@@ -1,0 +1,264 @@
+//! Payment operations (v1 and v2 creation share the same logic and state).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
+use luxcore_api::types::{
+    Customer, PaymentList, PaymentMethodList, PaymentMethodValidation,
+    PaymentMethodValidationResponse, PaymentResponse,
+};
+
+use super::{PathParams, json};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::input::{DateRange, Fields, Query, json_object, one_of};
+use crate::methods::{self, METHODS, PAYMENT_TYPES, is_withdrawal};
+use crate::store::payments::{Created, NewPayment, Transition};
+
+const CUSTOMER_FIELDS: &[&str] = &["name", "email", "phone", "document"];
+
+fn parse_new_payment(headers: &HeaderMap, body: &[u8]) -> ApiResult<NewPayment> {
+    let map = json_object(headers, body)?;
+    let mut f = Fields::new(&map);
+    let amount = f.amount("amount", true);
+    let currency = f.required_string("currency");
+    let method = f.required_string("method");
+    let kind = f.required_string("type");
+    if kind
+        .as_ref()
+        .is_some_and(|k| !PAYMENT_TYPES.contains(&k.as_str()))
+    {
+        f.error(one_of("type", PAYMENT_TYPES));
+    }
+    let merchant_reference = f.required_string("merchant_reference");
+    f.max_len("merchant_reference", merchant_reference.as_ref(), 255);
+    let description = f.optional_string("description");
+    let customer = f.string_fields("customer", CUSTOMER_FIELDS);
+    let metadata = f.optional_object("metadata");
+    let customer_id = f.optional_string("customer_id");
+    let traffic_type = f.optional_string("traffic_type");
+    let payout = f.optional_object("payout");
+    let ipay = f.string_fields("ipay", &["payment_method"]);
+    f.finish()?;
+    let (Some(amount), Some(currency), Some(method), Some(kind), Some(merchant_reference)) =
+        (amount, currency, method, kind, merchant_reference)
+    else {
+        return Err(ApiError::validation(vec![
+            "invalid payment request".to_owned(),
+        ]));
+    };
+    let customer = customer.map(|c| {
+        let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        Customer {
+            document: field("document"),
+            email: field("email"),
+            name: field("name"),
+            phone: field("phone"),
+        }
+    });
+    Ok(NewPayment {
+        amount,
+        currency,
+        method,
+        kind,
+        merchant_reference,
+        description,
+        customer,
+        metadata,
+        customer_id,
+        traffic_type,
+        payout,
+        ipay_method: ipay.and_then(|i| {
+            i.get("payment_method")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        }),
+    })
+}
+
+async fn create(
+    app: Arc<App>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["payments.create"])?;
+    let request = parse_new_payment(&headers, &body)?;
+    match app.mutate(|store, events| store.create_payment(request, events))? {
+        Created::New(payment) => Ok(json(StatusCode::CREATED, &payment)),
+        Created::Duplicate(payment) => Ok(json(StatusCode::OK, &payment)),
+    }
+}
+
+/// `POST /api/v1/payments`.
+pub(crate) async fn create_v1(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    create(app, principal, headers, body).await
+}
+
+/// `POST /api/v2/payments` (HMAC).
+pub(crate) async fn create_v2(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    create(app, principal, headers, body).await
+}
+
+/// `GET /api/v1/payments`.
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    principal.require(&["payments.read"])?;
+    let mut q = Query::parse(query.as_deref());
+    let page = q.page();
+    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let status = q.enumerated("status", PaymentStatus::KNOWN);
+    q.finish()?;
+    let (data, total, pagination) = app.store().list_payments(status.as_deref(), range, page);
+    Ok(json(
+        StatusCode::OK,
+        &PaymentList {
+            data,
+            pagination,
+            success: Some(true),
+            total,
+        },
+    ))
+}
+
+/// `GET /api/v1/payments/{id}`.
+pub(crate) async fn get(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["payments.read"])?;
+    let payment = app.store().payment(&id)?.payment.clone();
+    Ok(json(
+        StatusCode::OK,
+        &PaymentResponse {
+            data: payment,
+            success: Some(true),
+        },
+    ))
+}
+
+/// `POST /api/v1/payments/{id}/cancel`.
+pub(crate) async fn cancel(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["payments.cancel"])?;
+    let payment = app.mutate(|store, events| store.transition(&id, Transition::Cancel, events))?;
+    Ok(json(
+        StatusCode::OK,
+        &PaymentResponse {
+            data: payment,
+            success: Some(true),
+        },
+    ))
+}
+
+/// `GET /api/v1/payments/methods`.
+pub(crate) async fn methods(
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    principal.require(&["payments.methods", "payments.read"])?;
+    let mut q = Query::parse(query.as_deref());
+    let currency = q.get("currency").map(str::to_owned);
+    let kind = q.enumerated("type", PAYMENT_TYPES);
+    q.finish()?;
+    if let Some(currency) = currency
+        .as_ref()
+        .filter(|c| !methods::CURRENCIES.contains(&c.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            ErrorCode::UnsupportedCurrency,
+            format!("Currency {currency} is not supported"),
+        ));
+    }
+    let data = METHODS
+        .iter()
+        .filter(|m| {
+            currency
+                .as_ref()
+                .is_none_or(|c| m.currencies.contains(&c.as_str()))
+        })
+        .filter(|m| {
+            kind.as_ref().is_none_or(|k| {
+                if is_withdrawal(k) {
+                    m.withdrawal
+                } else {
+                    m.deposit
+                }
+            })
+        })
+        .map(methods::info)
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &PaymentMethodList {
+            data,
+            success: Some(true),
+        },
+    ))
+}
+
+/// `POST /api/v1/payments/methods/validate`.
+pub(crate) async fn validate(
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["payments.methods", "payments.read"])?;
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let method = f.required_string("method");
+    let currency = f.required_string("currency");
+    let kind = f.optional_string("type");
+    if kind
+        .as_ref()
+        .is_some_and(|k| !PAYMENT_TYPES.contains(&k.as_str()))
+    {
+        f.error(one_of("type", PAYMENT_TYPES));
+    }
+    let _ = f.amount("amount", false);
+    f.finish()?;
+    let (Some(method), Some(currency)) = (method, currency) else {
+        return Err(ApiError::validation(vec!["invalid request".to_owned()]));
+    };
+    let (valid, error_code, reasons) = match methods::check(&method, &currency, kind.as_deref()) {
+        Ok(()) => (true, None, Vec::new()),
+        Err(error) => (false, Some(error.code()), vec![error.message()]),
+    };
+    Ok(json(
+        StatusCode::OK,
+        &PaymentMethodValidationResponse {
+            data: PaymentMethodValidation {
+                currency: Some(Currency::from(currency.as_str())),
+                error_code,
+                method: Some(PaymentMethod::from(method.as_str())),
+                reasons,
+                type_: kind.as_deref().map(PaymentType::from),
+                valid,
+            },
+            success: Some(true),
+        },
+    ))
+}

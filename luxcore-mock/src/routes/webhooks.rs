@@ -1,0 +1,301 @@
+//! Webhook operations.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use luxcore_api::enums::{
+    SignatureAlgorithm, WebhookDeliveryStatus, WebhookEventType, WebhookStatus,
+};
+use luxcore_api::types::{
+    WebhookEventList, WebhookEventResponse, WebhookList, WebhookResponse, WebhookRetryResponse,
+    WebhookRetryResult,
+};
+use serde_json::{Map, Value};
+
+use super::{PathParams, json};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::delivery;
+use crate::error::{ApiError, ApiResult};
+use crate::input::{DateRange, Fields, Query, json_object, one_of};
+use crate::store::webhooks::WebhookInput;
+
+fn parse_events(
+    f: &mut Fields<'_>,
+    map: &Map<String, Value>,
+    required: bool,
+) -> Option<Vec<WebhookEventType>> {
+    match map.get("events").filter(|v| !v.is_null()) {
+        None if required => {
+            f.error("events should not be empty");
+            f.error("events must be an array");
+            None
+        }
+        None => None,
+        Some(Value::Array(items)) if items.is_empty() => {
+            f.error("events should not be empty");
+            None
+        }
+        Some(Value::Array(items)) => {
+            let known = WebhookEventType::KNOWN;
+            let events: Vec<WebhookEventType> = items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|s| known.contains(s))
+                .map(WebhookEventType::from)
+                .collect();
+            if events.len() == items.len() {
+                let mut unique = Vec::new();
+                for event in events {
+                    if !unique.contains(&event) {
+                        unique.push(event);
+                    }
+                }
+                Some(unique)
+            } else {
+                f.error(format!(
+                    "each value in events must be one of the following values: {}",
+                    known.join(", ")
+                ));
+                None
+            }
+        }
+        Some(_) => {
+            f.error("events must be an array");
+            None
+        }
+    }
+}
+
+fn parse_webhook(headers: &HeaderMap, body: &[u8], partial: bool) -> ApiResult<WebhookInput> {
+    let map = json_object(headers, body)?;
+    let mut f = Fields::new(&map);
+    let url = if partial {
+        f.optional_string("url")
+    } else {
+        f.required_string("url")
+    };
+    if let Some(url) = &url {
+        let ok = url::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            f.error("url must be a URL address");
+        }
+    }
+    let events = parse_events(&mut f, &map, !partial);
+    let algorithm = f.optional_string("signature_algorithm");
+    if algorithm.is_some_and(|a| !SignatureAlgorithm::KNOWN.contains(&a.as_str())) {
+        f.error(one_of("signature_algorithm", SignatureAlgorithm::KNOWN));
+    }
+    if map
+        .get("merchant_id")
+        .is_some_and(|v| !v.is_null() && !v.is_string() && !v.is_number())
+    {
+        f.error("merchant_id must be a string");
+    }
+    f.finish()?;
+    Ok(WebhookInput { url, events })
+}
+
+fn one(webhook: luxcore_api::types::Webhook, status: StatusCode) -> Response {
+    json(
+        status,
+        &WebhookResponse {
+            data: webhook,
+            success: Some(true),
+        },
+    )
+}
+
+/// `POST /api/v1/webhooks`.
+pub(crate) async fn create(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.create"])?;
+    let input = parse_webhook(&headers, &body, false)?;
+    let (Some(url), Some(events)) = (input.url, input.events) else {
+        return Err(ApiError::validation(vec![
+            "url and events are required".to_owned(),
+        ]));
+    };
+    let webhook = app.store().create_webhook(url, events);
+    Ok(one(webhook, StatusCode::CREATED))
+}
+
+/// `GET /api/v1/webhooks`.
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.read"])?;
+    let mut q = Query::parse(query.as_deref());
+    let page = q.page();
+    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let status = q.enumerated("status", WebhookStatus::KNOWN);
+    q.finish()?;
+    let (data, total, pagination) = app.store().list_webhooks(status.as_deref(), range, page);
+    Ok(json(
+        StatusCode::OK,
+        &WebhookList {
+            data,
+            pagination,
+            success: Some(true),
+            total,
+        },
+    ))
+}
+
+/// `GET /api/v1/webhooks/{id}`.
+pub(crate) async fn get(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.read"])?;
+    let webhook = app.store().webhook(&id)?.hook.clone();
+    Ok(one(webhook, StatusCode::OK))
+}
+
+/// `PUT /api/v1/webhooks/{id}`.
+pub(crate) async fn update(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.update"])?;
+    let input = parse_webhook(&headers, &body, true)?;
+    let webhook = app.store().update_webhook(&id, input)?;
+    Ok(one(webhook, StatusCode::OK))
+}
+
+/// `DELETE /api/v1/webhooks/{id}`.
+pub(crate) async fn delete(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.delete"])?;
+    app.store().delete_webhook(&id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /api/v1/webhooks/{id}/enable`.
+pub(crate) async fn enable(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.update"])?;
+    let webhook = app.store().set_webhook_status(&id, WebhookStatus::Active)?;
+    Ok(one(webhook, StatusCode::OK))
+}
+
+/// `PUT /api/v1/webhooks/{id}/disable`.
+pub(crate) async fn disable(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.update"])?;
+    let webhook = app
+        .store()
+        .set_webhook_status(&id, WebhookStatus::Disabled)?;
+    Ok(one(webhook, StatusCode::OK))
+}
+
+/// `POST /api/v1/webhooks/{id}/test`.
+pub(crate) async fn test(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.update"])?;
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let kind = f.optional_string("event_type");
+    if kind
+        .as_ref()
+        .is_some_and(|k| !WebhookEventType::KNOWN.contains(&k.as_str()))
+    {
+        f.error(one_of("event_type", WebhookEventType::KNOWN));
+    }
+    f.finish()?;
+    let kind = kind.map_or(WebhookEventType::WebhookTest, WebhookEventType::from);
+    let (event, job) = app.store().test_event(&id, kind)?;
+    delivery::spawn(&app, vec![job]);
+    Ok(json(
+        StatusCode::OK,
+        &WebhookEventResponse {
+            data: event,
+            success: Some(true),
+        },
+    ))
+}
+
+/// `GET /api/v1/webhooks/{id}/events`.
+pub(crate) async fn events(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.read"])?;
+    let mut q = Query::parse(query.as_deref());
+    let page = q.page();
+    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let status = q.enumerated("status", WebhookDeliveryStatus::KNOWN);
+    q.finish()?;
+    let (data, total, pagination) =
+        app.store()
+            .list_webhook_events(&id, status.as_deref(), range, page)?;
+    Ok(json(
+        StatusCode::OK,
+        &WebhookEventList {
+            data,
+            pagination,
+            success: Some(true),
+            total,
+        },
+    ))
+}
+
+/// `POST /api/v1/webhooks/{id}/retry`.
+pub(crate) async fn retry(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    principal.require(&["webhooks.update"])?;
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let ids = f.optional_string_array("event_ids");
+    f.finish()?;
+    let ids = ids.filter(|ids| !ids.is_empty());
+    let jobs = app.store().retry_events(&id, ids.as_deref())?;
+    let event_ids: Vec<String> = jobs.iter().map(|j| j.event_id.clone()).collect();
+    delivery::spawn(&app, jobs);
+    Ok(json(
+        StatusCode::OK,
+        &WebhookRetryResponse {
+            data: WebhookRetryResult {
+                retried: i32::try_from(event_ids.len()).unwrap_or(i32::MAX),
+                event_ids,
+            },
+            success: Some(true),
+        },
+    ))
+}
