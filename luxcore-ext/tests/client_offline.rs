@@ -412,7 +412,8 @@ async fn client_side_rate_limit_waits() {
         get(|| async { json(StatusCode::OK, BALANCE) }),
     ))
     .await;
-    let quota = Quota::new(2, Duration::from_secs(3600)).unwrap();
+    // 4 per hour: half of it (2) is the immediate burst, the rest is spread over the hour.
+    let quota = Quota::new(4, Duration::from_secs(3600)).unwrap();
     let client = builder(&base)
         .rate_limits(RateLimits::unlimited().with_quota(RateBucket::Standard, quota))
         .build()
