@@ -5618,11 +5618,11 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for LuxCore API
-
-LuxCore payments API (deposits and payouts in ARS, MXN, UYU, AUD, LKR, TRY; webhooks; balances; support tickets). Reconstructed by luxcore-rs from the public documentation because the published document could not be downloaded; every element the docs leave open says so in its description ("Not documented publicly; shape assumed.").
-
-Version: 1.0.0*/
+/// Client for LuxCore API
+///
+/// LuxCore payments API (deposits and payouts in ARS, MXN, UYU, AUD, LKR, TRY; webhooks; balances; support tickets). Reconstructed by luxcore-rs from the public documentation because the published document could not be downloaded; every element the docs leave open says so in its description ("Not documented publicly; shape assumed.").
+///
+/// Version: 1.0.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -5680,620 +5680,620 @@ impl ClientInfo<crate::hooks::Hooks> for Client {
 }
 impl ClientHooks<crate::hooks::Hooks> for &Client {}
 impl Client {
-    /**Get balance by currency
-
-    Scope `balance.read` or `balance.view`.
-
-    Sends a `GET` request to `/api/v1/balance`
-
-    Arguments:
-    - `balance_type`: Balance type (default main).
-    - `currency`: ISO 4217 currency (default MXN).
-    ```ignore
-    let response = client.get_balance()
-        .balance_type(balance_type)
-        .currency(currency)
-        .send()
-        .await;
-    ```*/
+    /// Get balance by currency
+    ///
+    /// Scope `balance.read` or `balance.view`.
+    ///
+    /// Sends a `GET` request to `/api/v1/balance`
+    ///
+    /// Arguments:
+    /// - `balance_type`: Balance type (default main).
+    /// - `currency`: ISO 4217 currency (default MXN).
+    /// ```ignore
+    /// let response = client.get_balance()
+    /// .balance_type(balance_type)
+    /// .currency(currency)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_balance(&self) -> builder::GetBalance<'_> {
         builder::GetBalance::new(self)
     }
-    /**Get all balances
-
-    Scope `balance.read` or `balance.view`.
-
-    Sends a `GET` request to `/api/v1/balance/all`
-
-    ```ignore
-    let response = client.get_all_balances()
-        .send()
-        .await;
-    ```*/
+    /// Get all balances
+    ///
+    /// Scope `balance.read` or `balance.view`.
+    ///
+    /// Sends a `GET` request to `/api/v1/balance/all`
+    ///
+    /// ```ignore
+    /// let response = client.get_all_balances()
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_all_balances(&self) -> builder::GetAllBalances<'_> {
         builder::GetAllBalances::new(self)
     }
-    /**Get merchant balance
-
-    Balance of the given merchant (a key can only read its own merchant). Access rules not documented publicly; shape assumed.
-
-    Sends a `GET` request to `/api/v1/merchants/{id}/balance`
-
-    Arguments:
-    - `id`: Merchant ID.
-    - `balance_type`: Balance type (default main).
-    - `currency`: ISO 4217 currency (default MXN).
-    ```ignore
-    let response = client.get_merchant_balance()
-        .id(id)
-        .balance_type(balance_type)
-        .currency(currency)
-        .send()
-        .await;
-    ```*/
+    /// Get merchant balance
+    ///
+    /// Balance of the given merchant (a key can only read its own merchant). Access rules not documented publicly; shape assumed.
+    ///
+    /// Sends a `GET` request to `/api/v1/merchants/{id}/balance`
+    ///
+    /// Arguments:
+    /// - `id`: Merchant ID.
+    /// - `balance_type`: Balance type (default main).
+    /// - `currency`: ISO 4217 currency (default MXN).
+    /// ```ignore
+    /// let response = client.get_merchant_balance()
+    /// .id(id)
+    /// .balance_type(balance_type)
+    /// .currency(currency)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_merchant_balance(&self) -> builder::GetMerchantBalance<'_> {
         builder::GetMerchantBalance::new(self)
     }
-    /**Get all merchant balances
-
-    All balances of the given merchant. Access rules not documented publicly; shape assumed.
-
-    Sends a `GET` request to `/api/v1/merchants/{id}/balance/all`
-
-    Arguments:
-    - `id`: Merchant ID.
-    ```ignore
-    let response = client.get_merchant_all_balances()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Get all merchant balances
+    ///
+    /// All balances of the given merchant. Access rules not documented publicly; shape assumed.
+    ///
+    /// Sends a `GET` request to `/api/v1/merchants/{id}/balance/all`
+    ///
+    /// Arguments:
+    /// - `id`: Merchant ID.
+    /// ```ignore
+    /// let response = client.get_merchant_all_balances()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_merchant_all_balances(&self) -> builder::GetMerchantAllBalances<'_> {
         builder::GetMerchantAllBalances::new(self)
     }
-    /**List payments
-
-    Newest first. Scope `payments.read`.
-
-    Sends a `GET` request to `/api/v1/payments`
-
-    Arguments:
-    - `created_at_from`: Only items created at or after this time (ISO 8601).
-    - `created_at_to`: Only items created at or before this time (ISO 8601).
-    - `limit`: Results per page (1-100, default 20).
-    - `offset`: Number of results to skip (default 0).
-    - `status`: Filter by status.
-    ```ignore
-    let response = client.list_payments()
-        .created_at_from(created_at_from)
-        .created_at_to(created_at_to)
-        .limit(limit)
-        .offset(offset)
-        .status(status)
-        .send()
-        .await;
-    ```*/
+    /// List payments
+    ///
+    /// Newest first. Scope `payments.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/payments`
+    ///
+    /// Arguments:
+    /// - `created_at_from`: Only items created at or after this time (ISO 8601).
+    /// - `created_at_to`: Only items created at or before this time (ISO 8601).
+    /// - `limit`: Results per page (1-100, default 20).
+    /// - `offset`: Number of results to skip (default 0).
+    /// - `status`: Filter by status.
+    /// ```ignore
+    /// let response = client.list_payments()
+    /// .created_at_from(created_at_from)
+    /// .created_at_to(created_at_to)
+    /// .limit(limit)
+    /// .offset(offset)
+    /// .status(status)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn list_payments(&self) -> builder::ListPayments<'_> {
         builder::ListPayments::new(self)
     }
-    /**Create a payment
-
-    Create a deposit or withdrawal. Amounts are integer minor units. Scope `payments.create`. Withdrawals freeze the amount from the available balance or fail with INSUFFICIENT_BALANCE.
-
-    Sends a `POST` request to `/api/v1/payments`
-
-    ```ignore
-    let response = client.create_payment()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a payment
+    ///
+    /// Create a deposit or withdrawal. Amounts are integer minor units. Scope `payments.create`. Withdrawals freeze the amount from the available balance or fail with INSUFFICIENT_BALANCE.
+    ///
+    /// Sends a `POST` request to `/api/v1/payments`
+    ///
+    /// ```ignore
+    /// let response = client.create_payment()
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn create_payment(&self) -> builder::CreatePayment<'_> {
         builder::CreatePayment::new(self)
     }
-    /**Get available payment methods
-
-    Scope `payments.methods` or `payments.read`. Parameters and response not documented publicly; shape assumed.
-
-    Sends a `GET` request to `/api/v1/payments/methods`
-
-    Arguments:
-    - `currency`: Only methods available in this currency. Not documented publicly; shape assumed.
-    - `type_`: Only methods supporting this payment type. Not documented publicly; shape assumed.
-    ```ignore
-    let response = client.get_payment_methods()
-        .currency(currency)
-        .type_(type_)
-        .send()
-        .await;
-    ```*/
+    /// Get available payment methods
+    ///
+    /// Scope `payments.methods` or `payments.read`. Parameters and response not documented publicly; shape assumed.
+    ///
+    /// Sends a `GET` request to `/api/v1/payments/methods`
+    ///
+    /// Arguments:
+    /// - `currency`: Only methods available in this currency. Not documented publicly; shape assumed.
+    /// - `type_`: Only methods supporting this payment type. Not documented publicly; shape assumed.
+    /// ```ignore
+    /// let response = client.get_payment_methods()
+    /// .currency(currency)
+    /// .type_(type_)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_payment_methods(&self) -> builder::GetPaymentMethods<'_> {
         builder::GetPaymentMethods::new(self)
     }
-    /**Validate a payment method
-
-    Checks a method/currency/type combination before creating a payment. Body and response not documented publicly; shape assumed.
-
-    Sends a `POST` request to `/api/v1/payments/methods/validate`
-
-    ```ignore
-    let response = client.validate_payment_method()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Validate a payment method
+    ///
+    /// Checks a method/currency/type combination before creating a payment. Body and response not documented publicly; shape assumed.
+    ///
+    /// Sends a `POST` request to `/api/v1/payments/methods/validate`
+    ///
+    /// ```ignore
+    /// let response = client.validate_payment_method()
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn validate_payment_method(&self) -> builder::ValidatePaymentMethod<'_> {
         builder::ValidatePaymentMethod::new(self)
     }
-    /**Get a payment by ID
-
-    Scope `payments.read`.
-
-    Sends a `GET` request to `/api/v1/payments/{id}`
-
-    Arguments:
-    - `id`: Payment ID (`pay_...`).
-    ```ignore
-    let response = client.get_payment()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Get a payment by ID
+    ///
+    /// Scope `payments.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/payments/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: Payment ID (`pay_...`).
+    /// ```ignore
+    /// let response = client.get_payment()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_payment(&self) -> builder::GetPayment<'_> {
         builder::GetPayment::new(self)
     }
-    /**Cancel a payment
-
-    Only pending or processing payments can be cancelled; otherwise 400 PAYMENT_ALREADY_PROCESSED. Scope `payments.cancel`.
-
-    Sends a `POST` request to `/api/v1/payments/{id}/cancel`
-
-    Arguments:
-    - `id`: Payment ID.
-    ```ignore
-    let response = client.cancel_payment()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Cancel a payment
+    ///
+    /// Only pending or processing payments can be cancelled; otherwise 400 PAYMENT_ALREADY_PROCESSED. Scope `payments.cancel`.
+    ///
+    /// Sends a `POST` request to `/api/v1/payments/{id}/cancel`
+    ///
+    /// Arguments:
+    /// - `id`: Payment ID.
+    /// ```ignore
+    /// let response = client.cancel_payment()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn cancel_payment(&self) -> builder::CancelPayment<'_> {
         builder::CancelPayment::new(self)
     }
-    /**List tickets
-
-    Scope `tickets.read`.
-
-    Sends a `GET` request to `/api/v1/tickets`
-
-    Arguments:
-    - `category`: Repeatable.
-    - `created_after`: Created at or after (ISO 8601).
-    - `created_before`: Created at or before (ISO 8601).
-    - `limit`: Results per page (1-100, default 20).
-    - `offset`: Number of results to skip (default 0).
-    - `payment_id`: Only tickets about this payment.
-    - `search`: Free text in title and description (max 100 characters).
-    - `sort_by`: Sort order. Values not documented publicly; shape assumed (`created_at` newest first by default).
-    - `status`: Repeatable: `?status=open&status=in_progress`.
-    ```ignore
-    let response = client.list_tickets()
-        .category(category)
-        .created_after(created_after)
-        .created_before(created_before)
-        .limit(limit)
-        .offset(offset)
-        .payment_id(payment_id)
-        .search(search)
-        .sort_by(sort_by)
-        .status(status)
-        .send()
-        .await;
-    ```*/
+    /// List tickets
+    ///
+    /// Scope `tickets.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/tickets`
+    ///
+    /// Arguments:
+    /// - `category`: Repeatable.
+    /// - `created_after`: Created at or after (ISO 8601).
+    /// - `created_before`: Created at or before (ISO 8601).
+    /// - `limit`: Results per page (1-100, default 20).
+    /// - `offset`: Number of results to skip (default 0).
+    /// - `payment_id`: Only tickets about this payment.
+    /// - `search`: Free text in title and description (max 100 characters).
+    /// - `sort_by`: Sort order. Values not documented publicly; shape assumed (`created_at` newest first by default).
+    /// - `status`: Repeatable: `?status=open&status=in_progress`.
+    /// ```ignore
+    /// let response = client.list_tickets()
+    /// .category(category)
+    /// .created_after(created_after)
+    /// .created_before(created_before)
+    /// .limit(limit)
+    /// .offset(offset)
+    /// .payment_id(payment_id)
+    /// .search(search)
+    /// .sort_by(sort_by)
+    /// .status(status)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn list_tickets(&self) -> builder::ListTickets<'_> {
         builder::ListTickets::new(self)
     }
-    /**Create a support ticket
-
-    Scope `tickets.create`.
-
-    Sends a `POST` request to `/api/v1/tickets`
-
-    ```ignore
-    let response = client.create_ticket()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a support ticket
+    ///
+    /// Scope `tickets.create`.
+    ///
+    /// Sends a `POST` request to `/api/v1/tickets`
+    ///
+    /// ```ignore
+    /// let response = client.create_ticket()
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn create_ticket(&self) -> builder::CreateTicket<'_> {
         builder::CreateTicket::new(self)
     }
-    /**Get ticket details
-
-    Scope `tickets.read`.
-
-    Sends a `GET` request to `/api/v1/tickets/{id}`
-
-    Arguments:
-    - `id`: Ticket ID.
-    ```ignore
-    let response = client.get_ticket()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Get ticket details
+    ///
+    /// Scope `tickets.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/tickets/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// ```ignore
+    /// let response = client.get_ticket()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_ticket(&self) -> builder::GetTicket<'_> {
         builder::GetTicket::new(self)
     }
-    /**Download ticket attachment
-
-    Scope `tickets.read`.
-
-    Sends a `GET` request to `/api/v1/tickets/{id}/attachments/{attachmentId}`
-
-    Arguments:
-    - `id`: Ticket ID.
-    - `attachment_id`: Attachment ID.
-    ```ignore
-    let response = client.download_ticket_attachment()
-        .id(id)
-        .attachment_id(attachment_id)
-        .send()
-        .await;
-    ```*/
+    /// Download ticket attachment
+    ///
+    /// Scope `tickets.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/tickets/{id}/attachments/{attachmentId}`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// - `attachment_id`: Attachment ID.
+    /// ```ignore
+    /// let response = client.download_ticket_attachment()
+    /// .id(id)
+    /// .attachment_id(attachment_id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn download_ticket_attachment(&self) -> builder::DownloadTicketAttachment<'_> {
         builder::DownloadTicketAttachment::new(self)
     }
-    /**Close a ticket
-
-    Scope `tickets.update`.
-
-    Sends a `POST` request to `/api/v1/tickets/{id}/close`
-
-    Arguments:
-    - `id`: Ticket ID.
-    ```ignore
-    let response = client.close_ticket()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Close a ticket
+    ///
+    /// Scope `tickets.update`.
+    ///
+    /// Sends a `POST` request to `/api/v1/tickets/{id}/close`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// ```ignore
+    /// let response = client.close_ticket()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn close_ticket(&self) -> builder::CloseTicket<'_> {
         builder::CloseTicket::new(self)
     }
-    /**List comments
-
-    Scope `tickets.read`.
-
-    Sends a `GET` request to `/api/v1/tickets/{id}/comments`
-
-    Arguments:
-    - `id`: Ticket ID.
-    - `limit`: Results per page (1-100, default 20).
-    - `offset`: Number of results to skip (default 0).
-    ```ignore
-    let response = client.list_ticket_comments()
-        .id(id)
-        .limit(limit)
-        .offset(offset)
-        .send()
-        .await;
-    ```*/
+    /// List comments
+    ///
+    /// Scope `tickets.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/tickets/{id}/comments`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// - `limit`: Results per page (1-100, default 20).
+    /// - `offset`: Number of results to skip (default 0).
+    /// ```ignore
+    /// let response = client.list_ticket_comments()
+    /// .id(id)
+    /// .limit(limit)
+    /// .offset(offset)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn list_ticket_comments(&self) -> builder::ListTicketComments<'_> {
         builder::ListTicketComments::new(self)
     }
-    /**Add a comment
-
-    Scope `tickets.update`.
-
-    Sends a `POST` request to `/api/v1/tickets/{id}/comments`
-
-    Arguments:
-    - `id`: Ticket ID.
-    - `body`
-    ```ignore
-    let response = client.add_ticket_comment()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Add a comment
+    ///
+    /// Scope `tickets.update`.
+    ///
+    /// Sends a `POST` request to `/api/v1/tickets/{id}/comments`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.add_ticket_comment()
+    /// .id(id)
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn add_ticket_comment(&self) -> builder::AddTicketComment<'_> {
         builder::AddTicketComment::new(self)
     }
-    /**Download comment attachment
-
-    Scope `tickets.read`.
-
-    Sends a `GET` request to `/api/v1/tickets/{id}/comments/{commentId}/attachments/{attachmentId}`
-
-    Arguments:
-    - `id`: Ticket ID.
-    - `comment_id`: Comment ID.
-    - `attachment_id`: Attachment ID.
-    ```ignore
-    let response = client.download_comment_attachment()
-        .id(id)
-        .comment_id(comment_id)
-        .attachment_id(attachment_id)
-        .send()
-        .await;
-    ```*/
+    /// Download comment attachment
+    ///
+    /// Scope `tickets.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/tickets/{id}/comments/{commentId}/attachments/{attachmentId}`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// - `comment_id`: Comment ID.
+    /// - `attachment_id`: Attachment ID.
+    /// ```ignore
+    /// let response = client.download_comment_attachment()
+    /// .id(id)
+    /// .comment_id(comment_id)
+    /// .attachment_id(attachment_id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn download_comment_attachment(&self) -> builder::DownloadCommentAttachment<'_> {
         builder::DownloadCommentAttachment::new(self)
     }
-    /**Reopen a ticket
-
-    Scope `tickets.update`.
-
-    Sends a `POST` request to `/api/v1/tickets/{id}/reopen`
-
-    Arguments:
-    - `id`: Ticket ID.
-    ```ignore
-    let response = client.reopen_ticket()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Reopen a ticket
+    ///
+    /// Scope `tickets.update`.
+    ///
+    /// Sends a `POST` request to `/api/v1/tickets/{id}/reopen`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// ```ignore
+    /// let response = client.reopen_ticket()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn reopen_ticket(&self) -> builder::ReopenTicket<'_> {
         builder::ReopenTicket::new(self)
     }
-    /**Generate attachment upload URL
-
-    Returns a pre-signed URL; PUT the file bytes to it. Flow not documented publicly; shape assumed. Scope `tickets.update`.
-
-    Sends a `POST` request to `/api/v1/tickets/{id}/upload-url`
-
-    Arguments:
-    - `id`: Ticket ID.
-    - `body`
-    ```ignore
-    let response = client.create_ticket_upload_url()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Generate attachment upload URL
+    ///
+    /// Returns a pre-signed URL; PUT the file bytes to it. Flow not documented publicly; shape assumed. Scope `tickets.update`.
+    ///
+    /// Sends a `POST` request to `/api/v1/tickets/{id}/upload-url`
+    ///
+    /// Arguments:
+    /// - `id`: Ticket ID.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.create_ticket_upload_url()
+    /// .id(id)
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn create_ticket_upload_url(&self) -> builder::CreateTicketUploadUrl<'_> {
         builder::CreateTicketUploadUrl::new(self)
     }
-    /**List webhooks
-
-    Scope `webhooks.read`.
-
-    Sends a `GET` request to `/api/v1/webhooks`
-
-    Arguments:
-    - `created_at_from`: Only items created at or after this time (ISO 8601).
-    - `created_at_to`: Only items created at or before this time (ISO 8601).
-    - `limit`: Results per page (1-100, default 20).
-    - `offset`: Number of results to skip (default 0).
-    - `status`: Filter by status.
-    ```ignore
-    let response = client.list_webhooks()
-        .created_at_from(created_at_from)
-        .created_at_to(created_at_to)
-        .limit(limit)
-        .offset(offset)
-        .status(status)
-        .send()
-        .await;
-    ```*/
+    /// List webhooks
+    ///
+    /// Scope `webhooks.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/webhooks`
+    ///
+    /// Arguments:
+    /// - `created_at_from`: Only items created at or after this time (ISO 8601).
+    /// - `created_at_to`: Only items created at or before this time (ISO 8601).
+    /// - `limit`: Results per page (1-100, default 20).
+    /// - `offset`: Number of results to skip (default 0).
+    /// - `status`: Filter by status.
+    /// ```ignore
+    /// let response = client.list_webhooks()
+    /// .created_at_from(created_at_from)
+    /// .created_at_to(created_at_to)
+    /// .limit(limit)
+    /// .offset(offset)
+    /// .status(status)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn list_webhooks(&self) -> builder::ListWebhooks<'_> {
         builder::ListWebhooks::new(self)
     }
-    /**Create a webhook
-
-    The response carries the signing `secret` once. Scope `webhooks.create`.
-
-    Sends a `POST` request to `/api/v1/webhooks`
-
-    ```ignore
-    let response = client.create_webhook()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a webhook
+    ///
+    /// The response carries the signing `secret` once. Scope `webhooks.create`.
+    ///
+    /// Sends a `POST` request to `/api/v1/webhooks`
+    ///
+    /// ```ignore
+    /// let response = client.create_webhook()
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn create_webhook(&self) -> builder::CreateWebhook<'_> {
         builder::CreateWebhook::new(self)
     }
-    /**Get a webhook by ID
-
-    Scope `webhooks.read`.
-
-    Sends a `GET` request to `/api/v1/webhooks/{id}`
-
-    Arguments:
-    - `id`: Webhook ID.
-    ```ignore
-    let response = client.get_webhook()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Get a webhook by ID
+    ///
+    /// Scope `webhooks.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// ```ignore
+    /// let response = client.get_webhook()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_webhook(&self) -> builder::GetWebhook<'_> {
         builder::GetWebhook::new(self)
     }
-    /**Update a webhook
-
-    Scope `webhooks.update`.
-
-    Sends a `PUT` request to `/api/v1/webhooks/{id}`
-
-    Arguments:
-    - `id`: Webhook ID.
-    - `body`
-    ```ignore
-    let response = client.update_webhook()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Update a webhook
+    ///
+    /// Scope `webhooks.update`.
+    ///
+    /// Sends a `PUT` request to `/api/v1/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.update_webhook()
+    /// .id(id)
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn update_webhook(&self) -> builder::UpdateWebhook<'_> {
         builder::UpdateWebhook::new(self)
     }
-    /**Delete a webhook
-
-    Scope `webhooks.delete`.
-
-    Sends a `DELETE` request to `/api/v1/webhooks/{id}`
-
-    Arguments:
-    - `id`: Webhook ID.
-    ```ignore
-    let response = client.delete_webhook()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Delete a webhook
+    ///
+    /// Scope `webhooks.delete`.
+    ///
+    /// Sends a `DELETE` request to `/api/v1/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// ```ignore
+    /// let response = client.delete_webhook()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn delete_webhook(&self) -> builder::DeleteWebhook<'_> {
         builder::DeleteWebhook::new(self)
     }
-    /**Disable a webhook
-
-    Scope `webhooks.update`.
-
-    Sends a `PUT` request to `/api/v1/webhooks/{id}/disable`
-
-    Arguments:
-    - `id`: Webhook ID.
-    ```ignore
-    let response = client.disable_webhook()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Disable a webhook
+    ///
+    /// Scope `webhooks.update`.
+    ///
+    /// Sends a `PUT` request to `/api/v1/webhooks/{id}/disable`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// ```ignore
+    /// let response = client.disable_webhook()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn disable_webhook(&self) -> builder::DisableWebhook<'_> {
         builder::DisableWebhook::new(self)
     }
-    /**Enable a webhook
-
-    Scope `webhooks.update`.
-
-    Sends a `PUT` request to `/api/v1/webhooks/{id}/enable`
-
-    Arguments:
-    - `id`: Webhook ID.
-    ```ignore
-    let response = client.enable_webhook()
-        .id(id)
-        .send()
-        .await;
-    ```*/
+    /// Enable a webhook
+    ///
+    /// Scope `webhooks.update`.
+    ///
+    /// Sends a `PUT` request to `/api/v1/webhooks/{id}/enable`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// ```ignore
+    /// let response = client.enable_webhook()
+    /// .id(id)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn enable_webhook(&self) -> builder::EnableWebhook<'_> {
         builder::EnableWebhook::new(self)
     }
-    /**Get webhook events
-
-    Deliveries of this webhook, newest first. Scope `webhooks.read`.
-
-    Sends a `GET` request to `/api/v1/webhooks/{id}/events`
-
-    Arguments:
-    - `id`: Webhook ID.
-    - `created_at_from`: Only items created at or after this time (ISO 8601).
-    - `created_at_to`: Only items created at or before this time (ISO 8601).
-    - `limit`: Results per page (1-100, default 20).
-    - `offset`: Number of results to skip (default 0).
-    - `status`: Filter by status.
-    ```ignore
-    let response = client.list_webhook_events()
-        .id(id)
-        .created_at_from(created_at_from)
-        .created_at_to(created_at_to)
-        .limit(limit)
-        .offset(offset)
-        .status(status)
-        .send()
-        .await;
-    ```*/
+    /// Get webhook events
+    ///
+    /// Deliveries of this webhook, newest first. Scope `webhooks.read`.
+    ///
+    /// Sends a `GET` request to `/api/v1/webhooks/{id}/events`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// - `created_at_from`: Only items created at or after this time (ISO 8601).
+    /// - `created_at_to`: Only items created at or before this time (ISO 8601).
+    /// - `limit`: Results per page (1-100, default 20).
+    /// - `offset`: Number of results to skip (default 0).
+    /// - `status`: Filter by status.
+    /// ```ignore
+    /// let response = client.list_webhook_events()
+    /// .id(id)
+    /// .created_at_from(created_at_from)
+    /// .created_at_to(created_at_to)
+    /// .limit(limit)
+    /// .offset(offset)
+    /// .status(status)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn list_webhook_events(&self) -> builder::ListWebhookEvents<'_> {
         builder::ListWebhookEvents::new(self)
     }
-    /**Retry failed events
-
-    Queues failed deliveries again. Body and response not documented publicly; shape assumed.
-
-    Sends a `POST` request to `/api/v1/webhooks/{id}/retry`
-
-    Arguments:
-    - `id`: Webhook ID.
-    - `body`
-    ```ignore
-    let response = client.retry_webhook_events()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Retry failed events
+    ///
+    /// Queues failed deliveries again. Body and response not documented publicly; shape assumed.
+    ///
+    /// Sends a `POST` request to `/api/v1/webhooks/{id}/retry`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.retry_webhook_events()
+    /// .id(id)
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn retry_webhook_events(&self) -> builder::RetryWebhookEvents<'_> {
         builder::RetryWebhookEvents::new(self)
     }
-    /**Send a test event
-
-    Delivers a test event to the webhook URL. Body and response not documented publicly; shape assumed.
-
-    Sends a `POST` request to `/api/v1/webhooks/{id}/test`
-
-    Arguments:
-    - `id`: Webhook ID.
-    - `body`
-    ```ignore
-    let response = client.test_webhook()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Send a test event
+    ///
+    /// Delivers a test event to the webhook URL. Body and response not documented publicly; shape assumed.
+    ///
+    /// Sends a `POST` request to `/api/v1/webhooks/{id}/test`
+    ///
+    /// Arguments:
+    /// - `id`: Webhook ID.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.test_webhook()
+    /// .id(id)
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn test_webhook(&self) -> builder::TestWebhook<'_> {
         builder::TestWebhook::new(self)
     }
-    /**Get balance by currency (API v2, HMAC)
-
-    API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`. Same response as v1.
-
-    Sends a `GET` request to `/api/v2/balance`
-
-    Arguments:
-    - `balance_type`: Balance type (default main).
-    - `currency`: ISO 4217 currency (default MXN).
-    ```ignore
-    let response = client.get_balance_v2()
-        .balance_type(balance_type)
-        .currency(currency)
-        .send()
-        .await;
-    ```*/
+    /// Get balance by currency (API v2, HMAC)
+    ///
+    /// API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`. Same response as v1.
+    ///
+    /// Sends a `GET` request to `/api/v2/balance`
+    ///
+    /// Arguments:
+    /// - `balance_type`: Balance type (default main).
+    /// - `currency`: ISO 4217 currency (default MXN).
+    /// ```ignore
+    /// let response = client.get_balance_v2()
+    /// .balance_type(balance_type)
+    /// .currency(currency)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_balance_v2(&self) -> builder::GetBalanceV2<'_> {
         builder::GetBalanceV2::new(self)
     }
-    /**Get all balances (API v2, HMAC)
-
-    API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`. Same response as v1.
-
-    Sends a `GET` request to `/api/v2/balance/all`
-
-    ```ignore
-    let response = client.get_all_balances_v2()
-        .send()
-        .await;
-    ```*/
+    /// Get all balances (API v2, HMAC)
+    ///
+    /// API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`. Same response as v1.
+    ///
+    /// Sends a `GET` request to `/api/v2/balance/all`
+    ///
+    /// ```ignore
+    /// let response = client.get_all_balances_v2()
+    /// .send()
+    /// .await;
+    /// ```
     pub fn get_all_balances_v2(&self) -> builder::GetAllBalancesV2<'_> {
         builder::GetAllBalancesV2::new(self)
     }
-    /**Create a payment (API v2, HMAC)
-
-    API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`.
-
-    Sends a `POST` request to `/api/v2/payments`
-
-    ```ignore
-    let response = client.create_payment_v2()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a payment (API v2, HMAC)
+    ///
+    /// API v2, HMAC only (an `X-API-Key` is rejected). Send `X-Merchant-Id`, `X-Timestamp` (Unix seconds, within 300 s), `X-Nonce` (8-128 characters, never reused within 300 s), `X-Signature-Version: v1` and `X-Signature: hmac_sha256=<hex>`, the HMAC-SHA256 with the payment HMAC secret of the canonical string. The full canonical template is not documented publicly (it begins `v1.{timestamp`); the SDK assumes `v1.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{sha256_hex_of_raw_body}`.
+    ///
+    /// Sends a `POST` request to `/api/v2/payments`
+    ///
+    /// ```ignore
+    /// let response = client.create_payment_v2()
+    /// .body(body)
+    /// .send()
+    /// .await;
+    /// ```
     pub fn create_payment_v2(&self) -> builder::CreatePaymentV2<'_> {
         builder::CreatePaymentV2::new(self)
     }
@@ -6307,9 +6307,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`Client::get_balance`]
-
-    [`Client::get_balance`]: super::Client::get_balance*/
+    /// Builder for [`Client::get_balance`]
+    ///
+    /// [`Client::get_balance`]: super::Client::get_balance
     #[derive(Debug, Clone)]
     pub struct GetBalance<'a> {
         client: &'a super::Client,
@@ -6398,9 +6398,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_all_balances`]
-
-    [`Client::get_all_balances`]: super::Client::get_all_balances*/
+    /// Builder for [`Client::get_all_balances`]
+    ///
+    /// [`Client::get_all_balances`]: super::Client::get_all_balances
     #[derive(Debug, Clone)]
     pub struct GetAllBalances<'a> {
         client: &'a super::Client,
@@ -6454,9 +6454,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_merchant_balance`]
-
-    [`Client::get_merchant_balance`]: super::Client::get_merchant_balance*/
+    /// Builder for [`Client::get_merchant_balance`]
+    ///
+    /// [`Client::get_merchant_balance`]: super::Client::get_merchant_balance
     #[derive(Debug, Clone)]
     pub struct GetMerchantBalance<'a> {
         client: &'a super::Client,
@@ -6562,9 +6562,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_merchant_all_balances`]
-
-    [`Client::get_merchant_all_balances`]: super::Client::get_merchant_all_balances*/
+    /// Builder for [`Client::get_merchant_all_balances`]
+    ///
+    /// [`Client::get_merchant_all_balances`]: super::Client::get_merchant_all_balances
     #[derive(Debug, Clone)]
     pub struct GetMerchantAllBalances<'a> {
         client: &'a super::Client,
@@ -6636,9 +6636,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_payments`]
-
-    [`Client::list_payments`]: super::Client::list_payments*/
+    /// Builder for [`Client::list_payments`]
+    ///
+    /// [`Client::list_payments`]: super::Client::list_payments
     #[derive(Debug, Clone)]
     pub struct ListPayments<'a> {
         client: &'a super::Client,
@@ -6781,9 +6781,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_payment`]
-
-    [`Client::create_payment`]: super::Client::create_payment*/
+    /// Builder for [`Client::create_payment`]
+    ///
+    /// [`Client::create_payment`]: super::Client::create_payment
     #[derive(Debug, Clone)]
     pub struct CreatePayment<'a> {
         client: &'a super::Client,
@@ -6868,9 +6868,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_payment_methods`]
-
-    [`Client::get_payment_methods`]: super::Client::get_payment_methods*/
+    /// Builder for [`Client::get_payment_methods`]
+    ///
+    /// [`Client::get_payment_methods`]: super::Client::get_payment_methods
     #[derive(Debug, Clone)]
     pub struct GetPaymentMethods<'a> {
         client: &'a super::Client,
@@ -6956,9 +6956,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::validate_payment_method`]
-
-    [`Client::validate_payment_method`]: super::Client::validate_payment_method*/
+    /// Builder for [`Client::validate_payment_method`]
+    ///
+    /// [`Client::validate_payment_method`]: super::Client::validate_payment_method
     #[derive(Debug, Clone)]
     pub struct ValidatePaymentMethod<'a> {
         client: &'a super::Client,
@@ -7048,9 +7048,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_payment`]
-
-    [`Client::get_payment`]: super::Client::get_payment*/
+    /// Builder for [`Client::get_payment`]
+    ///
+    /// [`Client::get_payment`]: super::Client::get_payment
     #[derive(Debug, Clone)]
     pub struct GetPayment<'a> {
         client: &'a super::Client,
@@ -7122,9 +7122,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::cancel_payment`]
-
-    [`Client::cancel_payment`]: super::Client::cancel_payment*/
+    /// Builder for [`Client::cancel_payment`]
+    ///
+    /// [`Client::cancel_payment`]: super::Client::cancel_payment
     #[derive(Debug, Clone)]
     pub struct CancelPayment<'a> {
         client: &'a super::Client,
@@ -7196,9 +7196,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_tickets`]
-
-    [`Client::list_tickets`]: super::Client::list_tickets*/
+    /// Builder for [`Client::list_tickets`]
+    ///
+    /// [`Client::list_tickets`]: super::Client::list_tickets
     #[derive(Debug, Clone)]
     pub struct ListTickets<'a> {
         client: &'a super::Client,
@@ -7409,9 +7409,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_ticket`]
-
-    [`Client::create_ticket`]: super::Client::create_ticket*/
+    /// Builder for [`Client::create_ticket`]
+    ///
+    /// [`Client::create_ticket`]: super::Client::create_ticket
     #[derive(Debug, Clone)]
     pub struct CreateTicket<'a> {
         client: &'a super::Client,
@@ -7493,9 +7493,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_ticket`]
-
-    [`Client::get_ticket`]: super::Client::get_ticket*/
+    /// Builder for [`Client::get_ticket`]
+    ///
+    /// [`Client::get_ticket`]: super::Client::get_ticket
     #[derive(Debug, Clone)]
     pub struct GetTicket<'a> {
         client: &'a super::Client,
@@ -7567,9 +7567,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::download_ticket_attachment`]
-
-    [`Client::download_ticket_attachment`]: super::Client::download_ticket_attachment*/
+    /// Builder for [`Client::download_ticket_attachment`]
+    ///
+    /// [`Client::download_ticket_attachment`]: super::Client::download_ticket_attachment
     #[derive(Debug, Clone)]
     pub struct DownloadTicketAttachment<'a> {
         client: &'a super::Client,
@@ -7648,9 +7648,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::close_ticket`]
-
-    [`Client::close_ticket`]: super::Client::close_ticket*/
+    /// Builder for [`Client::close_ticket`]
+    ///
+    /// [`Client::close_ticket`]: super::Client::close_ticket
     #[derive(Debug, Clone)]
     pub struct CloseTicket<'a> {
         client: &'a super::Client,
@@ -7722,9 +7722,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_ticket_comments`]
-
-    [`Client::list_ticket_comments`]: super::Client::list_ticket_comments*/
+    /// Builder for [`Client::list_ticket_comments`]
+    ///
+    /// [`Client::list_ticket_comments`]: super::Client::list_ticket_comments
     #[derive(Debug, Clone)]
     pub struct ListTicketComments<'a> {
         client: &'a super::Client,
@@ -7828,9 +7828,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::add_ticket_comment`]
-
-    [`Client::add_ticket_comment`]: super::Client::add_ticket_comment*/
+    /// Builder for [`Client::add_ticket_comment`]
+    ///
+    /// [`Client::add_ticket_comment`]: super::Client::add_ticket_comment
     #[derive(Debug, Clone)]
     pub struct AddTicketComment<'a> {
         client: &'a super::Client,
@@ -7934,9 +7934,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::download_comment_attachment`]
-
-    [`Client::download_comment_attachment`]: super::Client::download_comment_attachment*/
+    /// Builder for [`Client::download_comment_attachment`]
+    ///
+    /// [`Client::download_comment_attachment`]: super::Client::download_comment_attachment
     #[derive(Debug, Clone)]
     pub struct DownloadCommentAttachment<'a> {
         client: &'a super::Client,
@@ -8029,9 +8029,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::reopen_ticket`]
-
-    [`Client::reopen_ticket`]: super::Client::reopen_ticket*/
+    /// Builder for [`Client::reopen_ticket`]
+    ///
+    /// [`Client::reopen_ticket`]: super::Client::reopen_ticket
     #[derive(Debug, Clone)]
     pub struct ReopenTicket<'a> {
         client: &'a super::Client,
@@ -8103,9 +8103,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_ticket_upload_url`]
-
-    [`Client::create_ticket_upload_url`]: super::Client::create_ticket_upload_url*/
+    /// Builder for [`Client::create_ticket_upload_url`]
+    ///
+    /// [`Client::create_ticket_upload_url`]: super::Client::create_ticket_upload_url
     #[derive(Debug, Clone)]
     pub struct CreateTicketUploadUrl<'a> {
         client: &'a super::Client,
@@ -8203,9 +8203,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_webhooks`]
-
-    [`Client::list_webhooks`]: super::Client::list_webhooks*/
+    /// Builder for [`Client::list_webhooks`]
+    ///
+    /// [`Client::list_webhooks`]: super::Client::list_webhooks
     #[derive(Debug, Clone)]
     pub struct ListWebhooks<'a> {
         client: &'a super::Client,
@@ -8348,9 +8348,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_webhook`]
-
-    [`Client::create_webhook`]: super::Client::create_webhook*/
+    /// Builder for [`Client::create_webhook`]
+    ///
+    /// [`Client::create_webhook`]: super::Client::create_webhook
     #[derive(Debug, Clone)]
     pub struct CreateWebhook<'a> {
         client: &'a super::Client,
@@ -8434,9 +8434,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_webhook`]
-
-    [`Client::get_webhook`]: super::Client::get_webhook*/
+    /// Builder for [`Client::get_webhook`]
+    ///
+    /// [`Client::get_webhook`]: super::Client::get_webhook
     #[derive(Debug, Clone)]
     pub struct GetWebhook<'a> {
         client: &'a super::Client,
@@ -8508,9 +8508,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::update_webhook`]
-
-    [`Client::update_webhook`]: super::Client::update_webhook*/
+    /// Builder for [`Client::update_webhook`]
+    ///
+    /// [`Client::update_webhook`]: super::Client::update_webhook
     #[derive(Debug, Clone)]
     pub struct UpdateWebhook<'a> {
         client: &'a super::Client,
@@ -8610,9 +8610,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_webhook`]
-
-    [`Client::delete_webhook`]: super::Client::delete_webhook*/
+    /// Builder for [`Client::delete_webhook`]
+    ///
+    /// [`Client::delete_webhook`]: super::Client::delete_webhook
     #[derive(Debug, Clone)]
     pub struct DeleteWebhook<'a> {
         client: &'a super::Client,
@@ -8682,9 +8682,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::disable_webhook`]
-
-    [`Client::disable_webhook`]: super::Client::disable_webhook*/
+    /// Builder for [`Client::disable_webhook`]
+    ///
+    /// [`Client::disable_webhook`]: super::Client::disable_webhook
     #[derive(Debug, Clone)]
     pub struct DisableWebhook<'a> {
         client: &'a super::Client,
@@ -8756,9 +8756,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::enable_webhook`]
-
-    [`Client::enable_webhook`]: super::Client::enable_webhook*/
+    /// Builder for [`Client::enable_webhook`]
+    ///
+    /// [`Client::enable_webhook`]: super::Client::enable_webhook
     #[derive(Debug, Clone)]
     pub struct EnableWebhook<'a> {
         client: &'a super::Client,
@@ -8830,9 +8830,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_webhook_events`]
-
-    [`Client::list_webhook_events`]: super::Client::list_webhook_events*/
+    /// Builder for [`Client::list_webhook_events`]
+    ///
+    /// [`Client::list_webhook_events`]: super::Client::list_webhook_events
     #[derive(Debug, Clone)]
     pub struct ListWebhookEvents<'a> {
         client: &'a super::Client,
@@ -8993,9 +8993,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retry_webhook_events`]
-
-    [`Client::retry_webhook_events`]: super::Client::retry_webhook_events*/
+    /// Builder for [`Client::retry_webhook_events`]
+    ///
+    /// [`Client::retry_webhook_events`]: super::Client::retry_webhook_events
     #[derive(Debug, Clone)]
     pub struct RetryWebhookEvents<'a> {
         client: &'a super::Client,
@@ -9094,9 +9094,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::test_webhook`]
-
-    [`Client::test_webhook`]: super::Client::test_webhook*/
+    /// Builder for [`Client::test_webhook`]
+    ///
+    /// [`Client::test_webhook`]: super::Client::test_webhook
     #[derive(Debug, Clone)]
     pub struct TestWebhook<'a> {
         client: &'a super::Client,
@@ -9195,9 +9195,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_balance_v2`]
-
-    [`Client::get_balance_v2`]: super::Client::get_balance_v2*/
+    /// Builder for [`Client::get_balance_v2`]
+    ///
+    /// [`Client::get_balance_v2`]: super::Client::get_balance_v2
     #[derive(Debug, Clone)]
     pub struct GetBalanceV2<'a> {
         client: &'a super::Client,
@@ -9286,9 +9286,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_all_balances_v2`]
-
-    [`Client::get_all_balances_v2`]: super::Client::get_all_balances_v2*/
+    /// Builder for [`Client::get_all_balances_v2`]
+    ///
+    /// [`Client::get_all_balances_v2`]: super::Client::get_all_balances_v2
     #[derive(Debug, Clone)]
     pub struct GetAllBalancesV2<'a> {
         client: &'a super::Client,
@@ -9342,9 +9342,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_payment_v2`]
-
-    [`Client::create_payment_v2`]: super::Client::create_payment_v2*/
+    /// Builder for [`Client::create_payment_v2`]
+    ///
+    /// [`Client::create_payment_v2`]: super::Client::create_payment_v2
     #[derive(Debug, Clone)]
     pub struct CreatePaymentV2<'a> {
         client: &'a super::Client,

@@ -231,7 +231,47 @@ fn isolate_panicking_operations(value: &Value, enums: &[open_enums::OpenEnum]) -
 fn unparse(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
     let file = syn::parse2::<syn::File>(tokens)
         .map_err(|e| CodegenError::Format(format!("generated code does not parse: {e}")))?;
-    Ok(prettyplease::unparse(&file))
+    Ok(block_docs_to_line_docs(&prettyplease::unparse(&file)))
+}
+
+/// Rewrites `/** ... */` doc comments (prettyplease's form for multi-line docs) as `///` lines.
+/// Inside nested modules rustfmt indents the continuation lines of a block comment, and rustdoc
+/// then reads indented lines as code blocks and tries to compile them as doctests.
+pub fn block_docs_to_line_docs(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let Some(first) = trimmed
+            .strip_prefix("/**")
+            .filter(|rest| !rest.starts_with('*'))
+        else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let mut body = vec![first.to_string()];
+        while !body.last().is_some_and(|l| l.trim_end().ends_with("*/")) {
+            match lines.next() {
+                Some(next) => body.push(next.strip_prefix(indent).unwrap_or(next).to_string()),
+                None => break,
+            }
+        }
+        if let Some(last) = body.last_mut() {
+            *last = last.trim_end().trim_end_matches("*/").to_string();
+        }
+        for doc_line in body {
+            out.push_str(indent);
+            out.push_str("///");
+            if !doc_line.is_empty() && !doc_line.starts_with(' ') {
+                out.push(' ');
+            }
+            out.push_str(doc_line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Formats with the toolchain's rustfmt so the committed code passes `cargo fmt --check`.
@@ -268,4 +308,20 @@ fn rustfmt(source: &str) -> Result<String, CodegenError> {
         ));
     }
     String::from_utf8(output.stdout).map_err(|e| CodegenError::Format(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_docs_to_line_docs;
+
+    #[test]
+    fn block_docs_become_line_docs_without_the_nested_indent() {
+        let source = "mod m {\n    /**Builder for [`X`]\n\n    [`X`]: super::X*/\n    pub struct B;\n    /// kept\n    fn f() {}\n}\n";
+        let expected = "mod m {\n    /// Builder for [`X`]\n    ///\n    /// [`X`]: super::X\n    pub struct B;\n    /// kept\n    fn f() {}\n}\n";
+        assert_eq!(block_docs_to_line_docs(source), expected);
+        assert_eq!(
+            block_docs_to_line_docs("/**one line*/\nfn f() {}\n"),
+            "/// one line\nfn f() {}\n"
+        );
+    }
 }
