@@ -164,14 +164,23 @@ where
         if page.items.len() < self.page_size as usize {
             self.stop();
         }
+        let beyond_total = offset >= self.planned_end;
+        let mut fresh_items = 0usize;
         for item in page.items {
             let fresh = match (self.id_of)(&item) {
                 Some(id) => self.seen.insert(id),
                 None => true,
             };
             if fresh {
+                fresh_items += 1;
                 self.ready.push_back(item);
             }
+        }
+        // Past what `total` promised, a full page of nothing new means the server ignores
+        // or caps `offset`: walking on would never end. (Below `planned_end` a page of
+        // repeats is normal when records are inserted at the head during the walk.)
+        if beyond_total && fresh_items == 0 {
+            self.stop();
         }
     }
 

@@ -130,6 +130,7 @@ impl Event {
         let name = ["event", "type"]
             .iter()
             .find_map(|key| body.get(*key).and_then(Value::as_str))
+            .filter(|name| !name.trim().is_empty())
             .ok_or(EventParseError::MissingEventName)?
             .to_owned();
         let id = body.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -518,6 +519,10 @@ mod tests {
         assert_eq!(Event::parse(b"[1,2]"), Err(EventParseError::NotAnObject));
         assert_eq!(Event::parse(b"null"), Err(EventParseError::NotAnObject));
         assert_eq!(Event::parse(b"{}"), Err(EventParseError::MissingEventName));
+        assert_eq!(
+            Event::parse(br#"{"id":"evt_1","event":" ","data":{}}"#),
+            Err(EventParseError::MissingEventName)
+        );
         assert_eq!(
             Event::parse(br#"{"event": 5, "data": {}}"#),
             Err(EventParseError::MissingEventName)
