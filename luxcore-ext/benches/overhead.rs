@@ -52,6 +52,20 @@ fn overhead(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { client.payments().get(&id).await.expect("get") })
     });
+    // For reference, the generated client alone (with the SDK's hook installed).
+    group.bench_function("luxcore_api_generated", |b| {
+        b.to_async(&rt).iter(|| async {
+            client
+                .raw()
+                .get_payment()
+                .id(&id)
+                .send()
+                .await
+                .expect("get")
+                .into_inner()
+                .data
+        })
+    });
     group.bench_function("raw_reqwest_serde_json", |b| {
         b.to_async(&rt).iter(|| async {
             let response = raw

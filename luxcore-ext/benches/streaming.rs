@@ -35,14 +35,33 @@ fn streaming(c: &mut Criterion) {
             .expect("request");
             client.payments().create(request).await.expect("created");
         }
-        mock.set_faults(FaultConfig {
-            latency: Duration::from_millis(20),
-            ..FaultConfig::default()
-        })
-        .await
-        .expect("faults");
         (mock, client)
     });
+
+    // Baseline without injected latency: what the 50 pages cost in processing alone (mock
+    // serialization, transfer, client decoding).
+    let mut baseline = c.benchmark_group("stream_5000_payments_no_latency");
+    baseline.sample_size(10);
+    baseline.bench_function("concurrency_1", |b| {
+        b.to_async(&rt).iter(|| async {
+            let filter = PaymentFilter::new().page_size(100).concurrency(1);
+            let all: Vec<_> = client
+                .payments()
+                .stream(filter)
+                .try_collect()
+                .await
+                .expect("stream");
+            assert_eq!(all.len(), PAYMENTS);
+            all
+        })
+    });
+    baseline.finish();
+
+    let latency = FaultConfig {
+        latency: Duration::from_millis(20),
+        ..FaultConfig::default()
+    };
+    rt.block_on(mock.set_faults(latency)).expect("faults");
 
     let mut group = c.benchmark_group("stream_5000_payments_20ms_latency");
     group.sample_size(10);

@@ -368,16 +368,21 @@ impl DateRange {
 }
 
 /// One page of `items` plus the total and the pagination block.
-pub(crate) fn paginate<T>(
-    items: Vec<T>,
+pub(crate) fn paginate<T, U>(
+    items: impl IntoIterator<Item = T>,
     page: Page,
-) -> (Vec<T>, i64, luxcore_api::types::Pagination) {
-    let total = items.len();
-    let data: Vec<T> = items
-        .into_iter()
-        .skip(page.offset)
-        .take(page.limit)
-        .collect();
+    to_owned: impl Fn(T) -> U,
+) -> (Vec<U>, i64, luxcore_api::types::Pagination) {
+    // Count everything, but convert (clone) only the requested page: lists are walked on
+    // every request and the whole list may hold thousands of records.
+    let mut total = 0usize;
+    let mut data = Vec::with_capacity(page.limit.min(100));
+    for item in items {
+        if total >= page.offset && data.len() < page.limit {
+            data.push(to_owned(item));
+        }
+        total += 1;
+    }
     let total_pages = total.div_ceil(page.limit.max(1));
     let pagination = luxcore_api::types::Pagination {
         limit: i32::try_from(page.limit).unwrap_or(i32::MAX),

@@ -476,15 +476,13 @@ impl Store {
         range: DateRange,
         page: Page,
     ) -> (Vec<Payment>, i64, luxcore_api::types::Pagination) {
-        let items: Vec<Payment> = self
+        let items = self
             .payments
             .iter()
             .rev()
             .map(|r| &r.payment)
             .filter(|p| status.is_none_or(|s| p.status.as_str() == s))
-            .filter(|p| range.contains(p.created_at))
-            .cloned()
-            .collect();
-        paginate(items, page)
+            .filter(|p| range.contains(p.created_at));
+        paginate(items, page, Payment::clone)
     }
 }

@@ -196,7 +196,7 @@ impl Store {
             Some("updated_at") => items.sort_by_key(|t| std::cmp::Reverse(t.updated_at)),
             _ => {}
         }
-        paginate(items, page)
+        paginate(items, page, |t| t)
     }
 
     /// Closes an open ticket.
@@ -295,12 +295,8 @@ impl Store {
         page: Page,
     ) -> ApiResult<(Vec<TicketComment>, i64, luxcore_api::types::Pagination)> {
         let index = self.ticket_index(ticket_id)?;
-        let items = self.tickets[index]
-            .comments
-            .iter()
-            .map(|c| self.render_comment(c))
-            .collect();
-        Ok(paginate(items, page))
+        let comments = self.tickets[index].comments.iter();
+        Ok(paginate(comments, page, |c| self.render_comment(c)))
     }
 
     /// Creates an attachment slot and its upload URL.

@@ -158,16 +158,14 @@ impl Store {
         range: DateRange,
         page: Page,
     ) -> (Vec<Webhook>, i64, luxcore_api::types::Pagination) {
-        let items: Vec<Webhook> = self
+        let items = self
             .webhooks
             .iter()
             .rev()
             .map(|w| &w.hook)
             .filter(|h| status.is_none_or(|s| h.status.as_ref().is_some_and(|x| x.as_str() == s)))
-            .filter(|h| range.contains(h.created_at))
-            .cloned()
-            .collect();
-        paginate(items, page)
+            .filter(|h| range.contains(h.created_at));
+        paginate(items, page, Webhook::clone)
     }
 
     /// A webhook's events, newest first.
@@ -179,16 +177,14 @@ impl Store {
         page: Page,
     ) -> ApiResult<(Vec<WebhookEvent>, i64, luxcore_api::types::Pagination)> {
         let record = self.webhook(id)?;
-        let items: Vec<WebhookEvent> = record
+        let items = record
             .events
             .iter()
             .rev()
             .map(|e| &e.event)
             .filter(|e| status.is_none_or(|s| e.status.as_str() == s))
-            .filter(|e| range.contains(e.created_at))
-            .cloned()
-            .collect();
-        Ok(paginate(items, page))
+            .filter(|e| range.contains(e.created_at));
+        Ok(paginate(items, page, WebhookEvent::clone))
     }
 
     fn push_event(
