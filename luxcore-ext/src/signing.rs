@@ -136,16 +136,19 @@ fn unix_now() -> i64 {
 #[derive(Clone)]
 pub struct HmacCredentials {
     merchant_id: u64,
-    secret: SecretString,
+    /// HMAC state already keyed with the secret (its inner and outer pads hashed once), cloned
+    /// per signature: the same result as [`signature_v1`], two compressions cheaper. The secret
+    /// itself is not kept.
+    keyed: HmacSha256,
 }
 
 impl HmacCredentials {
     /// Creates credentials from the numeric merchant id and the payment HMAC secret.
     pub fn new(merchant_id: u64, secret: impl Into<String>) -> Self {
-        Self {
-            merchant_id,
-            secret: SecretString::from(secret.into()),
-        }
+        let secret = SecretString::from(secret.into());
+        let keyed = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC accepts keys of any length");
+        Self { merchant_id, keyed }
     }
 
     /// The merchant id sent in `X-Merchant-Id`.
@@ -169,7 +172,9 @@ impl HmacCredentials {
         nonce: &str,
     ) -> SignedHeaders {
         let canonical = canonical_string_v1(timestamp, nonce, method, path_with_query, body);
-        let digest = signature_v1(&self.secret, &canonical);
+        let mut mac = self.keyed.clone();
+        mac.update(canonical.as_bytes());
+        let digest = hex::encode(mac.finalize().into_bytes());
         SignedHeaders {
             merchant_id: self.merchant_id.to_string(),
             timestamp: timestamp.to_string(),
