@@ -1,5 +1,6 @@
 //! Streaming 5,000 payments (50 pages of 100) from luxcore-mock with 20 ms injected latency per
-//! request: concurrency 4 against sequential (1). Target: >= 3.5x faster.
+//! request: concurrency 4 against sequential (1), with and without `eager` (the first 4 pages
+//! requested together instead of the first page alone). Target: >= 3.5x faster.
 
 use std::time::Duration;
 
@@ -65,10 +66,17 @@ fn streaming(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("stream_5000_payments_20ms_latency");
     group.sample_size(10);
-    for concurrency in [1usize, 4] {
-        group.bench_function(format!("concurrency_{concurrency}"), |b| {
+    for (name, concurrency, eager) in [
+        ("concurrency_1", 1usize, false),
+        ("concurrency_4", 4, false),
+        ("concurrency_4_eager", 4, true),
+    ] {
+        group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let filter = PaymentFilter::new().page_size(100).concurrency(concurrency);
+                let filter = PaymentFilter::new()
+                    .page_size(100)
+                    .concurrency(concurrency)
+                    .eager(eager);
                 let all: Vec<_> = client
                     .payments()
                     .stream(filter)

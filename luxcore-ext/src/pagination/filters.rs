@@ -17,11 +17,17 @@ pub(crate) struct Paging {
     pub(crate) page_size: u32,
     pub(crate) concurrency: usize,
     pub(crate) offset: u64,
+    pub(crate) eager: bool,
 }
 
 /// Checks the paging fields of a filter: page size 1..=100, concurrency >= 1, offset
 /// representable by the API (32-bit).
-pub(crate) fn paging(page_size: u32, concurrency: usize, offset: u64) -> Result<Paging> {
+pub(crate) fn paging(
+    page_size: u32,
+    concurrency: usize,
+    offset: u64,
+    eager: bool,
+) -> Result<Paging> {
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
         return Err(Error::Config(format!(
             "page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}"
@@ -37,6 +43,7 @@ pub(crate) fn paging(page_size: u32, concurrency: usize, offset: u64) -> Result<
         page_size,
         concurrency,
         offset,
+        eager,
     })
 }
 
@@ -64,9 +71,18 @@ macro_rules! paging_methods {
                 self
             }
 
+            /// Streams only: request the first `concurrency` pages together instead of
+            /// the first page alone (default `false`). Saves one round trip on long lists;
+            /// costs up to `concurrency - 1` empty-page requests, which count against the
+            /// rate limit, on lists shorter than that.
+            pub fn eager(mut self, eager: bool) -> Self {
+                self.eager = eager;
+                self
+            }
+
             /// Validates the paging fields ([`Error::Config`] when out of range).
             pub(crate) fn paging(&self) -> Result<Paging> {
-                paging(self.page_size, self.concurrency, self.offset)
+                paging(self.page_size, self.concurrency, self.offset, self.eager)
             }
         }
     };
@@ -93,6 +109,8 @@ pub struct PaymentFilter {
     pub page_size: u32,
     /// Pages fetched ahead while streaming, at least 1 (default 4).
     pub concurrency: usize,
+    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+    pub eager: bool,
     /// Offset of the first item (default 0).
     pub offset: u64,
 }
@@ -105,6 +123,7 @@ impl Default for PaymentFilter {
             created_to: None,
             page_size: MAX_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
             offset: 0,
         }
     }
@@ -150,6 +169,8 @@ pub struct WebhookFilter {
     pub page_size: u32,
     /// Pages fetched ahead while streaming, at least 1 (default 4).
     pub concurrency: usize,
+    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+    pub eager: bool,
     /// Offset of the first item (default 0).
     pub offset: u64,
 }
@@ -162,6 +183,7 @@ impl Default for WebhookFilter {
             created_to: None,
             page_size: MAX_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
             offset: 0,
         }
     }
@@ -207,6 +229,8 @@ pub struct WebhookEventFilter {
     pub page_size: u32,
     /// Pages fetched ahead while streaming, at least 1 (default 4).
     pub concurrency: usize,
+    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+    pub eager: bool,
     /// Offset of the first item (default 0).
     pub offset: u64,
 }
@@ -219,6 +243,7 @@ impl Default for WebhookEventFilter {
             created_to: None,
             page_size: MAX_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
             offset: 0,
         }
     }
@@ -273,6 +298,8 @@ pub struct TicketFilter {
     pub page_size: u32,
     /// Pages fetched ahead while streaming, at least 1 (default 4).
     pub concurrency: usize,
+    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+    pub eager: bool,
     /// Offset of the first item (default 0).
     pub offset: u64,
 }
@@ -289,6 +316,7 @@ impl Default for TicketFilter {
             sort_by: None,
             page_size: MAX_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
             offset: 0,
         }
     }
@@ -366,6 +394,8 @@ pub struct CommentFilter {
     pub page_size: u32,
     /// Pages fetched ahead while streaming, at least 1 (default 4).
     pub concurrency: usize,
+    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+    pub eager: bool,
     /// Offset of the first item (default 0).
     pub offset: u64,
 }
@@ -375,6 +405,7 @@ impl Default for CommentFilter {
         Self {
             page_size: MAX_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
             offset: 0,
         }
     }
@@ -408,6 +439,7 @@ mod tests {
             Paging {
                 page_size: 10,
                 concurrency: 1,
+                eager: false,
                 offset: 20
             }
         );

@@ -9,7 +9,8 @@ use luxcore_api::types::{Pagination, Payment, Ticket, TicketComment, Webhook, We
 
 use super::filters::Paging;
 use super::{
-    CommentFilter, Page, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter, paginate,
+    CommentFilter, Page, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
+    paginate_with,
 };
 use crate::client::{Call, LuxCore};
 use crate::error::{Error, Result};
@@ -41,7 +42,14 @@ where
     Fut: Future<Output = Result<Page<T>>> + 'a,
 {
     match paging {
-        Ok(p) => Either::Left(paginate(p.offset, p.page_size, p.concurrency, fetch, id_of)),
+        Ok(p) => Either::Left(paginate_with(
+            p.offset,
+            p.page_size,
+            p.concurrency,
+            p.eager,
+            fetch,
+            id_of,
+        )),
         Err(err) => Either::Right(stream::once(async move { Err(err) })),
     }
 }

@@ -36,7 +36,7 @@ mod walk;
 pub use filters::{
     CommentFilter, MAX_SEARCH_CHARS, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
 };
-pub use walk::paginate;
+pub use walk::{paginate, paginate_with};
 
 /// Largest page size the API accepts (`limit` maximum); the streams' default.
 pub const MAX_PAGE_SIZE: u32 = 100;

@@ -40,7 +40,30 @@ where
     I: Fn(&T) -> Option<K>,
     K: Eq + Hash,
 {
+    paginate_with(start_offset, page_size, concurrency, false, fetch, id_of)
+}
+
+/// [`paginate`], optionally *eager*: with `eager`, the first `concurrency` pages are requested
+/// together instead of the first page alone, saving one round trip on long lists at the cost
+/// of up to `concurrency - 1` requests that come back empty on lists shorter than that (they
+/// count against the rate limit). Speculative pages are discarded, and the walk goes on from
+/// the first page, if that page shows the server caps the page size below the one asked for.
+pub fn paginate_with<T, K, E, F, Fut, I>(
+    start_offset: u64,
+    page_size: u32,
+    concurrency: usize,
+    eager: bool,
+    fetch: F,
+    id_of: I,
+) -> impl Stream<Item = Result<T, E>>
+where
+    F: FnMut(u64, u32) -> Fut,
+    Fut: Future<Output = Result<Page<T>, E>>,
+    I: Fn(&T) -> Option<K>,
+    K: Eq + Hash,
+{
     let walk = Walk {
+        eager,
         fetch,
         id_of,
         page_size: page_size.max(1),
@@ -62,6 +85,8 @@ where
 }
 
 struct Walk<T, K, F, Fut: Future, I> {
+    /// Request the first `concurrency` pages together (see [`paginate_with`]).
+    eager: bool,
     fetch: F,
     id_of: I,
     page_size: u32,
@@ -131,6 +156,9 @@ where
         if self.first {
             if self.in_flight.is_empty() {
                 self.issue();
+                while self.eager && self.in_flight.len() < self.concurrency {
+                    self.issue();
+                }
             }
             return;
         }
@@ -156,6 +184,9 @@ where
             if page.limit > 0 && page.limit < self.page_size {
                 self.page_size = page.limit;
                 self.next_offset = offset.saturating_add(u64::from(page.limit));
+                // Speculative (eager) pages were asked at the wrong offsets: drop them.
+                self.in_flight = FuturesOrdered::new();
+                self.offsets.clear();
             }
         }
         let by_pages = page.total_pages.saturating_mul(u64::from(self.page_size));
@@ -301,6 +332,22 @@ mod tests {
                 |x: &u64| Some(*x),
             )
         }
+
+        fn stream_eager(
+            &self,
+            page_size: u32,
+            concurrency: usize,
+        ) -> impl Stream<Item = Result<u64, String>> + use<> {
+            let this = self.clone();
+            paginate_with(
+                0,
+                page_size,
+                concurrency,
+                true,
+                move |o, l| this.fetch(o, l),
+                |x: &u64| Some(*x),
+            )
+        }
     }
 
     #[tokio::test]
@@ -333,6 +380,45 @@ mod tests {
             assert_eq!(got.len(), 1000, "skew {skew}");
             assert_eq!(got, (1..=1000).rev().collect::<Vec<_>>());
         }
+    }
+
+    #[tokio::test]
+    async fn eager_walks_give_the_same_items_and_speculate_only_on_the_first_round() {
+        for (n, ps, concurrency) in [
+            (1000, 100, 4),
+            (0, 100, 4),
+            (50, 100, 4),
+            (250, 100, 4),
+            (230, 7, 3),
+        ] {
+            let list = FakeList::with(n);
+            let got: Vec<u64> = list
+                .stream_eager(ps, concurrency)
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(got, (1..=n).rev().collect::<Vec<_>>(), "n={n} ps={ps}");
+        }
+        // The first round asks for 4 pages at once (served in any order): 0, 100, 200, 300.
+        let list = FakeList::with(1000);
+        let _: Vec<u64> = list.stream_eager(100, 4).try_collect().await.unwrap();
+        let calls = list.calls.lock().unwrap().clone();
+        let mut first_round = calls[..4].to_vec();
+        first_round.sort_unstable();
+        assert_eq!(first_round, [0, 100, 200, 300]);
+        assert_eq!(
+            calls.len(),
+            11,
+            "10 full pages plus the empty probe, no repeats"
+        );
+    }
+
+    #[tokio::test]
+    async fn eager_walk_recovers_when_the_server_caps_the_limit() {
+        let mut list = FakeList::with(230);
+        list.max_limit = 50;
+        let got: Vec<u64> = list.stream_eager(100, 3).try_collect().await.unwrap();
+        assert_eq!(got, (1..=230).rev().collect::<Vec<_>>());
     }
 
     #[tokio::test]
