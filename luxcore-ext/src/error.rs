@@ -83,7 +83,7 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// A balance check found too little available money for the operation.
-    #[error("insufficient funds: needed {} {}, available {} {}", needed.minor, needed.currency, available.minor, available.currency)]
+    #[error("insufficient funds: needed {needed}, available {available}")]
     InsufficientFunds {
         /// Amount the operation needs.
         needed: Money,
@@ -454,6 +454,18 @@ mod tests {
     use luxcore_api::ResponseValue;
     use reqwest::StatusCode;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn insufficient_funds_reads_as_money() {
+        let err = Error::InsufficientFunds {
+            needed: Money::new(10_000_000, crate::Currency::ARS),
+            available: Money::new(91_000, crate::Currency::ARS),
+        };
+        assert_eq!(
+            err.to_string(),
+            "insufficient funds: needed 100,000.00 ARS, available 910.00 ARS"
+        );
+    }
 
     fn rv(status: u16, body: &str, headers: HeaderMap) -> luxcore_api::Error<ErrorResponse> {
         let parsed: ErrorResponse = serde_json::from_str(body).unwrap();
