@@ -88,193 +88,97 @@ macro_rules! paging_methods {
     };
 }
 
-/// Filter of `GET /payments` (newest first).
-///
-/// ```
-/// use luxcore_ext::pagination::PaymentFilter;
-/// use luxcore_ext::PaymentStatus;
-///
-/// let filter = PaymentFilter::new().status(PaymentStatus::Completed).page_size(50).concurrency(2);
-/// assert_eq!(filter.page_size, 50);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaymentFilter {
-    /// Only payments in this status.
-    pub status: Option<PaymentStatus>,
-    /// Only payments created at or after this time (`created_at_from`).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Only payments created at or before this time (`created_at_to`).
-    pub created_to: Option<DateTime<Utc>>,
-    /// Items per request, 1..=100 (default 100).
-    pub page_size: u32,
-    /// Pages fetched ahead while streaming, at least 1 (default 4).
-    pub concurrency: usize,
-    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
-    pub eager: bool,
-    /// Offset of the first item (default 0).
-    pub offset: u64,
-}
-
-impl Default for PaymentFilter {
-    fn default() -> Self {
-        Self {
-            status: None,
-            created_from: None,
-            created_to: None,
-            page_size: MAX_PAGE_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
-            eager: false,
-            offset: 0,
+/// Defines a filter with an optional `status`, a `created_at` range and the paging fields,
+/// with its builder methods (the payments, webhooks and webhook-events lists share this shape).
+macro_rules! status_range_filter {
+    (
+        $(#[$meta:meta])*
+        $filter:ident, $status:ty, $items:literal, $status_doc:literal
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $filter {
+            #[doc = concat!("Only ", $items, " in this ", $status_doc, ".")]
+            pub status: Option<$status>,
+            #[doc = concat!("Only ", $items, " created at or after this time (`created_at_from`).")]
+            pub created_from: Option<DateTime<Utc>>,
+            #[doc = concat!("Only ", $items, " created at or before this time (`created_at_to`).")]
+            pub created_to: Option<DateTime<Utc>>,
+            /// Items per request, 1..=100 (default 100).
+            pub page_size: u32,
+            /// Pages fetched ahead while streaming, at least 1 (default 4).
+            pub concurrency: usize,
+            /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
+            pub eager: bool,
+            /// Offset of the first item (default 0).
+            pub offset: u64,
         }
-    }
-}
 
-impl PaymentFilter {
-    /// No filter: every payment, default paging.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Only payments in `status`.
-    pub fn status(mut self, status: PaymentStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Only payments created at or after `from`.
-    pub fn created_from(mut self, from: DateTime<Utc>) -> Self {
-        self.created_from = Some(from);
-        self
-    }
-
-    /// Only payments created at or before `to`.
-    pub fn created_to(mut self, to: DateTime<Utc>) -> Self {
-        self.created_to = Some(to);
-        self
-    }
-}
-
-paging_methods!(PaymentFilter);
-
-/// Filter of `GET /webhooks`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebhookFilter {
-    /// Only webhooks in this status.
-    pub status: Option<WebhookStatus>,
-    /// Only webhooks created at or after this time.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Only webhooks created at or before this time.
-    pub created_to: Option<DateTime<Utc>>,
-    /// Items per request, 1..=100 (default 100).
-    pub page_size: u32,
-    /// Pages fetched ahead while streaming, at least 1 (default 4).
-    pub concurrency: usize,
-    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
-    pub eager: bool,
-    /// Offset of the first item (default 0).
-    pub offset: u64,
-}
-
-impl Default for WebhookFilter {
-    fn default() -> Self {
-        Self {
-            status: None,
-            created_from: None,
-            created_to: None,
-            page_size: MAX_PAGE_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
-            eager: false,
-            offset: 0,
+        impl Default for $filter {
+            fn default() -> Self {
+                Self {
+                    status: None,
+                    created_from: None,
+                    created_to: None,
+                    page_size: MAX_PAGE_SIZE,
+                    concurrency: DEFAULT_CONCURRENCY,
+                    eager: false,
+                    offset: 0,
+                }
+            }
         }
-    }
-}
 
-impl WebhookFilter {
-    /// No filter: every webhook, default paging.
-    pub fn new() -> Self {
-        Self::default()
-    }
+        impl $filter {
+            #[doc = concat!("No filter: all ", $items, ", default paging.")]
+            pub fn new() -> Self {
+                Self::default()
+            }
 
-    /// Only webhooks in `status`.
-    pub fn status(mut self, status: WebhookStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
+            #[doc = concat!("Only ", $items, " in `status`.")]
+            pub fn status(mut self, status: $status) -> Self {
+                self.status = Some(status);
+                self
+            }
 
-    /// Only webhooks created at or after `from`.
-    pub fn created_from(mut self, from: DateTime<Utc>) -> Self {
-        self.created_from = Some(from);
-        self
-    }
+            #[doc = concat!("Only ", $items, " created at or after `from`.")]
+            pub fn created_from(mut self, from: DateTime<Utc>) -> Self {
+                self.created_from = Some(from);
+                self
+            }
 
-    /// Only webhooks created at or before `to`.
-    pub fn created_to(mut self, to: DateTime<Utc>) -> Self {
-        self.created_to = Some(to);
-        self
-    }
-}
-
-paging_methods!(WebhookFilter);
-
-/// Filter of `GET /webhooks/{id}/events`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebhookEventFilter {
-    /// Only events in this delivery status.
-    pub status: Option<WebhookDeliveryStatus>,
-    /// Only events created at or after this time.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Only events created at or before this time.
-    pub created_to: Option<DateTime<Utc>>,
-    /// Items per request, 1..=100 (default 100).
-    pub page_size: u32,
-    /// Pages fetched ahead while streaming, at least 1 (default 4).
-    pub concurrency: usize,
-    /// Streams only: fetch the first `concurrency` pages together (see `eager()`).
-    pub eager: bool,
-    /// Offset of the first item (default 0).
-    pub offset: u64,
-}
-
-impl Default for WebhookEventFilter {
-    fn default() -> Self {
-        Self {
-            status: None,
-            created_from: None,
-            created_to: None,
-            page_size: MAX_PAGE_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
-            eager: false,
-            offset: 0,
+            #[doc = concat!("Only ", $items, " created at or before `to`.")]
+            pub fn created_to(mut self, to: DateTime<Utc>) -> Self {
+                self.created_to = Some(to);
+                self
+            }
         }
-    }
+
+        paging_methods!($filter);
+    };
 }
 
-impl WebhookEventFilter {
-    /// No filter: every event, default paging.
-    pub fn new() -> Self {
-        Self::default()
-    }
+status_range_filter!(
+    /// Filter of `GET /payments` (newest first).
+    ///
+    /// ```
+    /// use luxcore_ext::pagination::PaymentFilter;
+    /// use luxcore_ext::PaymentStatus;
+    ///
+    /// let filter = PaymentFilter::new().status(PaymentStatus::Completed).page_size(50).concurrency(2);
+    /// assert_eq!(filter.page_size, 50);
+    /// ```
+    PaymentFilter, PaymentStatus, "payments", "status"
+);
 
-    /// Only events in delivery `status`.
-    pub fn status(mut self, status: WebhookDeliveryStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
+status_range_filter!(
+    /// Filter of `GET /webhooks`.
+    WebhookFilter, WebhookStatus, "webhooks", "status"
+);
 
-    /// Only events created at or after `from`.
-    pub fn created_from(mut self, from: DateTime<Utc>) -> Self {
-        self.created_from = Some(from);
-        self
-    }
-
-    /// Only events created at or before `to`.
-    pub fn created_to(mut self, to: DateTime<Utc>) -> Self {
-        self.created_to = Some(to);
-        self
-    }
-}
-
-paging_methods!(WebhookEventFilter);
+status_range_filter!(
+    /// Filter of `GET /webhooks/{id}/events`.
+    WebhookEventFilter, WebhookDeliveryStatus, "events", "delivery status"
+);
 
 /// Filter of `GET /tickets`. Repeated values (`status`, `category`) are sent as repeated
 /// query keys (`?status=open&status=in_progress`) and match any of them.
