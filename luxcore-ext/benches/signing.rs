@@ -2,7 +2,7 @@
 //! Target: <= 2 µs per request.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use luxcore_ext::signing::HmacCredentials;
+use luxcore_ext::HmacCredentials;
 use std::hint::black_box;
 
 fn signing(c: &mut Criterion) {

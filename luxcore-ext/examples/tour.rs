@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
 use futures::TryStreamExt;
+use luxcore_ext::HmacCredentials;
 use luxcore_ext::balance::Money;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::pagination::{PaymentFilter, TicketFilter};
 use luxcore_ext::services::tickets::TicketRequest;
 use luxcore_ext::services::{Created, PaymentRequest};
-use luxcore_ext::signing::HmacCredentials;
-use luxcore_ext::webhooks::{self, Event, SignatureScheme, StatusVersionGuard};
+use luxcore_ext::webhooks::{self, Event, StatusVersionGuard, WebhookVerifier};
 use luxcore_ext::{Currency, PaymentMethod, api::enums::WebhookEventType};
 use luxcore_mock::{
     DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, MockConfig, MockServer,
@@ -135,7 +135,7 @@ async fn local_tour() -> TourResult {
         webhook.id
     );
     let state = ReceiverState {
-        secret,
+        verifier: WebhookVerifier::new(secret),
         guard: std::sync::Arc::new(StatusVersionGuard::in_memory()),
         events: events_tx,
     };
@@ -291,7 +291,7 @@ async fn local_tour() -> TourResult {
 
 #[derive(Clone)]
 struct ReceiverState {
-    secret: SecretString,
+    verifier: WebhookVerifier,
     guard: std::sync::Arc<StatusVersionGuard>,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -302,11 +302,10 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let event =
-        match webhooks::verify_event(&SignatureScheme::default(), &body, &headers, &state.secret) {
-            Ok(event) => event,
-            Err(_) => return StatusCode::BAD_REQUEST,
-        };
+    let event = match webhooks::verify_event(&state.verifier, &headers, &body) {
+        Ok(event) => event,
+        Err(_) => return StatusCode::BAD_REQUEST,
+    };
     if state.guard.check(&event).should_apply() && event.payment().is_some() {
         let _ = state.events.send(event);
     }

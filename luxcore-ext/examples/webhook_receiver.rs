@@ -25,7 +25,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use luxcore_ext::webhooks::{
-    Event, GuardDecision, SignatureScheme, StatusVersionGuard, WebhookError, verify_event,
+    Event, GuardDecision, StatusVersionGuard, WebhookError, WebhookVerifier, verify_event,
 };
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -35,8 +35,7 @@ pub const PATH: &str = "/webhooks/luxcore";
 
 /// Shared state of the receiver.
 pub struct Receiver {
-    secret: SecretString,
-    scheme: SignatureScheme,
+    verifier: WebhookVerifier,
     guard: StatusVersionGuard,
     applied: Mutex<Vec<Event>>,
     ignored: Mutex<Vec<Event>>,
@@ -47,8 +46,7 @@ impl Receiver {
     /// A receiver for the endpoint secret `secret` (`whsec_...`) with the default scheme.
     pub fn new(secret: SecretString) -> Arc<Self> {
         Arc::new(Receiver {
-            secret,
-            scheme: SignatureScheme::default(),
+            verifier: WebhookVerifier::new(secret),
             guard: StatusVersionGuard::in_memory(),
             applied: Mutex::default(),
             ignored: Mutex::default(),
@@ -82,7 +80,7 @@ impl Receiver {
 
     /// Verifies, parses and guards one delivery; returns the HTTP status to answer.
     pub fn handle(&self, headers: &HeaderMap, body: &[u8]) -> StatusCode {
-        let event = match verify_event(&self.scheme, body, headers, &self.secret) {
+        let event = match verify_event(&self.verifier, headers, body) {
             Ok(event) => event,
             Err(err) => {
                 let reason = match &err {

@@ -41,9 +41,10 @@ pub use builder::{DEFAULT_BASE_URL, LuxCoreBuilder, USER_AGENT};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorCode, Result, from_api_error};
 use crate::rate_limit::{Limiter, RateBucket};
-use crate::retry::{RetryPolicy, server_date, unix_now};
+use crate::retry::{RetryPolicy, server_date};
 use crate::services::{Balances, Payments, Tickets, Webhooks};
 use hook::{AttemptMeta, AuthHook, Route, record_attempt};
+use luxcore_auth::unix_now;
 
 /// Error type of the generated client.
 pub(crate) type ApiError = luxcore_api::Error<ErrorResponse>;

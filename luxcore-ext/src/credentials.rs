@@ -3,7 +3,7 @@
 //! * [`ApiKey`]: sent as `X-API-Key` on every `/api/v1/...` request. Test keys start
 //!   with `qp_test_sk_`, production keys with `qp_prod_sk_`.
 //! * [`HmacV2`]: merchant id and payment HMAC secret; every `/api/v2/...` request is
-//!   signed (see [`crate::signing`]).
+//!   signed (see [`crate::auth::request`]).
 //! * [`Credentials`]: either or both.
 //!
 //! `Debug` and `Display` never show a key or a secret.
@@ -14,7 +14,7 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
-use crate::signing::HmacCredentials;
+use luxcore_auth::HmacCredentials;
 
 /// Prefix of test-mode API keys (simulated payments, test balances).
 pub const TEST_KEY_PREFIX: &str = "qp_test_sk_";

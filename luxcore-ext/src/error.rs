@@ -373,7 +373,7 @@ fn header_request_id(headers: &HeaderMap) -> Option<String> {
 
 fn rate_limited(headers: &HeaderMap) -> Error {
     Error::RateLimited {
-        retry_after: crate::retry::server_delay_hint(headers, crate::retry::unix_now()),
+        retry_after: crate::retry::server_delay_hint(headers, luxcore_auth::unix_now()),
     }
 }
 

@@ -14,9 +14,11 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod retry;
 pub mod services;
-pub mod signing;
 pub mod webhooks;
 
 pub use luxcore_api as api;
 pub use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
 pub use luxcore_api::types;
+/// The protocol rules (request signing, webhook signatures), re-exported from `luxcore-auth`.
+pub use luxcore_auth as auth;
+pub use luxcore_auth::{HmacCredentials, WebhookVerifier};

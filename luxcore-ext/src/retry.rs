@@ -40,7 +40,9 @@
 //! a `Date` header makes the client adopt the server clock (as an offset) and retry once
 //! immediately: the server rejected the request before processing it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use luxcore_auth::unix_now;
 
 use rand::Rng;
 use reqwest::StatusCode;
@@ -168,13 +170,6 @@ fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
             _ => false,
         },
     }
-}
-
-/// Current Unix time in seconds.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.

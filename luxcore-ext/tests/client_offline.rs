@@ -101,8 +101,14 @@ async fn v2_requests_are_signed_over_what_was_sent() {
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let secret = SecretString::from(SECRET);
         let now = chrono::Utc::now().timestamp();
-        match luxcore_ext::signing::verify_v1(&secret, &headers, method.as_str(), path, &body, now)
-        {
+        match luxcore_ext::auth::request::verify_v1(
+            &secret,
+            &headers,
+            method.as_str(),
+            path,
+            &body,
+            now,
+        ) {
             Ok(_) if headers.get("x-api-key").is_none() => {
                 if method == Method::POST {
                     json(StatusCode::CREATED, PAYMENT)
@@ -351,10 +357,16 @@ async fn clock_skew_is_corrected_from_the_date_header() {
         let secret = SecretString::from(SECRET);
         let now = chrono::Utc::now().timestamp();
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        match luxcore_ext::signing::verify_v1(&secret, &headers, method.as_str(), path, &body, now)
-        {
+        match luxcore_ext::auth::request::verify_v1(
+            &secret,
+            &headers,
+            method.as_str(),
+            path,
+            &body,
+            now,
+        ) {
             Ok(_) => json(StatusCode::CREATED, PAYMENT),
-            Err(luxcore_ext::signing::SignatureError::TimestampOutOfWindow { .. }) => json(
+            Err(luxcore_ext::auth::request::SignatureError::TimestampOutOfWindow { .. }) => json(
                 StatusCode::UNAUTHORIZED,
                 r#"{"statusCode":401,"message":"stale","error_code":"TIMESTAMP_OUT_OF_WINDOW"}"#,
             ),

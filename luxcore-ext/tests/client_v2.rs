@@ -5,7 +5,7 @@
 mod client_support;
 
 use client_support::*;
-use luxcore_ext::signing::{HmacCredentials, generate_nonce};
+use luxcore_ext::auth::request::{HmacCredentials, generate_nonce};
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@
 //!   send every request, whatever its URL, through the local garbage server as a forward
 //!   proxy, so an upload URL taken from a mutated body never leaves the machine.)
 //! * the same real bodies, unmutated, decode to `Ok` (so the garbage runs are not vacuous);
-//! * webhook verification (`verify_event`, `SignatureScheme::verify_at`), parsing
+//! * webhook verification (`verify_event`, `WebhookVerifier::verify_at`), parsing
 //!   (`Event::parse`) and ordering (`StatusVersionGuard`) never panic on random bodies and
 //!   headers and report typed errors;
 //! * a correctly signed random body verifies, while any single-byte change of the body,
@@ -31,10 +31,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::HeaderMap;
+use luxcore_ext::auth::webhook::{self as signature, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use luxcore_ext::error::Error;
-use luxcore_ext::webhooks::signature::{self, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use luxcore_ext::webhooks::{
-    Event, GuardDecision, SignatureScheme, StatusVersionGuard, WebhookError, WebhookVerifyError,
+    Event, GuardDecision, StatusVersionGuard, WebhookError, WebhookVerifier, WebhookVerifyError,
     verify_event,
 };
 use proptest::prelude::*;
@@ -315,14 +315,15 @@ fn webhook_verification_and_parsing_never_panic() {
     );
     runner(512)
         .run(&strategy, |(body, headers, secret, scheme, now)| {
-            match scheme.verify_at(&body, &headers, &secret, now) {
-                Ok(()) => {}
+            let verifier = WebhookVerifier::new(secret).scheme(scheme.clone());
+            match verifier.verify_at(&headers, &body, now) {
+                Ok(_) => {}
                 Err(WebhookVerifyError::MissingHeader(name)) => {
                     prop_assert!(name == scheme.signature_header || name == scheme.timestamp_header)
                 }
                 Err(err) => prop_assert!(!err.to_string().is_empty()),
             }
-            match verify_event(&scheme, &body, &headers, &secret) {
+            match verify_event(&verifier, &headers, &body) {
                 Ok(event) => prop_assert_eq!(Event::parse(&body), Ok(event)),
                 Err(WebhookError::Verify(_)) => {}
                 Err(err) => prop_assert!(!err.to_string().is_empty()),
@@ -390,8 +391,12 @@ fn signed_body_verifies_and_any_single_byte_change_is_rejected() {
             &strategy,
             |(body, secret, timestamp, skew, at, flip, sig_at)| {
                 let secret = SecretString::from(secret);
-                let scheme = SignatureScheme::default();
+                let now = timestamp + skew;
                 let sig = signature::sign_v1(&secret, timestamp, &body);
+                let scheme = WebhookVerifier::new(secret);
+                let verify_at = |body: &[u8], headers: &HeaderMap| {
+                    scheme.verify_at(headers, body, now).map(|_| ())
+                };
                 let headers = |sig: &str, ts: &str| {
                     let mut h = HeaderMap::new();
                     h.insert(HEADER_SIGNATURE, sig.parse().unwrap());
@@ -399,15 +404,14 @@ fn signed_body_verifies_and_any_single_byte_change_is_rejected() {
                     h
                 };
                 let good = headers(&sig, &timestamp.to_string());
-                let now = timestamp + skew;
-                prop_assert_eq!(scheme.verify_at(&body, &good, &secret, now), Ok(()));
+                prop_assert_eq!(verify_at(&body, &good), Ok(()));
 
                 // One byte of the body.
                 let mut tampered = body.clone();
                 let i = at.index(tampered.len());
                 tampered[i] ^= flip;
                 prop_assert_eq!(
-                    scheme.verify_at(&tampered, &good, &secret, now),
+                    verify_at(&tampered, &good),
                     Err(WebhookVerifyError::SignatureMismatch)
                 );
 
@@ -419,11 +423,7 @@ fn signed_body_verifies_and_any_single_byte_change_is_rejected() {
                 let mut ts_bytes = ts.into_bytes();
                 ts_bytes[j] = b'0' + other;
                 let ts = String::from_utf8(ts_bytes).unwrap();
-                prop_assert!(
-                    scheme
-                        .verify_at(&body, &headers(&sig, &ts), &secret, now)
-                        .is_err()
-                );
+                prop_assert!(verify_at(&body, &headers(&sig, &ts)).is_err());
 
                 // One hex digit of the signature.
                 let hex_start = sig.len() - 64;
@@ -433,12 +433,7 @@ fn signed_body_verifies_and_any_single_byte_change_is_rejected() {
                 sig_bytes[k] = replacement;
                 let bad_sig = String::from_utf8(sig_bytes).unwrap();
                 prop_assert_eq!(
-                    scheme.verify_at(
-                        &body,
-                        &headers(&bad_sig, &timestamp.to_string()),
-                        &secret,
-                        now
-                    ),
+                    verify_at(&body, &headers(&bad_sig, &timestamp.to_string())),
                     Err(WebhookVerifyError::SignatureMismatch)
                 );
                 Ok(())

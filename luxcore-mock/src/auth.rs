@@ -1,5 +1,5 @@
 //! Authentication: API keys with scopes on `/api/v1`, HMAC signatures on `/api/v2`
-//! (verified with `luxcore_ext::signing`), and the nonce replay store.
+//! (verified with `luxcore_auth::request`), and the nonce replay store.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use luxcore_api::enums::ErrorCode;
-use luxcore_ext::signing::{self, SignatureError};
+use luxcore_auth::request::{self as signing, SignatureError};
 use secrecy::SecretString;
 
 use crate::error::{ApiError, ApiResult};

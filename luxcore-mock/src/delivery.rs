@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use luxcore_api::enums::{WebhookDeliveryStatus, WebhookStatus};
-use luxcore_ext::webhooks::signature::{
-    HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1,
-};
+use luxcore_auth::webhook::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use secrecy::SecretString;
 
 use crate::app::App;

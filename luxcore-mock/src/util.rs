@@ -1,7 +1,5 @@
 //! Clock and identifier helpers.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use rand::Rng;
 
@@ -15,12 +13,8 @@ pub(crate) fn timestamp_string() -> String {
     now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Unix time in seconds.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+/// Unix time in seconds (the protocol crate's clock).
+pub(crate) use luxcore_auth::unix_now;
 
 const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";

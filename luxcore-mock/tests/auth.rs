@@ -3,7 +3,7 @@
 mod common;
 
 use common::{deposit_body, start, start_default, unix_now};
-use luxcore_ext::signing::HmacCredentials;
+use luxcore_auth::HmacCredentials;
 use luxcore_mock::{MockConfig, READONLY_API_KEY};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -162,7 +162,7 @@ async fn v2_accepts_good_signatures_only() {
                 "/api/v2/balance",
                 b"",
                 unix_now() + skew,
-                &luxcore_ext::signing::generate_nonce(),
+                &luxcore_auth::request::generate_nonce(),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "skew {skew}");

@@ -101,8 +101,7 @@ async fn every_error_code_is_produced() {
         .await;
     note(&replay);
     let mut request = h.http.get(h.url(path));
-    let signed =
-        luxcore_ext::signing::HmacCredentials::new(123, "wrong").sign_now("GET", path, b"");
+    let signed = luxcore_auth::HmacCredentials::new(123, "wrong").sign_now("GET", path, b"");
     for (name, value) in signed.to_pairs() {
         request = request.header(name, value);
     }

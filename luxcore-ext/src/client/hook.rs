@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::credentials::Credentials;
-use crate::retry::unix_now;
-use crate::signing::generate_nonce;
+use luxcore_auth::request::generate_nonce;
+use luxcore_auth::unix_now;
 
 /// Response headers kept per attempt (for retries, rate limits and support).
 const RECORDED_HEADERS: [&str; 6] = [
@@ -232,7 +232,7 @@ fn recorded_headers(all: &HeaderMap) -> HeaderMap {
 mod tests {
     use super::*;
     use crate::credentials::{ApiKey, HmacV2};
-    use crate::signing::verify_v1;
+    use luxcore_auth::request::verify_v1;
     use secrecy::SecretString;
 
     const KEY: &str = "qp_test_sk_hooktest";

@@ -1,4 +1,5 @@
-//! Webhook deliveries from LuxCore: signature verification ([`verify`], [`SignatureScheme`]),
+//! Webhook deliveries from LuxCore: signature verification ([`WebhookVerifier`], from
+//! `luxcore-auth`),
 //! typed events ([`Event`], [`EventKind`]) and ordering ([`StatusVersionGuard`]).
 //!
 //! A receiver does, in this order: verify the signature on the **raw** body, parse the
@@ -8,14 +9,15 @@
 
 mod event;
 mod guard;
-pub mod signature;
 
 use http::HeaderMap;
-use secrecy::SecretString;
 
 pub use event::{Event, EventKind, EventParseError};
 pub use guard::{GuardDecision, InMemoryVersionStore, StatusVersionGuard, VersionStore};
-pub use signature::{SignatureScheme, WebhookVerifyError, verify};
+pub use luxcore_auth::webhook::{
+    HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, VerifiedDelivery,
+    WebhookVerifier, WebhookVerifyError,
+};
 
 /// Why [`verify_event`] rejected a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,17 +31,16 @@ pub enum WebhookError {
     Parse(#[from] EventParseError),
 }
 
-/// Verifies a delivery with `scheme` against the current time, then parses it.
+/// Verifies a delivery with `verifier` against the current time, then parses it.
 ///
-/// `raw_body` must be the exact bytes received and `secret` the endpoint's `whsec_…`
-/// secret. Nothing is parsed before the signature has been checked.
+/// `raw_body` must be the exact bytes received. Nothing is parsed before the signature has
+/// been checked.
 pub fn verify_event(
-    scheme: &SignatureScheme,
-    raw_body: &[u8],
+    verifier: &WebhookVerifier,
     headers: &HeaderMap,
-    secret: &SecretString,
+    raw_body: &[u8],
 ) -> Result<Event, WebhookError> {
-    scheme.verify(raw_body, headers, secret)?;
+    verifier.verify(headers, raw_body)?;
     Ok(Event::parse(raw_body)?)
 }
 
@@ -49,29 +50,26 @@ mod tests {
 
     #[test]
     fn verify_then_parse() {
-        let secret = SecretString::from("whsec_test");
+        let secret = secrecy::SecretString::from("whsec_test");
+        let verifier = WebhookVerifier::new("whsec_test");
         let body = br#"{"id":"evt_1","event":"webhook.test","data":{"hello":"world"}}"#;
         let now = chrono::Utc::now().timestamp();
         let mut headers = HeaderMap::new();
-        let sig = signature::sign_v1(&secret, now, body);
-        headers.insert(signature::HEADER_SIGNATURE, sig.parse().unwrap());
-        headers.insert(
-            signature::HEADER_TIMESTAMP,
-            now.to_string().parse().unwrap(),
-        );
-        let scheme = SignatureScheme::default();
-        let event = verify_event(&scheme, body, &headers, &secret).unwrap();
+        let sig = luxcore_auth::webhook::sign_v1(&secret, now, body);
+        headers.insert(HEADER_SIGNATURE, sig.parse().unwrap());
+        headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
+        let event = verify_event(&verifier, &headers, body).unwrap();
         assert_eq!(event.id(), Some("evt_1"));
         assert!(matches!(
-            verify_event(&scheme, b"{}", &headers, &secret),
+            verify_event(&verifier, &headers, b"{}"),
             Err(WebhookError::Verify(WebhookVerifyError::SignatureMismatch))
         ));
         // Signed garbage: verification passes, parsing fails with a typed error.
         let garbage = b"not json";
-        let sig = signature::sign_v1(&secret, now, garbage);
-        headers.insert(signature::HEADER_SIGNATURE, sig.parse().unwrap());
+        let sig = luxcore_auth::webhook::sign_v1(&secret, now, garbage);
+        headers.insert(HEADER_SIGNATURE, sig.parse().unwrap());
         assert!(matches!(
-            verify_event(&scheme, garbage, &headers, &secret),
+            verify_event(&verifier, &headers, garbage),
             Err(WebhookError::Parse(EventParseError::Json(_)))
         ));
     }

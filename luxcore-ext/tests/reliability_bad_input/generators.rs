@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
+use luxcore_ext::auth::webhook::{self as signature, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use luxcore_ext::webhooks::SignatureScheme;
-use luxcore_ext::webhooks::signature::{self, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use secrecy::SecretString;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use luxcore_ext::signing::HmacCredentials;
+use luxcore_auth::HmacCredentials;
 use luxcore_mock::{
     DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, MockConfig, MockServer,
 };
@@ -150,7 +150,7 @@ impl Harness {
             path,
             body,
             unix_now(),
-            &luxcore_ext::signing::generate_nonce(),
+            &luxcore_auth::request::generate_nonce(),
         )
         .await
     }

@@ -1,4 +1,5 @@
-//! Webhook delivery signatures.
+//! Webhook delivery signatures: the signed payload, signing (LuxCore's side, and the mock's)
+//! and verification with one [`WebhookVerifier`] built once from the endpoint secret.
 //!
 //! Each LuxCore webhook endpoint has a secret starting with `whsec_` (shown once, at
 //! creation) and `signature_algorithm: "hmac_sha256"`. **The verification scheme
@@ -15,29 +16,31 @@
 //! parsing or re-serialisation.
 //!
 //! ```
-//! use luxcore_ext::webhooks::signature::{self, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+//! use luxcore_auth::webhook::{WebhookVerifier, sign_v1, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 //! use secrecy::SecretString;
 //!
-//! let secret = SecretString::from("whsec_test");
 //! let body = br#"{"id":"evt_1"}"#;
 //! let now = 1_700_000_000;
-//!
 //! let mut headers = http::HeaderMap::new();
-//! headers.insert(HEADER_SIGNATURE, signature::sign_v1(&secret, now, body).parse().unwrap());
+//! let secret = SecretString::from("whsec_test");
+//! headers.insert(HEADER_SIGNATURE, sign_v1(&secret, now, body).parse().unwrap());
 //! headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
 //!
-//! signature::SignatureScheme::default()
-//!     .verify_at(body, &headers, &secret, now + 5)
-//!     .unwrap();
+//! let verifier = WebhookVerifier::new("whsec_test"); // once, at start-up
+//! let delivery = verifier.verify_at(&headers, body, now + 5).unwrap();
+//! assert_eq!(delivery.timestamp, now);
 //! ```
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::fmt;
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+use crate::unix_now;
 
 /// Default header carrying the delivery signature(s).
 pub const HEADER_SIGNATURE: &str = "X-LuxCore-Signature";
@@ -54,11 +57,13 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// Default maximum distance between the delivery timestamp and the local clock.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
+type HmacSha256 = Hmac<Sha256>;
+
 /// Builds the bytes that are signed: `v1.` + decimal `timestamp` + `.` + `raw_body`.
 ///
 /// **ASSUMED template** (the public docs do not describe webhook signing). This is the
-/// single place to change it; [`sign_v1`], [`SignatureScheme::verify_at`] and
-/// `luxcore-mock` all go through this function.
+/// single place to change it; [`sign_v1`], [`WebhookVerifier`] and `luxcore-mock` all go
+/// through this function.
 pub fn signed_payload_v1(timestamp: i64, raw_body: &[u8]) -> Vec<u8> {
     let ts = timestamp.to_string();
     let mut payload = Vec::with_capacity(4 + ts.len() + raw_body.len());
@@ -69,10 +74,14 @@ pub fn signed_payload_v1(timestamp: i64, raw_body: &[u8]) -> Vec<u8> {
     payload
 }
 
-fn hmac_v1(secret: &SecretString, timestamp: i64, raw_body: &[u8]) -> [u8; 32] {
+fn keyed(secret: &SecretString) -> HmacSha256 {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .expect("HMAC accepts keys of any length");
+    HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+        .expect("HMAC accepts keys of any length")
+}
+
+fn digest_v1(keyed: &HmacSha256, timestamp: i64, raw_body: &[u8]) -> [u8; 32] {
+    let mut mac = keyed.clone();
     mac.update(&signed_payload_v1(timestamp, raw_body));
     mac.finalize().into_bytes().into()
 }
@@ -82,7 +91,7 @@ fn hmac_v1(secret: &SecretString, timestamp: i64, raw_body: &[u8]) -> [u8; 32] {
 pub fn sign_v1(secret: &SecretString, timestamp: i64, raw_body: &[u8]) -> String {
     format!(
         "{SIGNATURE_PREFIX}{}",
-        hex::encode(hmac_v1(secret, timestamp, raw_body))
+        hex::encode(digest_v1(&keyed(secret), timestamp, raw_body))
     )
 }
 
@@ -132,15 +141,68 @@ impl Default for SignatureScheme {
     }
 }
 
-impl SignatureScheme {
+/// What a verified delivery proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedDelivery {
+    /// The signed delivery timestamp (Unix seconds).
+    pub timestamp: i64,
+}
+
+/// The one webhook verification entry point: built once from the endpoint's `whsec_…`
+/// secret (and, during a rotation, the previous one) and a [`SignatureScheme`], then shared
+/// (`Clone`, `Send`, `Sync`) by every request handler.
+///
+/// The HMAC is keyed once here, not per delivery. `Debug` never shows the secrets.
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    keys: Vec<HmacSha256>,
+    scheme: SignatureScheme,
+}
+
+impl WebhookVerifier {
+    /// A verifier for one endpoint secret with the default [`SignatureScheme`].
+    pub fn new(secret: impl Into<SecretString>) -> Self {
+        Self {
+            keys: vec![keyed(&secret.into())],
+            scheme: SignatureScheme::default(),
+        }
+    }
+
+    /// Also accepts deliveries signed with `secret` (e.g. the previous secret while a
+    /// rotation is under way).
+    #[must_use]
+    pub fn also_accept(mut self, secret: impl Into<SecretString>) -> Self {
+        self.keys.push(keyed(&secret.into()));
+        self
+    }
+
+    /// Replaces the header names and tolerance.
+    #[must_use]
+    pub fn scheme(mut self, scheme: SignatureScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Sets the maximum accepted clock skew (default 300 s).
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.scheme.tolerance = tolerance;
+        self
+    }
+
+    /// The header names and tolerance in use.
+    pub fn signature_scheme(&self) -> &SignatureScheme {
+        &self.scheme
+    }
+
     /// Verifies a delivery against the current system time. See [`Self::verify_at`].
     pub fn verify(
         &self,
-        raw_body: &[u8],
         headers: &HeaderMap,
-        secret: &SecretString,
-    ) -> Result<(), WebhookVerifyError> {
-        self.verify_at(raw_body, headers, secret, unix_now())
+        raw_body: &[u8],
+    ) -> Result<VerifiedDelivery, WebhookVerifyError> {
+        self.verify_at(headers, raw_body, unix_now())
     }
 
     /// Verifies a delivery as of `now_unix` (Unix seconds).
@@ -148,32 +210,32 @@ impl SignatureScheme {
     /// The signature header may hold the hex digest with the `hmac_sha256=` prefix, a
     /// `sha256=` prefix or bare, and may list several comma-separated signatures (and
     /// may be repeated) during secret rotation: verification succeeds if any of them
-    /// matches. Digests are compared in constant time. The timestamp must be within
-    /// [`Self::tolerance`] of `now_unix` in either direction.
+    /// matches any accepted secret. Digests are compared in constant time. The timestamp
+    /// must be within the scheme's tolerance of `now_unix` in either direction.
     pub fn verify_at(
         &self,
-        raw_body: &[u8],
         headers: &HeaderMap,
-        secret: &SecretString,
+        raw_body: &[u8],
         now_unix: i64,
-    ) -> Result<(), WebhookVerifyError> {
+    ) -> Result<VerifiedDelivery, WebhookVerifyError> {
+        let scheme = &self.scheme;
         let timestamp_value = headers
-            .get(self.timestamp_header.as_str())
-            .ok_or_else(|| WebhookVerifyError::MissingHeader(self.timestamp_header.clone()))?;
+            .get(scheme.timestamp_header.as_str())
+            .ok_or_else(|| WebhookVerifyError::MissingHeader(scheme.timestamp_header.clone()))?;
         let mut signature_values = headers
-            .get_all(self.signature_header.as_str())
+            .get_all(scheme.signature_header.as_str())
             .iter()
             .peekable();
         if signature_values.peek().is_none() {
             return Err(WebhookVerifyError::MissingHeader(
-                self.signature_header.clone(),
+                scheme.signature_header.clone(),
             ));
         }
 
         let timestamp = parse_timestamp(timestamp_value.as_bytes())
             .ok_or(WebhookVerifyError::InvalidTimestamp)?;
         let skew_secs = now_unix.saturating_sub(timestamp);
-        if skew_secs.unsigned_abs() > self.tolerance.as_secs() {
+        if skew_secs.unsigned_abs() > scheme.tolerance.as_secs() {
             return Err(WebhookVerifyError::TimestampOutOfTolerance { skew_secs });
         }
 
@@ -185,40 +247,28 @@ impl SignatureScheme {
             return Err(WebhookVerifyError::MalformedSignature);
         }
 
-        let expected = hmac_v1(secret, timestamp, raw_body);
-        let matched = candidates
-            .iter()
-            .fold(subtle::Choice::from(0), |acc, c| acc | expected.ct_eq(c));
+        let mut matched = subtle::Choice::from(0);
+        for key in &self.keys {
+            let expected = digest_v1(key, timestamp, raw_body);
+            for candidate in &candidates {
+                matched |= expected.ct_eq(candidate);
+            }
+        }
         if bool::from(matched) {
-            Ok(())
+            Ok(VerifiedDelivery { timestamp })
         } else {
             Err(WebhookVerifyError::SignatureMismatch)
         }
     }
 }
 
-/// Verifies a delivery with the default header names ([`HEADER_SIGNATURE`],
-/// [`HEADER_TIMESTAMP`]), the given `tolerance` and the current system time.
-///
-/// `raw_body` must be the exact bytes received; `secret` the endpoint's whole
-/// `whsec_...` secret. See [`SignatureScheme::verify_at`] for the accepted formats.
-pub fn verify(
-    raw_body: &[u8],
-    headers: &HeaderMap,
-    secret: &SecretString,
-    tolerance: Duration,
-) -> Result<(), WebhookVerifyError> {
-    SignatureScheme {
-        tolerance,
-        ..SignatureScheme::default()
+impl fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookVerifier")
+            .field("secrets", &format_args!("[REDACTED; {}]", self.keys.len()))
+            .field("scheme", &self.scheme)
+            .finish()
     }
-    .verify(raw_body, headers, secret)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn parse_timestamp(raw: &[u8]) -> Option<i64> {
@@ -269,7 +319,9 @@ mod tests {
     }
 
     fn verify_at(body: &[u8], headers: &HeaderMap, now: i64) -> Result<(), WebhookVerifyError> {
-        SignatureScheme::default().verify_at(body, headers, &secret(), now)
+        WebhookVerifier::new(SECRET)
+            .verify_at(headers, body, now)
+            .map(|_| ())
     }
 
     #[test]
@@ -301,10 +353,9 @@ mod tests {
     fn round_trip_with_current_time() {
         let now = unix_now();
         let headers = signed_headers(now, BODY);
-        assert_eq!(verify(BODY, &headers, &secret(), DEFAULT_TOLERANCE), Ok(()));
         assert_eq!(
-            SignatureScheme::default().verify(BODY, &headers, &secret()),
-            Ok(())
+            WebhookVerifier::new(SECRET).verify(&headers, BODY),
+            Ok(VerifiedDelivery { timestamp: now })
         );
     }
 
@@ -361,12 +412,7 @@ mod tests {
             Err(WebhookVerifyError::SignatureMismatch)
         );
         assert_eq!(
-            SignatureScheme::default().verify_at(
-                BODY,
-                &headers,
-                &SecretString::from("whsec_wrong"),
-                TS
-            ),
+            WebhookVerifier::new("whsec_wrong").verify_at(&headers, BODY, TS),
             Err(WebhookVerifyError::SignatureMismatch)
         );
         // Changing the timestamp header invalidates the signature.
@@ -388,12 +434,9 @@ mod tests {
             verify_at(BODY, &headers, TS - 301),
             Err(WebhookVerifyError::TimestampOutOfTolerance { skew_secs: -301 })
         );
-        let strict = SignatureScheme {
-            tolerance: Duration::from_secs(10),
-            ..SignatureScheme::default()
-        };
+        let strict = WebhookVerifier::new(SECRET).tolerance(Duration::from_secs(10));
         assert_eq!(
-            strict.verify_at(BODY, &headers, &secret(), TS + 11),
+            strict.verify_at(&headers, BODY, TS + 11),
             Err(WebhookVerifyError::TimestampOutOfTolerance { skew_secs: 11 })
         );
         // Extreme values do not overflow.
@@ -502,7 +545,8 @@ mod tests {
             "x-webhook-timestamp",
             HeaderValue::from_static("1700000000"),
         );
-        assert_eq!(scheme.verify_at(BODY, &headers, &secret(), TS), Ok(()));
+        let verifier = WebhookVerifier::new(SECRET).scheme(scheme);
+        assert_eq!(verifier.verify_at(&headers, BODY, TS).map(|_| ()), Ok(()));
         // Default names are not consulted.
         assert_eq!(
             verify_at(BODY, &headers, TS),
@@ -516,8 +560,29 @@ mod tests {
             ..SignatureScheme::default()
         };
         assert_eq!(
-            bad.verify_at(BODY, &signed_headers(TS, BODY), &secret(), TS),
+            WebhookVerifier::new(SECRET)
+                .scheme(bad)
+                .verify_at(&signed_headers(TS, BODY), BODY, TS),
             Err(WebhookVerifyError::MissingHeader("bad header\n".to_owned()))
+        );
+    }
+
+    #[test]
+    fn rotation_accepts_the_previous_secret() {
+        let old = SecretString::from("whsec_old");
+        let headers = headers_with(&sign_v1(&old, TS, BODY), "1700000000");
+        assert_eq!(
+            verify_at(BODY, &headers, TS),
+            Err(WebhookVerifyError::SignatureMismatch)
+        );
+        let rotating = WebhookVerifier::new(SECRET).also_accept("whsec_old");
+        assert_eq!(
+            rotating.verify_at(&headers, BODY, TS),
+            Ok(VerifiedDelivery { timestamp: TS })
+        );
+        assert_eq!(
+            rotating.verify_at(&signed_headers(TS, BODY), BODY, TS),
+            Ok(VerifiedDelivery { timestamp: TS })
         );
     }
 
@@ -531,11 +596,14 @@ mod tests {
 
     #[test]
     fn debug_does_not_leak_secret() {
-        let secret = SecretString::from("whsec_super_secret_value");
-        let debug = format!("{secret:?}");
+        let verifier =
+            WebhookVerifier::new("whsec_super_secret_value").also_accept("whsec_old_one");
+        let debug = format!("{verifier:?} {verifier:#?}");
         assert!(!debug.contains("whsec_super_secret_value"), "{debug}");
-        let err = SignatureScheme::default()
-            .verify_at(BODY, &signed_headers(TS, BODY), &secret, TS)
+        assert!(!debug.contains("whsec_old_one"), "{debug}");
+        assert!(debug.contains("REDACTED"), "{debug}");
+        let err = verifier
+            .verify_at(&signed_headers(TS, BODY), BODY, TS)
             .unwrap_err();
         assert!(!format!("{err:?} {err}").contains("whsec_super_secret_value"));
     }

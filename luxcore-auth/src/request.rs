@@ -1,4 +1,4 @@
-//! HMAC v2 request signing for the LuxCore API v2.
+//! API v2 request signing and verification (HMAC-SHA256).
 //!
 //! Every v2 request carries five headers:
 //!
@@ -18,10 +18,10 @@
 //! Client side: build [`HmacCredentials`] once and call [`HmacCredentials::sign_now`]
 //! per request, then [`SignedHeaders::apply`] the result to the outgoing headers.
 //! Server side (used by `luxcore-mock`): [`extract_merchant_id`] to look up the
-//! secret, then [`verify_v1`].
+//! secret, then [`verify_v1`]; the caller keeps the nonces it has seen (see [`verify_v1`]).
 //!
 //! ```
-//! use luxcore_ext::signing::{HmacCredentials, verify_v1};
+//! use luxcore_auth::request::{HmacCredentials, verify_v1};
 //!
 //! let creds = HmacCredentials::new(42, "hmac_test_secret_local");
 //! let signed = creds.sign("POST", "/api/v2/payments", b"{}", 1_700_000_000, "abcdef0123456789");
@@ -35,7 +35,6 @@
 //! ```
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use http::header::{HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue};
@@ -43,6 +42,8 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::unix_now;
 
 /// The signature scheme version sent in `X-Signature-Version`.
 pub const SIGNATURE_VERSION: &str = "v1";
@@ -124,12 +125,6 @@ pub fn generate_nonce() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A merchant id and its payment HMAC secret. `Debug` never shows the secret.
