@@ -218,6 +218,63 @@ mod tests {
         assert!(!grants("payments.read", "payments.create"));
     }
 
+    /// The protocol crate's known-answer vectors, through the mock's own v2 authentication
+    /// path (merchant lookup, verification, nonce store), at the vectors' own clock.
+    #[test]
+    fn request_vectors_authenticate_and_tampering_is_rejected() {
+        for v in luxcore_auth::vectors::request_v1() {
+            let credentials = Credentials {
+                api_keys: HashMap::new(),
+                hmac: HashMap::from([(v.merchant_id, SecretString::from(v.secret.clone()))]),
+            };
+            let nonces = std::sync::Mutex::new(NonceStore::default());
+            let request = |body: &str| {
+                let mut builder = axum::http::Request::builder()
+                    .method(v.method.to_ascii_uppercase().as_str())
+                    .uri(v.path_with_query.as_str());
+                for (name, value) in [
+                    (signing::HEADER_MERCHANT_ID, v.merchant_id.to_string()),
+                    (signing::HEADER_TIMESTAMP, v.timestamp.to_string()),
+                    (signing::HEADER_NONCE, v.nonce.clone()),
+                    (signing::HEADER_SIGNATURE_VERSION, "v1".to_owned()),
+                    (signing::HEADER_SIGNATURE, v.signature.clone()),
+                ] {
+                    builder = builder.header(name, value);
+                }
+                let (parts, ()) = builder.body(()).unwrap().into_parts();
+                (parts, body.to_owned())
+            };
+            // A tampered body is rejected first (it does not consume the nonce).
+            let (parts, body) = request(&format!("{} ", v.body));
+            let err =
+                hmac(&credentials, &nonces, &parts, body.as_bytes(), v.timestamp).unwrap_err();
+            assert_eq!(
+                err,
+                signature_error(&SignatureError::SignatureMismatch),
+                "{}",
+                v.name
+            );
+            let (parts, body) = request(&v.body);
+            match hmac(&credentials, &nonces, &parts, body.as_bytes(), v.timestamp) {
+                Ok(Principal::Hmac { merchant_id }) => assert_eq!(merchant_id, v.merchant_id),
+                other => panic!("{}: {other:?}", v.name),
+            }
+            // The same signed request again is a replay.
+            let err =
+                hmac(&credentials, &nonces, &parts, body.as_bytes(), v.timestamp).unwrap_err();
+            assert_eq!(
+                err,
+                ApiError::business(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::NonceReused,
+                    "X-Nonce was already used"
+                ),
+                "{}",
+                v.name
+            );
+        }
+    }
+
     #[test]
     fn nonce_store_rejects_reuse_and_expires() {
         let mut store = NonceStore::default();
