@@ -153,7 +153,6 @@ async fn garbage_never_panics() {
         .expect("id")
         .to_owned();
     let mut rng = StdRng::seed_from_u64(1);
-    let mut requests = 0;
     for (method, path) in routes(&payment, &webhook, &ticket) {
         for (content_type, body) in bodies(&mut rng) {
             let mut request = h
@@ -166,7 +165,6 @@ async fn garbage_never_panics() {
             }
             let reply = common::reply(request.send().await.expect("sent")).await;
             check(&reply, &format!("{method} {path} ({content_type:?})"));
-            requests += 1;
         }
         for query in QUERIES {
             let url = h.url(&format!("{path}?{query}"));
@@ -189,7 +187,6 @@ async fn garbage_never_panics() {
             {
                 assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}?{query}");
             }
-            requests += 1;
         }
     }
     // Odd HMAC and API key headers.
@@ -222,7 +219,8 @@ async fn garbage_never_panics() {
             assert!(reply.status.is_client_error());
         }
     }
-    assert!(requests > 1000);
+    // Garbage created nothing: the one payment made above is still the only one.
+    assert_eq!(h.server.payment_count().await.expect("count"), 1);
     // The server still works.
     assert_eq!(h.get("/api/v1/balance/all").await.status, StatusCode::OK);
 }

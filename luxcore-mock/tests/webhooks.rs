@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Inbox {
     received: Mutex<Vec<(HeaderMap, Bytes)>>,
+    /// When each delivery arrived.
+    arrivals: Mutex<Vec<std::time::Instant>>,
     /// Answer 500 to this many deliveries before answering 200.
     failures_left: AtomicUsize,
 }
@@ -41,6 +43,11 @@ impl Receiver {
             body: Bytes,
         ) -> StatusCode {
             inbox.received.lock().expect("lock").push((headers, body));
+            inbox
+                .arrivals
+                .lock()
+                .expect("lock")
+                .push(std::time::Instant::now());
             let fail = inbox
                 .failures_left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -66,6 +73,12 @@ impl Receiver {
 
     fn count(&self) -> usize {
         self.inbox.received.lock().expect("lock").len()
+    }
+
+    /// The time between consecutive deliveries.
+    fn gaps(&self) -> Vec<Duration> {
+        let arrivals = self.inbox.arrivals.lock().expect("lock");
+        arrivals.windows(2).map(|w| w[1] - w[0]).collect()
     }
 
     fn bodies(&self) -> Vec<(HeaderMap, Bytes)> {
@@ -173,7 +186,13 @@ async fn deliveries_are_signed_and_logged() {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_with_backoff() {
-    let h = start_default().await;
+    let base = Duration::from_millis(100);
+    let h = common::start(
+        luxcore_mock::MockConfig::default()
+            .without_rate_limits()
+            .with_webhook_retry_base(base),
+    )
+    .await;
     let rx = Receiver::start(2).await;
     let (hook, secret) = register(&h, &rx.url, &["payment.created"]).await;
     h.deposit(1000, "wh_retry").await;
@@ -186,6 +205,12 @@ async fn failed_deliveries_are_retried_with_backoff() {
     assert_eq!(log.data[0].response_status, Some(200));
     let bodies = rx.bodies();
     assert_eq!(bodies.len(), 3);
+    // Exponential backoff: at least `base`, then at least twice `base`, between attempts
+    // (lower bounds only: a slow machine can only make the gaps longer).
+    let gaps = rx.gaps();
+    assert_eq!(gaps.len(), 2);
+    assert!(gaps[0] >= base, "first retry after {:?}", gaps[0]);
+    assert!(gaps[1] >= base * 2, "second retry after {:?}", gaps[1]);
     // Same event, re-signed per attempt.
     for (headers, body) in &bodies {
         assert_eq!(body, &bodies[0].1);
@@ -345,15 +370,26 @@ async fn shutdown_stops_pending_retries() {
     h.deposit(1000, "wh_shutdown").await;
     eventually(WAIT, || async { (rx.count() >= 1).then_some(()) }).await;
     let Harness { server, .. } = h;
+    let addr = server.addr();
     drop(server);
     let after_drop = rx.count();
-    // Without shutdown the next attempts would follow 200, 400 and 800 ms apart.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The server really stopped: its port refuses connections.
+    eventually(WAIT, || async {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    // Without shutdown the four retries would all have arrived 200 + 400 + 800 + 1600 ms
+    // after the first attempt; wait past that, so a slow machine cannot hide them.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let total = rx.count();
     assert!(
-        rx.count() <= after_drop + 1,
-        "deliveries continued after shutdown"
+        total <= after_drop + 1,
+        "deliveries continued after shutdown: {after_drop} at shutdown, {total} later"
     );
-    assert!(rx.count() < 5);
+    assert!(total < 5, "all {total} attempts were delivered");
 }
 
 /// Verifies a delivery with the endpoint secret, as a merchant would (default scheme, 300 s).
