@@ -82,6 +82,49 @@ impl<'de> ::serde::Deserialize<'de> for BalanceType {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for BalanceType {
+    fn schema_name() -> String {
+        "BalanceType".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Balance type (default `main`). Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///ISO 4217 currency code. Documented: ARS, AUD, LKR, MXN, TRY, UYU (the list has grown over time). Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -161,6 +204,49 @@ impl ::serde::Serialize for Currency {
 impl<'de> ::serde::Deserialize<'de> for Currency {
     fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
+    }
+}
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for Currency {
+    fn schema_name() -> String {
+        "Currency".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "ISO 4217 currency code. Documented: ARS, AUD, LKR, MXN, TRY, UYU (the list has grown over time). Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
     }
 }
 ///Machine-readable error code. Documented: INVALID_API_KEY through PAYMENT_ALREADY_PROCESSED (the first 11). The codes for scope, not-found, ticket, rate-limit, HMAC and server errors are not public; those names are assumed. Unknown values are kept by the SDK (open enum).
@@ -351,6 +437,49 @@ impl<'de> ::serde::Deserialize<'de> for ErrorCode {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> String {
+        "ErrorCode".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Machine-readable error code. Documented: INVALID_API_KEY through PAYMENT_ALREADY_PROCESSED (the first 11). The codes for scope, not-found, ticket, rate-limit, HMAC and server errors are not public; those names are assumed. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Payment method code. Withdrawals are supported by spei, bank_transfer, crypto and payid. Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -447,6 +576,49 @@ impl ::serde::Serialize for PaymentMethod {
 impl<'de> ::serde::Deserialize<'de> for PaymentMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
+    }
+}
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for PaymentMethod {
+    fn schema_name() -> String {
+        "PaymentMethod".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Payment method code. Withdrawals are supported by spei, bank_transfer, crypto and payid. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
     }
 }
 ///Payment status. completed, failed, cancelled, expired, refunded and partial_refund are terminal. Unknown values are kept by the SDK (open enum).
@@ -547,6 +719,49 @@ impl<'de> ::serde::Deserialize<'de> for PaymentStatus {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for PaymentStatus {
+    fn schema_name() -> String {
+        "PaymentStatus".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Payment status. completed, failed, cancelled, expired, refunded and partial_refund are terminal. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Payment direction: `deposit`/`withdrawal`, or through the hosted payment page (`_pp`). Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -621,6 +836,49 @@ impl<'de> ::serde::Deserialize<'de> for PaymentType {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for PaymentType {
+    fn schema_name() -> String {
+        "PaymentType".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Payment direction: `deposit`/`withdrawal`, or through the hosted payment page (`_pp`). Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Webhook signature algorithm; `hmac_sha256` is the only documented value. Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -680,6 +938,49 @@ impl ::serde::Serialize for SignatureAlgorithm {
 impl<'de> ::serde::Deserialize<'de> for SignatureAlgorithm {
     fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
+    }
+}
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for SignatureAlgorithm {
+    fn schema_name() -> String {
+        "SignatureAlgorithm".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Webhook signature algorithm; `hmac_sha256` is the only documented value. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
     }
 }
 ///Ticket category. Only `payment_issue` is documented; the other values are not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum).
@@ -760,6 +1061,49 @@ impl<'de> ::serde::Deserialize<'de> for TicketCategory {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for TicketCategory {
+    fn schema_name() -> String {
+        "TicketCategory".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Ticket category. Only `payment_issue` is documented; the other values are not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Ticket status. `open` and `in_progress` are documented; `resolved` and `closed` follow the ticket events (shape assumed). Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -833,6 +1177,49 @@ impl<'de> ::serde::Deserialize<'de> for TicketStatus {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for TicketStatus {
+    fn schema_name() -> String {
+        "TicketStatus".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Ticket status. `open` and `in_progress` are documented; `resolved` and `closed` follow the ticket events (shape assumed). Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Delivery state of a webhook event. Not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -900,6 +1287,49 @@ impl ::serde::Serialize for WebhookDeliveryStatus {
 impl<'de> ::serde::Deserialize<'de> for WebhookDeliveryStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
+    }
+}
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for WebhookDeliveryStatus {
+    fn schema_name() -> String {
+        "WebhookDeliveryStatus".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Delivery state of a webhook event. Not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
     }
 }
 ///Webhook event name. `webhook.test` is from the oldest docs (the newest test-event name is not public); `ticket.resolved` is reserved. Unknown values are kept by the SDK (open enum).
@@ -1025,6 +1455,49 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEventType {
         String::deserialize(deserializer).map(Self::from)
     }
 }
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for WebhookEventType {
+    fn schema_name() -> String {
+        "WebhookEventType".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Webhook event name. `webhook.test` is from the oldest docs (the newest test-event name is not public); `ticket.resolved` is reserved. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
+    }
+}
 ///Webhook status. `active` is documented; `disabled` is not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -1088,5 +1561,48 @@ impl ::serde::Serialize for WebhookStatus {
 impl<'de> ::serde::Deserialize<'de> for WebhookStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
+    }
+}
+/// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+/// because the enum is open (an unknown value is kept, so it must validate too).
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for WebhookStatus {
+    fn schema_name() -> String {
+        "WebhookStatus".to_owned()
+    }
+    fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+        use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+        let string = || SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
+        let known = SchemaObject {
+            enum_values: Some(
+                Self::KNOWN
+                    .iter()
+                    .map(|v| ::serde_json::Value::from(*v))
+                    .collect(),
+            ),
+            ..string()
+        };
+        SchemaObject {
+            metadata: Some(
+                Box::new(Metadata {
+                    description: Some(
+                        "Webhook status. `active` is documented; `disabled` is not documented publicly; shape assumed. Unknown values are kept by the SDK (open enum)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+            ),
+            subschemas: Some(
+                Box::new(SubschemaValidation {
+                    any_of: Some(vec![known.into(), string().into()]),
+                    ..Default::default()
+                }),
+            ),
+            ..string()
+        }
+            .into()
     }
 }

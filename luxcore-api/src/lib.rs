@@ -17,6 +17,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 pub mod types {
     ///A file attached to a ticket or comment. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Attachment {
         ///MIME type.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -40,6 +41,7 @@ pub mod types {
     }
     ///Balance in one currency and balance type (flat, no `data` wrapper).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Balance {
         ///Available for new withdrawals, minor units as a string.
         pub available_amount: ::std::string::String,
@@ -70,6 +72,7 @@ pub mod types {
     }
     ///One currency/balance-type entry of `GET /balance/all`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct BalanceEntry {
         ///Available for new withdrawals, minor units as a string.
         pub available_amount: ::std::string::String,
@@ -88,6 +91,7 @@ pub mod types {
     }
     ///All balances.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct BalanceList {
         ///One entry per currency and balance type.
         pub balances: ::std::vec::Vec<BalanceEntry>,
@@ -108,6 +112,7 @@ pub mod types {
     }
     ///Bank transfer instructions returned for bank-transfer deposits.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct BankDetails {
         ///Account holder.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -138,6 +143,7 @@ pub mod types {
     }
     ///Customer (for withdrawals: the recipient, the same person as `payout`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Customer {
         ///National identity document number. Not documented publicly; shape assumed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -160,6 +166,7 @@ pub mod types {
     ///Human-readable message: a string for business errors, an array of strings for validation errors.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum ErrorMessage {
         String(::std::string::String),
         Array(::std::vec::Vec<::std::string::String>),
@@ -171,6 +178,7 @@ pub mod types {
     }
     ///Error body. Business errors carry `error_code` and `timestamp`; validation errors carry an array `message` and `error`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ErrorResponse {
         ///Error name (validation errors: `Bad Request`; older docs put the code here).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -198,6 +206,7 @@ pub mod types {
     }
     ///iPay checkout data (method `ipay`, currency LKR).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct IpayCheckout {
         ///Form fields to submit to `form_action`.
         #[serde(
@@ -220,6 +229,7 @@ pub mod types {
     }
     ///iPay-only options.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct IpayOptions {
         ///Restricts the iPay checkout to one scheme (Visa, Mastercard, LankaQR, iPay App); all are shown when omitted.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -232,6 +242,7 @@ pub mod types {
     }
     ///Transfer instructions as the oldest docs returned them (superseded by `bank_details`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct LegacyInstructions {
         ///Alias.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -254,6 +265,7 @@ pub mod types {
     ///`ListTicketsSearch`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ListTicketsSearch(::std::string::String);
     impl ::std::ops::Deref for ListTicketsSearch {
         type Target = ::std::string::String;
@@ -304,6 +316,7 @@ pub mod types {
     ///Free-form merchant metadata (the example is a string map).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Metadata(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
     impl ::std::ops::Deref for Metadata {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
@@ -327,6 +340,7 @@ pub mod types {
     }
     ///Pagination block of list responses.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Pagination {
         ///Page size used.
         pub limit: i32,
@@ -342,6 +356,7 @@ pub mod types {
     }
     ///A payment: the union of the create response and the webhook payment fields. Only amount, currency and status are always present.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Payment {
         ///Amount in minor units.
         pub amount: i64,
@@ -428,6 +443,7 @@ pub mod types {
     }
     ///Create a deposit or a withdrawal (payout). The required set is inferred from the examples.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentCreateRequest {
         ///Amount in minor units (centavos/cents): 150000 = 1,500.00. Whole numbers only. At most 9007199254740991 (2^53-1, the largest integer a JavaScript number holds exactly): assumed, not documented.
         pub amount: ::std::num::NonZeroU64,
@@ -463,6 +479,7 @@ pub mod types {
     ///Your unique reference; a duplicate returns the existing payment (HTTP 200, MERCHANT_REFERENCE_DUPLICATE) unless that one failed, expired or was cancelled. Must not be empty (NestJS `@IsNotEmpty`, assumed); at most 255 characters (assumed, not documented).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentCreateRequestMerchantReference(::std::string::String);
     impl ::std::ops::Deref for PaymentCreateRequestMerchantReference {
         type Target = ::std::string::String;
@@ -515,6 +532,7 @@ pub mod types {
     }
     ///A page of payments, newest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentList {
         ///Items of this page.
         pub data: ::std::vec::Vec<Payment>,
@@ -532,6 +550,7 @@ pub mod types {
     }
     ///A payment method available to the merchant. Fields mirror the guide's methods table; response shape not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentMethodInfo {
         ///Currencies the method is available in.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -557,6 +576,7 @@ pub mod types {
     }
     ///Available payment methods. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentMethodList {
         ///Methods.
         pub data: ::std::vec::Vec<PaymentMethodInfo>,
@@ -571,6 +591,7 @@ pub mod types {
     }
     ///Validate a payment method for a currency and type. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentMethodValidateRequest {
         ///Amount in minor units. Same rules as `amount` on payment creation (integer, 1 to 2^53-1): assumed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -590,6 +611,7 @@ pub mod types {
     }
     ///Validation result. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentMethodValidation {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<crate::enums::Currency>,
@@ -615,6 +637,7 @@ pub mod types {
     }
     ///Validation result wrapper. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentMethodValidationResponse {
         pub data: PaymentMethodValidation,
         ///Always true on success.
@@ -628,6 +651,7 @@ pub mod types {
     }
     ///Single payment wrapper. The wrapper on get/cancel follows the generic success format; not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaymentResponse {
         pub data: Payment,
         ///Always true on success.
@@ -642,6 +666,7 @@ pub mod types {
     ///Withdrawal recipient's payout details (bank account, CLABE, wallet, PayID...). Fields not documented publicly; shape assumed: a free-form object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PayoutDetails(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
     impl ::std::ops::Deref for PayoutDetails {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
@@ -665,6 +690,7 @@ pub mod types {
     }
     ///A support ticket.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Ticket {
         ///Attachments on the ticket itself. Not documented publicly; shape assumed.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -711,6 +737,7 @@ pub mod types {
     }
     ///A ticket comment. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketComment {
         ///Attachments.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -736,6 +763,7 @@ pub mod types {
     }
     ///Add a comment. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCommentCreateRequest {
         ///Attachments uploaded through upload-url to link to the comment.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -751,6 +779,7 @@ pub mod types {
     ///Comment text. Must not be empty (assumed).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCommentCreateRequestContent(::std::string::String);
     impl ::std::ops::Deref for TicketCommentCreateRequestContent {
         type Target = ::std::string::String;
@@ -800,6 +829,7 @@ pub mod types {
     }
     ///A page of comments, oldest first. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCommentList {
         ///Items of this page.
         pub data: ::std::vec::Vec<TicketComment>,
@@ -817,6 +847,7 @@ pub mod types {
     }
     ///Single comment wrapper. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCommentResponse {
         pub data: TicketComment,
         ///Always true on success.
@@ -830,6 +861,7 @@ pub mod types {
     }
     ///Open a support ticket.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCreateRequest {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub category: ::std::option::Option<crate::enums::TicketCategory>,
@@ -862,6 +894,7 @@ pub mod types {
     ///Title (max 200 characters). Must not be empty (assumed; the documented limit is the 200-character maximum).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketCreateRequestTitle(::std::string::String);
     impl ::std::ops::Deref for TicketCreateRequestTitle {
         type Target = ::std::string::String;
@@ -914,6 +947,7 @@ pub mod types {
     }
     ///A page of tickets.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketList {
         ///Items of this page.
         pub data: ::std::vec::Vec<Ticket>,
@@ -931,6 +965,7 @@ pub mod types {
     }
     ///Single ticket wrapper.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TicketResponse {
         pub data: Ticket,
         ///Always true on success.
@@ -944,6 +979,7 @@ pub mod types {
     }
     ///Upload URL. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UploadUrl {
         ///ID the attachment will have.
         pub attachment_id: ::std::string::String,
@@ -963,6 +999,7 @@ pub mod types {
     }
     ///Request an attachment upload URL. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UploadUrlRequest {
         ///Attach to this comment instead of the ticket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -983,6 +1020,7 @@ pub mod types {
     ///MIME type. Must not be empty (assumed).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UploadUrlRequestContentType(::std::string::String);
     impl ::std::ops::Deref for UploadUrlRequestContentType {
         type Target = ::std::string::String;
@@ -1033,6 +1071,7 @@ pub mod types {
     ///File name. Not empty, at most 255 characters (assumed).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UploadUrlRequestFileName(::std::string::String);
     impl ::std::ops::Deref for UploadUrlRequestFileName {
         type Target = ::std::string::String;
@@ -1085,6 +1124,7 @@ pub mod types {
     }
     ///Upload URL wrapper. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UploadUrlResponse {
         pub data: UploadUrl,
         ///Always true on success.
@@ -1098,6 +1138,7 @@ pub mod types {
     }
     ///A webhook endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Webhook {
         ///Creation time.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1126,6 +1167,7 @@ pub mod types {
     }
     ///Register a webhook endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookCreateRequest {
         ///Events to deliver. At least one event (assumed, not documented).
         pub events: ::std::vec::Vec<crate::enums::WebhookEventType>,
@@ -1144,6 +1186,7 @@ pub mod types {
     }
     ///A webhook event and its delivery state. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookEvent {
         ///Delivery attempts so far.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1178,6 +1221,7 @@ pub mod types {
     }
     ///A page of webhook events. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookEventList {
         ///Items of this page.
         pub data: ::std::vec::Vec<WebhookEvent>,
@@ -1195,6 +1239,7 @@ pub mod types {
     }
     ///Single event wrapper. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookEventResponse {
         pub data: WebhookEvent,
         ///Always true on success.
@@ -1208,6 +1253,7 @@ pub mod types {
     }
     ///A page of webhooks. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookList {
         ///Items of this page.
         pub data: ::std::vec::Vec<Webhook>,
@@ -1225,6 +1271,7 @@ pub mod types {
     }
     ///Single webhook wrapper.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookResponse {
         pub data: Webhook,
         ///Always true on success.
@@ -1238,6 +1285,7 @@ pub mod types {
     }
     ///Which failed events to retry. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookRetryRequest {
         ///Events to retry; all failed events when omitted.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1250,6 +1298,7 @@ pub mod types {
     }
     ///Retry result wrapper. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookRetryResponse {
         pub data: WebhookRetryResult,
         ///Always true on success.
@@ -1263,6 +1312,7 @@ pub mod types {
     }
     ///Retry result. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookRetryResult {
         ///The events queued again.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1277,6 +1327,7 @@ pub mod types {
     }
     ///Optional body of the test call. Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookTestRequest {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub event_type: ::std::option::Option<crate::enums::WebhookEventType>,
@@ -1288,6 +1339,7 @@ pub mod types {
     }
     ///Update a webhook (fields as on create, all optional). Not documented publicly; shape assumed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WebhookUpdateRequest {
         ///New event list. At least one event (assumed, not documented).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
