@@ -150,7 +150,7 @@ async fn methods_and_validation() {
     let ok = client
         .payments()
         .validate(PaymentMethodValidateRequest {
-            amount: Some(1000),
+            amount: std::num::NonZeroU64::new(1000),
             currency: Currency::MXN,
             method: PaymentMethod::Oxxo,
             type_: Some(PaymentType::Deposit),
@@ -161,7 +161,7 @@ async fn methods_and_validation() {
     let bad = client
         .payments()
         .validate(PaymentMethodValidateRequest {
-            amount: Some(1000),
+            amount: std::num::NonZeroU64::new(1000),
             currency: Currency::MXN,
             method: PaymentMethod::Oxxo,
             type_: Some(PaymentType::Withdrawal),

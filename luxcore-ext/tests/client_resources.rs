@@ -199,8 +199,8 @@ async fn ticket_lifecycle_with_attachments() {
             &id,
             luxcore_ext::types::UploadUrlRequest {
                 comment_id: None,
-                content_type: "text/plain".into(),
-                file_name: "later.txt".into(),
+                content_type: "text/plain".try_into().unwrap(),
+                file_name: "later.txt".try_into().unwrap(),
                 size: None,
             },
         )

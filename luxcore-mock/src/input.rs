@@ -56,8 +56,10 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The field as sent. An explicit `null` is kept: no request field is nullable in the
+    /// spec, so `null` fails the type check like any other wrong type.
     fn get(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name).filter(|v| !v.is_null())
+        self.map.get(name)
     }
 
     /// Adds a message.
@@ -73,7 +75,8 @@ impl<'a> Fields<'a> {
                 self.error(format!("{name} must be a string"));
                 None
             }
-            Some(Value::String(s)) if s.trim().is_empty() => {
+            // `@IsNotEmpty` rejects only "", as the spec's `minLength: 1` does.
+            Some(Value::String(s)) if s.is_empty() => {
                 self.error(format!("{name} should not be empty"));
                 None
             }
@@ -197,10 +200,7 @@ impl<'a> Fields<'a> {
         let object = self.optional_object(name)?;
         let mut ok = true;
         for field in fields {
-            if object
-                .get(*field)
-                .is_some_and(|v| !v.is_null() && !v.is_string())
-            {
+            if object.get(*field).is_some_and(|v| !v.is_string()) {
                 self.error(format!("{name}.{field} must be a string"));
                 ok = false;
             }

@@ -343,7 +343,9 @@ async fn webhook_validation() {
     let cases = [
         json!({"events": ["payment.created"]}),
         json!({"url": "not a url", "events": ["payment.created"]}),
-        json!({"url": "ftp://example.com/x", "events": ["payment.created"]}),
+        json!({"url": "https://exa mple.com/x", "events": ["payment.created"]}),
+        json!({"url": "/relative/path", "events": ["payment.created"]}),
+        json!({"url": null, "events": ["payment.created"]}),
         json!({"url": "https://example.com/x"}),
         json!({"url": "https://example.com/x", "events": []}),
         json!({"url": "https://example.com/x", "events": ["payment.exploded"]}),

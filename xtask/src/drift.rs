@@ -1,6 +1,6 @@
 //! The spec-drift report: what changed between the committed spec and a candidate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::surface::{Operation, Schema, Surface};
@@ -20,6 +20,42 @@ pub struct DriftReport {
     pub schemas_removed: Vec<String>,
     /// `Schema.field: what changed` (fields added, removed, retyped; enum values).
     pub schemas_changed: Vec<String>,
+    /// Every change with its effect on the SDK's public Rust API, in report order.
+    pub classified: Vec<(Impact, String)>,
+}
+
+/// What a change does to the SDK's public Rust API (the generated crate and what uses it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impact {
+    /// Code that compiles and works today may not: an operation or field removed, a field or
+    /// response retyped, a new required request field or parameter, an enum value removed.
+    Breaking,
+    /// Only new things: an operation, an optional field or parameter, an enum value (the enums
+    /// are open, so an unknown value already parsed as `Other`), a response field.
+    Additive,
+}
+
+impl Impact {
+    fn label(self) -> &'static str {
+        match self {
+            Impact::Breaking => "breaking",
+            Impact::Additive => "additive",
+        }
+    }
+}
+
+/// The version bump a set of changes calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bump {
+    /// Nothing changed.
+    None,
+    /// Additive changes only.
+    Patch,
+    /// Breaking changes while the crate is 0.x (Cargo semver: 0.x.y → 0.(x+1).0), or additive
+    /// changes from 1.0 on.
+    Minor,
+    /// Breaking changes from 1.0 on.
+    Major,
 }
 
 impl DriftReport {
@@ -52,7 +88,114 @@ impl DriftReport {
                 &candidate.schemas[name],
             ));
         }
+        report.classified = report.classify(&request_schemas(committed, candidate));
         report
+    }
+
+    /// Classifies every change (see [`Impact`]). `request_schemas` are the schemas sent in
+    /// request bodies (directly or nested): a new required field there breaks callers.
+    fn classify(&self, request_schemas: &BTreeSet<String>) -> Vec<(Impact, String)> {
+        use Impact::{Additive, Breaking};
+        let mut out = Vec::new();
+        out.extend(
+            self.operations_added
+                .iter()
+                .map(|l| (Additive, format!("operation added: {l}"))),
+        );
+        out.extend(
+            self.operations_removed
+                .iter()
+                .map(|l| (Breaking, format!("operation removed: {l}"))),
+        );
+        for line in &self.operations_changed {
+            let impact = if line.contains(": parameter added/changed: ") {
+                // `in name: type!`: a required parameter is a new mandatory builder call.
+                if line.ends_with('!') {
+                    Breaking
+                } else {
+                    Additive
+                }
+            } else if line.contains(": response ") && line.contains(" added: ") {
+                Additive
+            } else {
+                // moved, parameter removed or retyped, request body or response retyped/removed
+                Breaking
+            };
+            out.push((impact, line.clone()));
+        }
+        out.extend(
+            self.schemas_added
+                .iter()
+                .map(|l| (Additive, format!("schema added: {l}"))),
+        );
+        out.extend(
+            self.schemas_removed
+                .iter()
+                .map(|l| (Breaking, format!("schema removed: {l}"))),
+        );
+        for line in &self.schemas_changed {
+            let schema = line.split(['.', ':']).next().unwrap_or_default();
+            let impact = if line.contains(": field added (") {
+                let required = line.trim_end_matches(')').ends_with('!');
+                if required && request_schemas.contains(schema) {
+                    Breaking
+                } else {
+                    Additive
+                }
+            } else if line.contains(": enum value added: ") {
+                Additive
+            } else {
+                // field removed or retyped, kind changed, enum value removed
+                Breaking
+            };
+            out.push((impact, line.clone()));
+        }
+        out
+    }
+
+    /// Counts of breaking and additive changes.
+    pub fn counts(&self) -> (usize, usize) {
+        let breaking = self
+            .classified
+            .iter()
+            .filter(|(i, _)| *i == Impact::Breaking)
+            .count();
+        (breaking, self.classified.len() - breaking)
+    }
+
+    /// The bump these changes call for from `current` (a semver `major.minor.patch`).
+    pub fn bump(&self, current: &str) -> Bump {
+        let pre_1 = current.split('.').next() == Some("0");
+        match self.counts() {
+            (0, 0) => Bump::None,
+            (0, _) if pre_1 => Bump::Patch,
+            (0, _) => Bump::Minor,
+            (_, _) if pre_1 => Bump::Minor,
+            _ => Bump::Major,
+        }
+    }
+
+    /// One line: the counts and the proposed version.
+    pub fn summary(&self, current: &str) -> String {
+        let (breaking, additive) = self.counts();
+        let next = next_version(current, self.bump(current));
+        match self.bump(current) {
+            Bump::None => format!("No drift: no version bump needed (stays {current})."),
+            bump => {
+                let why = match bump {
+                    Bump::Minor if breaking > 0 => {
+                        "minor bump: breaking changes bump the minor version while the crate is 0.x"
+                    }
+                    Bump::Minor => "minor bump: additive changes",
+                    Bump::Major => "major bump: breaking changes",
+                    _ => "patch bump: additive changes only (0.x)",
+                };
+                format!(
+                    "Spec drift: {breaking} breaking, {additive} additive change(s); proposed version \
+                     {current} -> {next} ({why})."
+                )
+            }
+        }
     }
 
     /// `true` when nothing differs.
@@ -65,12 +208,31 @@ impl DriftReport {
             && self.schemas_changed.is_empty()
     }
 
-    /// The human-readable report.
-    pub fn render(&self) -> String {
+    /// The human-readable report: the one-line summary (with the version bump proposed from
+    /// `current`), the changes by impact, then the changes by kind.
+    pub fn render(&self, current: &str) -> String {
         if self.is_empty() {
-            return "No drift: the candidate spec has the same surface as openapi.json.\n".into();
+            return format!(
+                "{}\nNo drift: the candidate spec has the same surface as openapi.json.\n",
+                self.summary(current)
+            );
         }
-        let mut out = String::from("Spec drift against openapi.json:\n");
+        let mut out = format!("{}\n", self.summary(current));
+        for impact in [Impact::Breaking, Impact::Additive] {
+            let lines: Vec<&String> = self
+                .classified
+                .iter()
+                .filter(|(i, _)| *i == impact)
+                .map(|(_, l)| l)
+                .collect();
+            if !lines.is_empty() {
+                let _ = writeln!(out, "\n{} ({}):", impact.label(), lines.len());
+                for line in lines {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+        out.push_str("\nSpec drift against openapi.json:\n");
         for (title, lines) in [
             ("Operations added", &self.operations_added),
             ("Operations removed", &self.operations_removed),
@@ -88,6 +250,56 @@ impl DriftReport {
         }
         out
     }
+}
+
+/// `current` bumped: `0.1.4` + patch = `0.1.5`, + minor = `0.2.0`, + major = `1.0.0`. An
+/// unparsable version is returned with the bump named.
+pub fn next_version(current: &str, bump: Bump) -> String {
+    let parts: Vec<u64> = current
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    let [major, minor, patch] = parts[..] else {
+        return format!("{current} ({bump:?} bump)");
+    };
+    match bump {
+        Bump::None => current.to_string(),
+        Bump::Patch => format!("{major}.{minor}.{}", patch + 1),
+        Bump::Minor => format!("{major}.{}.0", minor + 1),
+        Bump::Major => format!("{}.0.0", major + 1),
+    }
+}
+
+/// Schemas sent in request bodies, directly or nested in one, in either spec.
+fn request_schemas(committed: &Surface, candidate: &Surface) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for surface in [committed, candidate] {
+        let mut queue: Vec<String> = surface
+            .operations
+            .values()
+            .filter_map(|op| op.request.as_deref())
+            .flat_map(|r| names_in(r, surface))
+            .collect();
+        while let Some(name) = queue.pop() {
+            if !found.insert(name.clone()) {
+                continue;
+            }
+            if let Some(schema) = surface.schemas.get(&name) {
+                queue.extend(schema.fields.values().flat_map(|t| names_in(t, surface)));
+            }
+        }
+    }
+    found
+}
+
+/// Schema names mentioned in a type expression such as `application/json array<Customer>!`.
+fn names_in(expression: &str, surface: &Surface) -> Vec<String> {
+    expression
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| surface.schemas.contains_key(*w))
+        .map(str::to_string)
+        .collect()
 }
 
 fn split<'a, V>(

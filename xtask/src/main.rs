@@ -32,6 +32,9 @@ enum Cmd {
         /// Read the candidate from this file.
         #[arg(long)]
         spec: Option<PathBuf>,
+        /// Also write the report to this file (e.g. for a CI artifact).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -52,7 +55,7 @@ fn main() -> ExitCode {
             check: false,
             fetch: url,
         } => fetch_then_regen(&root, url.as_deref()),
-        Cmd::Drift { url, spec } => drift(&root, url, spec),
+        Cmd::Drift { url, spec, output } => drift(&root, url, spec, output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,7 +84,12 @@ fn fetch_then_regen(root: &std::path::Path, url: Option<&str>) -> Result<(), Str
     Ok(())
 }
 
-fn drift(root: &std::path::Path, url: Option<String>, spec: Option<PathBuf>) -> Result<(), String> {
+fn drift(
+    root: &std::path::Path,
+    url: Option<String>,
+    spec: Option<PathBuf>,
+    output: Option<PathBuf>,
+) -> Result<(), String> {
     let candidate = match spec {
         Some(path) => {
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -98,7 +106,12 @@ fn drift(root: &std::path::Path, url: Option<String>, spec: Option<PathBuf>) -> 
         &Surface::of(&parse(&committed)?),
         &Surface::of(&parse(&candidate)?),
     );
-    print!("{}", report.render());
+    // The SDK crates share the workspace version, which is xtask's too.
+    let rendered = report.render(env!("CARGO_PKG_VERSION"));
+    print!("{rendered}");
+    if let Some(path) = output {
+        std::fs::write(&path, &rendered).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if report.is_empty() {
         Ok(())
     } else {

@@ -101,6 +101,7 @@ fn generate_one(e: &OpenEnum) -> TokenStream {
         .map(|v| Ident::new(&variant_name(v), Span::call_site()))
         .collect();
     let values = &e.values;
+    let name_str = &e.name;
     let variant_docs = values.iter().map(|v| format!("`{v}`"));
     quote! {
         #[doc = #doc]
@@ -170,6 +171,39 @@ fn generate_one(e: &OpenEnum) -> TokenStream {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 String::deserialize(deserializer).map(Self::from)
+            }
+        }
+
+        /// A string: `anyOf` the documented values (first branch, `enum`) or any other string,
+        /// because the enum is open (an unknown value is kept, so it must validate too).
+        #[cfg(feature = "schemars")]
+        impl ::schemars::JsonSchema for #name {
+            fn schema_name() -> String {
+                #name_str.to_owned()
+            }
+
+            fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+                use ::schemars::schema::{InstanceType, Metadata, SchemaObject, SubschemaValidation};
+                let string = || SchemaObject {
+                    instance_type: Some(InstanceType::String.into()),
+                    ..Default::default()
+                };
+                let known = SchemaObject {
+                    enum_values: Some(Self::KNOWN.iter().map(|v| ::serde_json::Value::from(*v)).collect()),
+                    ..string()
+                };
+                SchemaObject {
+                    metadata: Some(Box::new(Metadata {
+                        description: Some(#doc.to_owned()),
+                        ..Default::default()
+                    })),
+                    subschemas: Some(Box::new(SubschemaValidation {
+                        any_of: Some(vec![known.into(), string().into()]),
+                        ..Default::default()
+                    })),
+                    ..string()
+                }
+                .into()
             }
         }
     }

@@ -304,7 +304,7 @@ impl PaymentRequest {
     }
 
     /// The request. Fails with [`Error::InvalidRequest`] when the amount is 0 or the
-    /// merchant reference is empty.
+    /// merchant reference is empty or longer than 255 characters.
     pub fn build(self) -> Result<PaymentCreateRequest> {
         let amount = NonZeroU64::new(self.amount_minor)
             .ok_or_else(|| Error::InvalidRequest("amount must be at least 1 minor unit".into()))?;
@@ -320,7 +320,10 @@ impl PaymentRequest {
             customer_id: self.customer_id,
             description: self.description,
             ipay: self.ipay,
-            merchant_reference: self.merchant_reference,
+            merchant_reference: self
+                .merchant_reference
+                .try_into()
+                .map_err(|e| Error::InvalidRequest(format!("merchant_reference: {e}")))?,
             metadata: (!self.metadata.is_empty()).then_some(Metadata(self.metadata)),
             method: self.method,
             payout: (!self.payout.is_empty()).then_some(PayoutDetails(self.payout)),

@@ -212,7 +212,10 @@ impl Tickets<'_> {
             id,
             TicketCommentCreateRequest {
                 attachment_ids: Vec::new(),
-                content: content.into(),
+                content: content
+                    .into()
+                    .try_into()
+                    .map_err(|e| Error::InvalidRequest(format!("content: {e}")))?,
             },
         )
         .await
@@ -277,8 +280,12 @@ impl Tickets<'_> {
                 id,
                 UploadUrlRequest {
                     comment_id: comment_id.map(str::to_owned),
-                    content_type: content_type.to_owned(),
-                    file_name: file_name.to_owned(),
+                    content_type: content_type
+                        .try_into()
+                        .map_err(|e| Error::InvalidRequest(format!("content_type: {e}")))?,
+                    file_name: file_name
+                        .try_into()
+                        .map_err(|e| Error::InvalidRequest(format!("file_name: {e}")))?,
                     size: i64::try_from(bytes.len()).ok(),
                 },
             )

@@ -179,7 +179,7 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
             "{:?}",
             payments
                 .validate(PaymentMethodValidateRequest {
-                    amount: Some(1_000),
+                    amount: std::num::NonZeroU64::new(1_000),
                     currency: Currency::MXN,
                     method: PaymentMethod::Spei,
                     type_: Some(PaymentType::Deposit),
@@ -246,7 +246,7 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
                     "tkt_1",
                     TicketCommentCreateRequest {
                         attachment_ids: vec!["att_1".into()],
-                        content: "hello".into(),
+                        content: "hello".try_into().expect("non-empty"),
                     },
                 )
                 .await?
@@ -264,8 +264,8 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
                     "tkt_1",
                     UploadUrlRequest {
                         comment_id: None,
-                        content_type: "image/png".into(),
-                        file_name: "a.png".into(),
+                        content_type: "image/png".try_into().expect("non-empty"),
+                        file_name: "a.png".try_into().expect("non-empty"),
                         size: Some(4),
                     },
                 )

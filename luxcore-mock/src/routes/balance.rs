@@ -30,8 +30,9 @@ fn single(app: &App, query: Option<&str>) -> ApiResult<Response> {
 
 fn merchant_check(app: &App, id: &str) -> ApiResult<()> {
     let merchant_id = app.store().merchant_id;
-    match id.parse::<u64>() {
-        Ok(id) if id == merchant_id => Ok(()),
+    // Any int64 is a well-formed id (the spec's type); only this merchant's is accessible.
+    match id.parse::<i64>() {
+        Ok(id) if u64::try_from(id) == Ok(merchant_id) => Ok(()),
         Ok(id) => Err(ApiError::business(
             StatusCode::FORBIDDEN,
             ErrorCode::InsufficientScope,

@@ -243,6 +243,13 @@ pub(crate) async fn validate(
     let (Some(method), Some(currency)) = (method, currency) else {
         return Err(ApiError::validation(vec!["invalid request".to_owned()]));
     };
+    // A currency or method outside the spec's enums is refused as on creation (400
+    // UNSUPPORTED_CURRENCY / INVALID_METHOD); `valid: false` answers known values that do not combine.
+    if !methods::CURRENCIES.contains(&currency.as_str())
+        || !METHODS.iter().any(|m| m.code == method)
+    {
+        methods::check(&method, &currency, kind.as_deref())?;
+    }
     let (valid, error_code, reasons) = match methods::check(&method, &currency, kind.as_deref()) {
         Ok(()) => (true, None, Vec::new()),
         Err(error) => (false, Some(error.code()), vec![error.message()]),

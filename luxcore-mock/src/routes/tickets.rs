@@ -109,7 +109,10 @@ pub(crate) async fn list(
         payment_id: q.get("payment_id").map(str::to_owned),
         created_after: q.date("created_after"),
         created_before: q.date("created_before"),
-        sort_by: q.enumerated("sort_by", SORT_ORDERS),
+        sort_by: q
+            .get("sort_by")
+            .filter(|s| SORT_ORDERS.contains(s))
+            .map(str::to_owned),
     };
     q.finish()?;
     let (data, total, pagination) = app.store().list_tickets(&filter, page);

@@ -220,15 +220,9 @@ impl Store {
         req: NewPayment,
         events: &mut Vec<Event>,
     ) -> ApiResult<Created> {
-        if let Some(existing) = self.payments.iter().rev().find(|r| {
-            r.payment.merchant_reference.as_deref() == Some(req.merchant_reference.as_str())
-                && !reusable(&r.payment.status)
-        }) {
-            let mut payment = existing.payment.clone();
-            payment.error_code = Some(ErrorCode::MerchantReferenceDuplicate);
-            payment.message = Some("Payment with this reference exists".to_owned());
-            return Ok(Created::Duplicate(payment));
-        }
+        // Checks on the request alone come first: a schema-violating or unsupported request is
+        // refused even when its merchant_reference is taken (a retry of a committed request has
+        // the same body, so it passes them again and still gets the original payment).
         methods::check(&req.method, &req.currency, Some(&req.kind))?;
         let withdrawal = is_withdrawal(&req.kind);
         if req.kind == "withdrawal" {
@@ -249,6 +243,16 @@ impl Store {
                     ),
                 ));
             }
+        }
+        // Then the duplicate check, before anything that depends on state (requisites, balance).
+        if let Some(existing) = self.payments.iter().rev().find(|r| {
+            r.payment.merchant_reference.as_deref() == Some(req.merchant_reference.as_str())
+                && !reusable(&r.payment.status)
+        }) {
+            let mut payment = existing.payment.clone();
+            payment.error_code = Some(ErrorCode::MerchantReferenceDuplicate);
+            payment.message = Some("Payment with this reference exists".to_owned());
+            return Ok(Created::Duplicate(payment));
         }
         if !withdrawal && req.amount == MAGIC_MISSING_REQUISITES {
             return Err(ApiError::bad_request(

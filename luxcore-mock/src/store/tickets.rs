@@ -10,7 +10,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{Page, paginate};
 use crate::util::{now, random_alnum, uuid_v4};
 
-/// Ticket sort orders accepted by `sort_by`.
+/// Ticket sort orders `sort_by` knows; any other value sorts by the default (newest first), since
+/// the spec leaves `sort_by` a free string (its values are not documented publicly).
 pub(crate) const SORT_ORDERS: &[&str] = &["created_at", "created_at_asc", "updated_at"];
 
 /// A stored ticket (attachments are rendered from [`AttachmentRecord`]s).
@@ -256,7 +257,11 @@ impl Store {
                 .iter()
                 .any(|a| a.id == **id && a.ticket_id == ticket_id)
         }) {
-            return Err(attachment_not_found(missing));
+            // 400, not 404: the ticket in the path exists; what is missing is named in the body.
+            return Err(ApiError::bad_request(
+                ErrorCode::AttachmentNotFound,
+                format!("Attachment {missing} not found"),
+            ));
         }
         let at = now();
         let comment = TicketComment {
