@@ -1,16 +1,12 @@
 //! Balance operations (v1 and v2 share the handlers).
 
-use std::sync::Arc;
-
-use axum::Extension;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use luxcore_api::enums::ErrorCode;
 
-use super::{PathParams, json};
+use super::{Caller, PathParams, json};
 use crate::app::App;
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::input::Query;
 use crate::store::balances::BALANCE_TYPES;
@@ -45,44 +41,35 @@ fn merchant_check(app: &App, id: &str) -> ApiResult<()> {
 }
 
 /// `GET /api/v1/balance`, `GET /api/v2/balance`.
-pub(crate) async fn get(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    principal.require(SCOPES)?;
+pub(crate) async fn get(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let app = caller.require(SCOPES)?;
     single(&app, query.as_deref())
 }
 
 /// `GET /api/v1/balance/all`, `GET /api/v2/balance/all`.
-pub(crate) async fn all(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-) -> ApiResult<Response> {
-    principal.require(SCOPES)?;
+pub(crate) async fn all(caller: Caller) -> ApiResult<Response> {
+    let app = caller.require(SCOPES)?;
     let list = app.store().balance_list();
     Ok(json(StatusCode::OK, &list))
 }
 
 /// `GET /api/v1/merchants/{id}/balance`.
 pub(crate) async fn merchant(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    principal.require(SCOPES)?;
+    let app = caller.require(SCOPES)?;
     merchant_check(&app, &id)?;
     single(&app, query.as_deref())
 }
 
 /// `GET /api/v1/merchants/{id}/balance/all`.
 pub(crate) async fn merchant_all(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(SCOPES)?;
+    let app = caller.require(SCOPES)?;
     merchant_check(&app, &id)?;
     let list = app.store().balance_list();
     Ok(json(StatusCode::OK, &list))

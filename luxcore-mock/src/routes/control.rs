@@ -19,13 +19,7 @@ use crate::input::{Fields, json_object};
 use crate::store::payments::Transition;
 
 fn payment_response(payment: luxcore_api::types::Payment) -> Response {
-    super::json(
-        StatusCode::OK,
-        &PaymentResponse {
-            data: payment,
-            success: Some(true),
-        },
-    )
+    super::data::<PaymentResponse>(StatusCode::OK, payment)
 }
 
 fn ok() -> Response {
@@ -206,12 +200,9 @@ pub(crate) async fn support_reply(
     f.finish()?;
     let content = content.unwrap_or_default();
     let comment = app.mutate(|store, events| store.add_comment(&id, content, &[], true, events))?;
-    Ok(super::json(
+    Ok(super::data::<TicketCommentResponse>(
         StatusCode::CREATED,
-        &TicketCommentResponse {
-            data: comment,
-            success: Some(true),
-        },
+        comment,
     ))
 }
 

@@ -16,10 +16,17 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use luxcore_api::enums::ErrorCode;
+use luxcore_api::types::{
+    self, Pagination, PaymentList, PaymentMethodList, PaymentMethodValidationResponse,
+    PaymentResponse, TicketCommentList, TicketCommentResponse, TicketList, TicketResponse,
+    UploadUrlResponse, WebhookEventList, WebhookEventResponse, WebhookList, WebhookResponse,
+    WebhookRetryResponse,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
+use crate::auth::Principal;
 use crate::error::ApiError;
 
 /// `Path` whose rejection is a JSON error body.
@@ -36,6 +43,40 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
                 rejection.body_text(),
             )),
         }
+    }
+}
+
+/// The caller of an API route (authenticated by the pipeline) with the app state:
+/// `let app = caller.require(&["payments.read"])?;` checks the scopes, then hands out the state.
+pub(crate) struct Caller {
+    app: Arc<App>,
+    principal: Principal,
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("Missing credentials"))?;
+        Ok(Self {
+            app: Arc::clone(app),
+            principal,
+        })
+    }
+}
+
+impl Caller {
+    /// 403 `INSUFFICIENT_SCOPE` unless one of `any_of` is held; otherwise the app state.
+    pub(crate) fn require(self, any_of: &[&str]) -> Result<Arc<App>, ApiError> {
+        self.principal.require(any_of)?;
+        Ok(self.app)
     }
 }
 
@@ -58,6 +99,78 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A generated `{success, data}` response type.
+pub(crate) trait Envelope: Serialize {
+    /// What `data` holds.
+    type Data;
+    /// `{success: true, data}`.
+    fn wrap(data: Self::Data) -> Self;
+}
+
+/// A generated `{success, data, total, pagination}` list response type.
+pub(crate) trait ListEnvelope: Serialize {
+    /// One element of `data`.
+    type Item;
+    /// `{success: true, data, total, pagination}`.
+    fn wrap(data: Vec<Self::Item>, total: i64, pagination: Pagination) -> Self;
+}
+
+/// One line per generated envelope type of the spec.
+macro_rules! envelopes {
+    ($($envelope:ident($data:ty)),* $(,)?) => {$(
+        impl Envelope for $envelope {
+            type Data = $data;
+            fn wrap(data: $data) -> Self {
+                Self { data, success: Some(true) }
+            }
+        }
+    )*};
+}
+
+/// One line per generated list type of the spec.
+macro_rules! list_envelopes {
+    ($($list:ident($item:ty)),* $(,)?) => {$(
+        impl ListEnvelope for $list {
+            type Item = $item;
+            fn wrap(data: Vec<$item>, total: i64, pagination: Pagination) -> Self {
+                Self { data, pagination, success: Some(true), total }
+            }
+        }
+    )*};
+}
+
+envelopes!(
+    PaymentResponse(types::Payment),
+    PaymentMethodList(Vec<types::PaymentMethodInfo>),
+    PaymentMethodValidationResponse(types::PaymentMethodValidation),
+    WebhookResponse(types::Webhook),
+    WebhookEventResponse(types::WebhookEvent),
+    WebhookRetryResponse(types::WebhookRetryResult),
+    TicketResponse(types::Ticket),
+    TicketCommentResponse(types::TicketComment),
+    UploadUrlResponse(types::UploadUrl),
+);
+
+list_envelopes!(
+    PaymentList(types::Payment),
+    WebhookList(types::Webhook),
+    WebhookEventList(types::WebhookEvent),
+    TicketList(types::Ticket),
+    TicketCommentList(types::TicketComment),
+);
+
+/// `status` with the `{success: true, data}` body of `E`.
+pub(crate) fn data<E: Envelope>(status: StatusCode, data: E::Data) -> Response {
+    json(status, &E::wrap(data))
+}
+
+/// 200 with the `{success: true, data, total, pagination}` body of `L`, from a store page.
+pub(crate) fn listed<L: ListEnvelope>(
+    (data, total, pagination): (Vec<L::Item>, i64, Pagination),
+) -> Response {
+    json(StatusCode::OK, &L::wrap(data, total, pagination))
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(ErrorCode::NotFound, format!("Cannot find {}", uri.path()))
 }
@@ -70,7 +183,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(
             &format!("{v1}/payments"),
-            post(payments::create_v1).get(payments::list),
+            post(payments::create).get(payments::list),
         )
         .route(&format!("{v1}/payments/methods"), get(payments::methods))
         .route(
@@ -145,7 +258,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             &format!("{v1}/tickets/{{id}}/comments/{{comment_id}}/attachments/{{attachment_id}}"),
             get(tickets::download_comment),
         )
-        .route("/api/v2/payments", post(payments::create_v2))
+        .route("/api/v2/payments", post(payments::create))
         .route("/api/v2/balance", get(balance::get))
         .route("/api/v2/balance/all", get(balance::all))
         .route("/_mock/health", get(control::health))

@@ -1,10 +1,7 @@
 //! Payment operations (v1 and v2 creation share the same logic and state).
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
@@ -13,9 +10,7 @@ use luxcore_api::types::{
     PaymentMethodValidationResponse, PaymentResponse,
 };
 
-use super::{PathParams, json};
-use crate::app::App;
-use crate::auth::Principal;
+use super::{Caller, PathParams, data, json, listed};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{DateRange, Fields, Query, json_object, one_of};
 use crate::methods::{self, METHODS, PAYMENT_TYPES, is_withdrawal};
@@ -82,13 +77,9 @@ fn parse_new_payment(headers: &HeaderMap, body: &[u8]) -> ApiResult<NewPayment> 
     })
 }
 
-async fn create(
-    app: Arc<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    principal.require(&["payments.create"])?;
+/// `POST /api/v1/payments` and `POST /api/v2/payments` (HMAC): one operation, two auth schemes.
+pub(crate) async fn create(caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let app = caller.require(&["payments.create"])?;
     let request = parse_new_payment(&headers, &body)?;
     match app.mutate(|store, events| store.create_payment(request, events))? {
         Created::New(payment) => Ok(json(StatusCode::CREATED, &payment)),
@@ -96,90 +87,41 @@ async fn create(
     }
 }
 
-/// `POST /api/v1/payments`.
-pub(crate) async fn create_v1(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    create(app, principal, headers, body).await
-}
-
-/// `POST /api/v2/payments` (HMAC).
-pub(crate) async fn create_v2(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    create(app, principal, headers, body).await
-}
-
 /// `GET /api/v1/payments`.
-pub(crate) async fn list(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    principal.require(&["payments.read"])?;
+pub(crate) async fn list(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let app = caller.require(&["payments.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
     let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
     let status = q.enumerated("status", PaymentStatus::KNOWN);
     q.finish()?;
-    let (data, total, pagination) = app.store().list_payments(status.as_deref(), range, page);
-    Ok(json(
-        StatusCode::OK,
-        &PaymentList {
-            data,
-            pagination,
-            success: Some(true),
-            total,
-        },
-    ))
+    Ok(listed::<PaymentList>(app.store().list_payments(
+        status.as_deref(),
+        range,
+        page,
+    )))
 }
 
 /// `GET /api/v1/payments/{id}`.
-pub(crate) async fn get(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    PathParams(id): PathParams<String>,
-) -> ApiResult<Response> {
-    principal.require(&["payments.read"])?;
+pub(crate) async fn get(caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Response> {
+    let app = caller.require(&["payments.read"])?;
     let payment = app.store().payment(&id)?.payment.clone();
-    Ok(json(
-        StatusCode::OK,
-        &PaymentResponse {
-            data: payment,
-            success: Some(true),
-        },
-    ))
+    Ok(data::<PaymentResponse>(StatusCode::OK, payment))
 }
 
 /// `POST /api/v1/payments/{id}/cancel`.
 pub(crate) async fn cancel(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["payments.cancel"])?;
+    let app = caller.require(&["payments.cancel"])?;
     let payment = app.mutate(|store, events| store.transition(&id, Transition::Cancel, events))?;
-    Ok(json(
-        StatusCode::OK,
-        &PaymentResponse {
-            data: payment,
-            success: Some(true),
-        },
-    ))
+    Ok(data::<PaymentResponse>(StatusCode::OK, payment))
 }
 
 /// `GET /api/v1/payments/methods`.
-pub(crate) async fn methods(
-    Extension(principal): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    principal.require(&["payments.methods", "payments.read"])?;
+pub(crate) async fn methods(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    caller.require(&["payments.methods", "payments.read"])?;
     let mut q = Query::parse(query.as_deref());
     let currency = q.get("currency").map(str::to_owned);
     let kind = q.enumerated("type", PAYMENT_TYPES);
@@ -211,22 +153,16 @@ pub(crate) async fn methods(
         })
         .map(methods::info)
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &PaymentMethodList {
-            data,
-            success: Some(true),
-        },
-    ))
+    Ok(super::data::<PaymentMethodList>(StatusCode::OK, data))
 }
 
 /// `POST /api/v1/payments/methods/validate`.
 pub(crate) async fn validate(
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["payments.methods", "payments.read"])?;
+    caller.require(&["payments.methods", "payments.read"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let method = f.required_string("method");
@@ -254,18 +190,15 @@ pub(crate) async fn validate(
         Ok(()) => (true, None, Vec::new()),
         Err(error) => (false, Some(error.code()), vec![error.message()]),
     };
-    Ok(json(
+    Ok(data::<PaymentMethodValidationResponse>(
         StatusCode::OK,
-        &PaymentMethodValidationResponse {
-            data: PaymentMethodValidation {
-                currency: Some(Currency::from(currency.as_str())),
-                error_code,
-                method: Some(PaymentMethod::from(method.as_str())),
-                reasons,
-                type_: kind.as_deref().map(PaymentType::from),
-                valid,
-            },
-            success: Some(true),
+        PaymentMethodValidation {
+            currency: Some(Currency::from(currency.as_str())),
+            error_code,
+            method: Some(PaymentMethod::from(method.as_str())),
+            reasons,
+            type_: kind.as_deref().map(PaymentType::from),
+            valid,
         },
     ))
 }

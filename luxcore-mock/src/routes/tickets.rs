@@ -1,10 +1,7 @@
 //! Support ticket operations.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use luxcore_api::enums::{TicketCategory, TicketStatus};
@@ -12,21 +9,13 @@ use luxcore_api::types::{
     TicketCommentList, TicketCommentResponse, TicketList, TicketResponse, UploadUrlResponse,
 };
 
-use super::{PathParams, json};
-use crate::app::App;
-use crate::auth::Principal;
+use super::{Caller, PathParams, data, listed};
 use crate::error::ApiResult;
 use crate::input::{Fields, Query, json_object, one_of};
 use crate::store::tickets::{NewTicket, SORT_ORDERS, TicketFilter};
 
 fn one(ticket: luxcore_api::types::Ticket, status: StatusCode) -> Response {
-    json(
-        status,
-        &TicketResponse {
-            data: ticket,
-            success: Some(true),
-        },
-    )
+    data::<TicketResponse>(status, ticket)
 }
 
 fn parse_ticket(headers: &HeaderMap, body: &[u8]) -> ApiResult<NewTicket> {
@@ -57,25 +46,16 @@ fn parse_ticket(headers: &HeaderMap, body: &[u8]) -> ApiResult<NewTicket> {
 }
 
 /// `POST /api/v1/tickets`.
-pub(crate) async fn create(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    principal.require(&["tickets.create"])?;
+pub(crate) async fn create(caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let app = caller.require(&["tickets.create"])?;
     let input = parse_ticket(&headers, &body)?;
     let ticket = app.mutate(|store, events| store.create_ticket(input, events));
     Ok(one(ticket, StatusCode::CREATED))
 }
 
 /// `GET /api/v1/tickets`.
-pub(crate) async fn list(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    principal.require(&["tickets.read"])?;
+pub(crate) async fn list(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let app = caller.require(&["tickets.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
     let statuses = q.all("status");
@@ -115,60 +95,46 @@ pub(crate) async fn list(
             .map(str::to_owned),
     };
     q.finish()?;
-    let (data, total, pagination) = app.store().list_tickets(&filter, page);
-    Ok(json(
-        StatusCode::OK,
-        &TicketList {
-            data,
-            pagination,
-            success: Some(true),
-            total,
-        },
+    Ok(listed::<TicketList>(
+        app.store().list_tickets(&filter, page),
     ))
 }
 
 /// `GET /api/v1/tickets/{id}`.
-pub(crate) async fn get(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    PathParams(id): PathParams<String>,
-) -> ApiResult<Response> {
-    principal.require(&["tickets.read"])?;
+pub(crate) async fn get(caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Response> {
+    let app = caller.require(&["tickets.read"])?;
     let ticket = app.store().ticket(&id)?;
     Ok(one(ticket, StatusCode::OK))
 }
 
 /// `POST /api/v1/tickets/{id}/close`.
 pub(crate) async fn close(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.update"])?;
+    let app = caller.require(&["tickets.update"])?;
     let ticket = app.mutate(|store, events| store.close_ticket(&id, events))?;
     Ok(one(ticket, StatusCode::OK))
 }
 
 /// `POST /api/v1/tickets/{id}/reopen`.
 pub(crate) async fn reopen(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.update"])?;
+    let app = caller.require(&["tickets.update"])?;
     let ticket = app.mutate(|store, events| store.reopen_ticket(&id, events))?;
     Ok(one(ticket, StatusCode::OK))
 }
 
 /// `POST /api/v1/tickets/{id}/comments`.
 pub(crate) async fn add_comment(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.update"])?;
+    let app = caller.require(&["tickets.update"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let content = f.required_string("content");
@@ -179,47 +145,32 @@ pub(crate) async fn add_comment(
     let content = content.unwrap_or_default();
     let comment = app
         .mutate(|store, events| store.add_comment(&id, content, &attachment_ids, false, events))?;
-    Ok(json(
-        StatusCode::CREATED,
-        &TicketCommentResponse {
-            data: comment,
-            success: Some(true),
-        },
-    ))
+    Ok(data::<TicketCommentResponse>(StatusCode::CREATED, comment))
 }
 
 /// `GET /api/v1/tickets/{id}/comments`.
 pub(crate) async fn comments(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.read"])?;
+    let app = caller.require(&["tickets.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
     q.finish()?;
-    let (data, total, pagination) = app.store().list_comments(&id, page)?;
-    Ok(json(
-        StatusCode::OK,
-        &TicketCommentList {
-            data,
-            pagination,
-            success: Some(true),
-            total,
-        },
+    Ok(listed::<TicketCommentList>(
+        app.store().list_comments(&id, page)?,
     ))
 }
 
 /// `POST /api/v1/tickets/{id}/upload-url`.
 pub(crate) async fn upload_url(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.update"])?;
+    let app = caller.require(&["tickets.update"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let file_name = f.required_string("file_name");
@@ -239,13 +190,7 @@ pub(crate) async fn upload_url(
         content_type.unwrap_or_default(),
         comment_id,
     )?;
-    Ok(json(
-        StatusCode::OK,
-        &UploadUrlResponse {
-            data: upload,
-            success: Some(true),
-        },
-    ))
+    Ok(data::<UploadUrlResponse>(StatusCode::OK, upload))
 }
 
 fn file_response(bytes: Bytes, content_type: &str, file_name: &str) -> Response {
@@ -268,22 +213,20 @@ fn file_response(bytes: Bytes, content_type: &str, file_name: &str) -> Response 
 
 /// `GET /api/v1/tickets/{id}/attachments/{attachment_id}`.
 pub(crate) async fn download(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams((id, attachment_id)): PathParams<(String, String)>,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.read"])?;
+    let app = caller.require(&["tickets.read"])?;
     let (bytes, content_type, file_name) = app.store().download(&id, None, &attachment_id)?;
     Ok(file_response(bytes, &content_type, &file_name))
 }
 
 /// `GET /api/v1/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}`.
 pub(crate) async fn download_comment(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams((id, comment_id, attachment_id)): PathParams<(String, String, String)>,
 ) -> ApiResult<Response> {
-    principal.require(&["tickets.read"])?;
+    let app = caller.require(&["tickets.read"])?;
     let (bytes, content_type, file_name) =
         app.store()
             .download(&id, Some(&comment_id), &attachment_id)?;

@@ -1,10 +1,7 @@
 //! Webhook operations.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use luxcore_api::enums::{
@@ -16,9 +13,7 @@ use luxcore_api::types::{
 };
 use serde_json::{Map, Value};
 
-use super::{PathParams, json};
-use crate::app::App;
-use crate::auth::Principal;
+use super::{Caller, PathParams, data, listed};
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::input::{DateRange, Fields, Query, json_object, one_of};
@@ -111,23 +106,12 @@ fn parse_webhook(headers: &HeaderMap, body: &[u8], partial: bool) -> ApiResult<W
 }
 
 fn one(webhook: luxcore_api::types::Webhook, status: StatusCode) -> Response {
-    json(
-        status,
-        &WebhookResponse {
-            data: webhook,
-            success: Some(true),
-        },
-    )
+    data::<WebhookResponse>(status, webhook)
 }
 
 /// `POST /api/v1/webhooks`.
-pub(crate) async fn create(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    principal.require(&["webhooks.create"])?;
+pub(crate) async fn create(caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let app = caller.require(&["webhooks.create"])?;
     let input = parse_webhook(&headers, &body, false)?;
     let (Some(url), Some(events)) = (input.url, input.events) else {
         return Err(ApiError::validation(vec![
@@ -139,49 +123,35 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/webhooks`.
-pub(crate) async fn list(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    principal.require(&["webhooks.read"])?;
+pub(crate) async fn list(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let app = caller.require(&["webhooks.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
     let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
     let status = q.enumerated("status", WebhookStatus::KNOWN);
     q.finish()?;
-    let (data, total, pagination) = app.store().list_webhooks(status.as_deref(), range, page);
-    Ok(json(
-        StatusCode::OK,
-        &WebhookList {
-            data,
-            pagination,
-            success: Some(true),
-            total,
-        },
-    ))
+    Ok(listed::<WebhookList>(app.store().list_webhooks(
+        status.as_deref(),
+        range,
+        page,
+    )))
 }
 
 /// `GET /api/v1/webhooks/{id}`.
-pub(crate) async fn get(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
-    PathParams(id): PathParams<String>,
-) -> ApiResult<Response> {
-    principal.require(&["webhooks.read"])?;
+pub(crate) async fn get(caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Response> {
+    let app = caller.require(&["webhooks.read"])?;
     let webhook = app.store().webhook(&id)?.hook.clone();
     Ok(one(webhook, StatusCode::OK))
 }
 
 /// `PUT /api/v1/webhooks/{id}`.
 pub(crate) async fn update(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.update"])?;
+    let app = caller.require(&["webhooks.update"])?;
     // The spec marks this body required (an empty JSON object is fine; no body at all is not).
     if body.is_empty() {
         return Err(ApiError::validation(vec![
@@ -195,33 +165,30 @@ pub(crate) async fn update(
 
 /// `DELETE /api/v1/webhooks/{id}`.
 pub(crate) async fn delete(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.delete"])?;
+    let app = caller.require(&["webhooks.delete"])?;
     app.store().delete_webhook(&id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `PUT /api/v1/webhooks/{id}/enable`.
 pub(crate) async fn enable(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.update"])?;
+    let app = caller.require(&["webhooks.update"])?;
     let webhook = app.store().set_webhook_status(&id, WebhookStatus::Active)?;
     Ok(one(webhook, StatusCode::OK))
 }
 
 /// `PUT /api/v1/webhooks/{id}/disable`.
 pub(crate) async fn disable(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.update"])?;
+    let app = caller.require(&["webhooks.update"])?;
     let webhook = app
         .store()
         .set_webhook_status(&id, WebhookStatus::Disabled)?;
@@ -230,13 +197,12 @@ pub(crate) async fn disable(
 
 /// `POST /api/v1/webhooks/{id}/test`.
 pub(crate) async fn test(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.update"])?;
+    let app = caller.require(&["webhooks.update"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let kind = f.optional_string("event_type");
@@ -250,51 +216,35 @@ pub(crate) async fn test(
     let kind = kind.map_or(WebhookEventType::WebhookTest, WebhookEventType::from);
     let (event, job) = app.store().test_event(&id, kind)?;
     delivery::spawn(&app, vec![job]);
-    Ok(json(
-        StatusCode::OK,
-        &WebhookEventResponse {
-            data: event,
-            success: Some(true),
-        },
-    ))
+    Ok(data::<WebhookEventResponse>(StatusCode::OK, event))
 }
 
 /// `GET /api/v1/webhooks/{id}/events`.
 pub(crate) async fn events(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.read"])?;
+    let app = caller.require(&["webhooks.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
     let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
     let status = q.enumerated("status", WebhookDeliveryStatus::KNOWN);
     q.finish()?;
-    let (data, total, pagination) =
+    Ok(listed::<WebhookEventList>(
         app.store()
-            .list_webhook_events(&id, status.as_deref(), range, page)?;
-    Ok(json(
-        StatusCode::OK,
-        &WebhookEventList {
-            data,
-            pagination,
-            success: Some(true),
-            total,
-        },
+            .list_webhook_events(&id, status.as_deref(), range, page)?,
     ))
 }
 
 /// `POST /api/v1/webhooks/{id}/retry`.
 pub(crate) async fn retry(
-    State(app): State<Arc<App>>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    principal.require(&["webhooks.update"])?;
+    let app = caller.require(&["webhooks.update"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let ids = f.optional_string_array("event_ids");
@@ -303,14 +253,11 @@ pub(crate) async fn retry(
     let jobs = app.store().retry_events(&id, ids.as_deref())?;
     let event_ids: Vec<String> = jobs.iter().map(|j| j.event_id.clone()).collect();
     delivery::spawn(&app, jobs);
-    Ok(json(
+    Ok(data::<WebhookRetryResponse>(
         StatusCode::OK,
-        &WebhookRetryResponse {
-            data: WebhookRetryResult {
-                retried: i32::try_from(event_ids.len()).unwrap_or(i32::MAX),
-                event_ids,
-            },
-            success: Some(true),
+        WebhookRetryResult {
+            retried: i32::try_from(event_ids.len()).unwrap_or(i32::MAX),
+            event_ids,
         },
     ))
 }
