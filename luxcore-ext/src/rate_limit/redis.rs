@@ -10,6 +10,8 @@
 //! a 2 % margin (for network jitter): any window of length `T` holds fewer than `N`
 //! requests, whatever the alignment of the server's windows, and a sustained load runs at
 //! about 93 % of the quota (a burst of twice the quota completes at about 95 %).
+//! A call cancelled while it waits for its reserved instant leaves that slot unused (the
+//! limiter errs on the safe side).
 //!
 //! **Keys.** `{prefix}:{<hash>}:<bucket>:<requests>per<period_ms>ms`, where `<hash>` is
 //! the first 128 bits of SHA-256 over a domain tag and the API key (or, without a key, the
