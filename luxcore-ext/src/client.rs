@@ -226,7 +226,7 @@ impl LuxCore {
         loop {
             attempt += 1;
             if let Some(limiter) = &inner.limiter {
-                limiter.until_ready(call.bucket).await;
+                limiter.until_ready(call.bucket).await?;
             }
             let (result, meta) = record_attempt(f(&inner.raw)).await;
             let status = meta

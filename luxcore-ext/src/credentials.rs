@@ -72,6 +72,12 @@ impl ApiKey {
         }
     }
 
+    /// The raw key, for hashing into a shared rate limiter's namespace (never logged).
+    #[cfg(feature = "redis")]
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
     /// The key as a sensitive header value (hidden from `Debug` of the request).
     pub(crate) fn header_value(&self) -> Result<HeaderValue, String> {
         let mut value = HeaderValue::from_str(self.0.expose_secret())

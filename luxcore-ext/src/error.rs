@@ -82,6 +82,10 @@ pub enum Error {
     /// A request value was rejected before sending (e.g. a zero amount).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The client-side rate limiter gave no permit (a shared limiter configured to fail
+    /// closed whose store is down). Nothing was sent.
+    #[error("{0}")]
+    RateLimiter(crate::rate_limit::LimiterError),
     /// A balance check found too little available money for the operation.
     #[error("insufficient funds: needed {needed}, available {available}")]
     InsufficientFunds {
@@ -197,6 +201,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::InvalidRequest(_) => "invalid_request",
             Error::InsufficientFunds { .. } => "insufficient_funds",
+            Error::RateLimiter(_) => "rate_limiter",
         }
     }
 

@@ -14,12 +14,29 @@
 //! `LuxCore::builder().rate_limits(RateLimits::documented())` to smooth bursts from one
 //! process, or give your own quotas with [`RateLimits::with_quota`]. When on, every
 //! attempt (retries included) waits until all quotas of its bucket allow it.
+//!
+//! The client talks to a [`RateLimiter`] (an async trait object). [`LocalRateLimiter`] is
+//! the in-process default: it counts one process only, so N processes with one key send
+//! up to N times the quotas. With the `redis` feature, `RedisRateLimiter` (built by
+//! `LuxCoreBuilder::shared_rate_limits`) keeps the quotas in Redis, so every process
+//! using one key shares them; see the `redis` submodule docs for the algorithm, the keys
+//! and what happens when Redis is down.
 
 use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, RateLimiter};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use governor::{DefaultDirectRateLimiter, RateLimiter as GovernorLimiter};
+
+use crate::error::Error;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{OnUnavailable, RedisRateLimiter, SharedLimits};
 
 /// Which limit an operation counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,22 +142,54 @@ impl RateLimits {
     }
 }
 
-/// The running limiter: one governor limiter per quota.
-pub(crate) struct Limiter {
+/// Why a [`RateLimiter`] could not give a permit. Never contains a secret (no API key, no
+/// Redis URL or password).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimiterError {
+    /// The shared store (Redis) could not be reached or did not answer in time, and the
+    /// limiter is configured to fail closed.
+    #[error("the shared rate limiter is unavailable: {0}")]
+    Unavailable(String),
+    /// The shared store answered something unexpected (script error, wrong reply shape).
+    #[error("the shared rate limiter failed: {0}")]
+    Backend(String),
+    /// The limiter is misconfigured (bad Redis URL, no key to share the limits by, ...).
+    #[error("rate limiter configuration: {0}")]
+    Config(String),
+}
+
+/// A client-side rate limiter: [`Self::acquire`] returns once one more request of `bucket`
+/// may be sent (it waits as long as needed), or fails with a [`LimiterError`].
+///
+/// The client calls it before every attempt (retries included). Two implementations
+/// ship: [`LocalRateLimiter`] (in-process, the default of
+/// `LuxCoreBuilder::rate_limits`) and, with the `redis` feature, `RedisRateLimiter`
+/// (shared by every process that uses one API key). Bring your own with
+/// `LuxCoreBuilder::rate_limiter`.
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Waits for a permit for one request of `bucket`.
+    fn acquire(&self, bucket: RateBucket) -> BoxFuture<'_, Result<(), LimiterError>>;
+}
+
+/// The in-process limiter: one governor GCRA per quota, shared by the clones of one client
+/// (not by other processes: N processes with one key send up to N times the quotas).
+pub struct LocalRateLimiter {
     create: Vec<DefaultDirectRateLimiter>,
     standard: Vec<DefaultDirectRateLimiter>,
 }
 
-impl Limiter {
-    pub(crate) fn new(limits: &RateLimits) -> Self {
+impl LocalRateLimiter {
+    /// A limiter enforcing `limits`.
+    pub fn new(limits: &RateLimits) -> Self {
         let build = |quotas: &[Quota]| {
             quotas
                 .iter()
                 .filter_map(|q| q.to_governor())
-                .map(RateLimiter::direct)
+                .map(GovernorLimiter::direct)
                 .collect()
         };
-        Limiter {
+        LocalRateLimiter {
             create: build(&limits.create),
             standard: build(&limits.standard),
         }
@@ -148,7 +197,7 @@ impl Limiter {
 
     /// Waits until every quota of `bucket` allows one more request (each quota's cell
     /// is taken as soon as it is available, one quota after the other).
-    pub(crate) async fn until_ready(&self, bucket: RateBucket) {
+    pub async fn until_ready(&self, bucket: RateBucket) {
         let limiters = match bucket {
             RateBucket::Create => &self.create,
             RateBucket::Standard => &self.standard,
@@ -159,12 +208,49 @@ impl Limiter {
     }
 }
 
-impl fmt::Debug for Limiter {
+impl RateLimiter for LocalRateLimiter {
+    fn acquire(&self, bucket: RateBucket) -> BoxFuture<'_, Result<(), LimiterError>> {
+        Box::pin(async move {
+            self.until_ready(bucket).await;
+            Ok(())
+        })
+    }
+}
+
+impl fmt::Debug for LocalRateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limiter")
+        f.debug_struct("LocalRateLimiter")
             .field("create_quotas", &self.create.len())
             .field("standard_quotas", &self.standard.len())
             .finish()
+    }
+}
+
+/// The limiter a client runs: any [`RateLimiter`] behind an `Arc`.
+#[derive(Clone)]
+pub(crate) struct Limiter(Arc<dyn RateLimiter>);
+
+impl Limiter {
+    /// The in-process limiter for `limits`.
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        Limiter(Arc::new(LocalRateLimiter::new(limits)))
+    }
+
+    /// Wraps any limiter.
+    pub(crate) fn from_dyn(limiter: Arc<dyn RateLimiter>) -> Self {
+        Limiter(limiter)
+    }
+
+    /// Waits for a permit; a limiter failure (a fail-closed shared limiter whose store is
+    /// down) becomes [`Error::RateLimiter`].
+    pub(crate) async fn until_ready(&self, bucket: RateBucket) -> Result<(), Error> {
+        self.0.acquire(bucket).await.map_err(Error::RateLimiter)
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Limiter")
     }
 }
 
@@ -204,7 +290,7 @@ mod tests {
         // 6 per hour: half of it (3) passes at once, the fourth waits (10 minutes).
         let quota = Quota::new(6, Duration::from_secs(3600)).unwrap();
         let limiter =
-            Limiter::new(&RateLimits::unlimited().with_quota(RateBucket::Standard, quota));
+            LocalRateLimiter::new(&RateLimits::unlimited().with_quota(RateBucket::Standard, quota));
         for _ in 0..3 {
             tokio::time::timeout(
                 Duration::from_secs(5),
@@ -219,7 +305,31 @@ mod tests {
         );
         // The other bucket is unlimited.
         for _ in 0..100 {
-            limiter.until_ready(RateBucket::Create).await;
+            limiter.acquire(RateBucket::Create).await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn crate_limiter_wraps_any_limiter() {
+        struct Closed;
+        impl RateLimiter for Closed {
+            fn acquire(&self, _: RateBucket) -> BoxFuture<'_, Result<(), LimiterError>> {
+                Box::pin(async { Err(LimiterError::Unavailable("down".into())) })
+            }
+        }
+        let err = Limiter::from_dyn(Arc::new(Closed))
+            .until_ready(RateBucket::Create)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::RateLimiter(LimiterError::Unavailable("down".into()))
+        );
+        assert!(
+            Limiter::new(&RateLimits::documented())
+                .until_ready(RateBucket::Standard)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Build tasks of the luxcore-rs workspace: code generation, the drift check, spec fetching.
+//! Build tasks of the luxcore-rs workspace: code generation, the drift check, spec fetching,
+//! and the full test run with real servers (`cargo xtask test`).
 //! The binary (`cargo xtask`) is a thin CLI over these modules; `tests/` reuses [`surface`].
 
 pub mod codegen;
@@ -6,4 +7,6 @@ pub mod drift;
 pub mod fetch;
 pub mod open_enums;
 pub mod regen;
+pub mod servers;
 pub mod surface;
+pub mod test_run;

@@ -1,10 +1,11 @@
-//! `cargo xtask`: regenerate `luxcore-api`, check it, fetch the live spec, report spec drift.
+//! `cargo xtask`: regenerate `luxcore-api`, check it, fetch the live spec, report spec drift,
+//! run every test with real servers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{codegen, drift::DriftReport, fetch, regen, surface::Surface};
+use xtask::{codegen, drift::DriftReport, fetch, regen, surface::Surface, test_run};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "luxcore-rs build tasks")]
@@ -36,6 +37,14 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Run every test: start redis-server and PostgreSQL (installed when missing) on free
+    /// loopback ports with temporary data, run `cargo test --workspace --all-features`,
+    /// stop them (also on failure or Ctrl-C).
+    Test {
+        /// Passed on to `cargo test` (e.g. `-- --nocapture`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +65,7 @@ fn main() -> ExitCode {
             fetch: url,
         } => fetch_then_regen(&root, url.as_deref()),
         Cmd::Drift { url, spec, output } => drift(&root, url, spec, output),
+        Cmd::Test { args } => test_run::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use super::LuxCore;
 use super::hook::AuthHook;
 use crate::credentials::{ApiKey, Credentials, HmacV2};
 use crate::error::{Error, Result};
-use crate::rate_limit::{Limiter, RateLimits};
+use crate::rate_limit::{Limiter, RateLimiter, RateLimits};
 use crate::retry::RetryPolicy;
 
 /// The production API host (test and production share it; the key decides the mode).
@@ -49,6 +49,9 @@ pub struct LuxCoreBuilder {
     user_agent_suffix: Option<String>,
     http_client: Option<reqwest::Client>,
     rate_limits: Option<RateLimits>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    #[cfg(feature = "redis")]
+    shared_limits: Option<crate::rate_limit::SharedLimits>,
     clock_skew: i64,
 }
 
@@ -72,6 +75,9 @@ impl LuxCoreBuilder {
             user_agent_suffix: None,
             http_client: None,
             rate_limits: None,
+            rate_limiter: None,
+            #[cfg(feature = "redis")]
+            shared_limits: None,
             clock_skew: 0,
         }
     }
@@ -144,6 +150,37 @@ impl LuxCoreBuilder {
         self
     }
 
+    /// Uses this client-side [`RateLimiter`] (your own, or a shared one built by hand).
+    /// Exclusive with [`Self::rate_limits`] and `shared_rate_limits`.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Turns on client-side rate limiting shared by every process that uses the same
+    /// credentials, through Redis (see [`crate::rate_limit::RedisRateLimiter`]): the
+    /// quotas are counted per API key (or, without one, per v2 merchant id), under a
+    /// hashed key. Exclusive with [`Self::rate_limits`] and [`Self::rate_limiter`].
+    ///
+    /// ```
+    /// use luxcore_ext::client::LuxCore;
+    /// use luxcore_ext::rate_limit::{OnUnavailable, RateLimits, SharedLimits};
+    ///
+    /// let client = LuxCore::builder()
+    ///     .api_key("qp_test_sk_local")
+    ///     .shared_rate_limits(
+    ///         SharedLimits::new("redis://127.0.0.1:6379", RateLimits::documented())
+    ///             .on_unavailable(OnUnavailable::FailOpen), // the default
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn shared_rate_limits(mut self, shared: crate::rate_limit::SharedLimits) -> Self {
+        self.shared_limits = Some(shared);
+        self
+    }
+
     /// Starts with the v2 clock off by `offset_secs` (tests of the clock-skew correction).
     #[doc(hidden)]
     pub fn clock_skew_for_tests(mut self, offset_secs: i64) -> Self {
@@ -199,7 +236,27 @@ impl LuxCoreBuilder {
             http.clone(),
             luxcore_api::Hooks::new(hook.clone()),
         );
-        let limiter = self.rate_limits.as_ref().map(Limiter::new);
+        #[cfg(feature = "redis")]
+        let shared = match self.shared_limits {
+            Some(shared) => Some(Limiter::from_dyn(Arc::new(
+                crate::rate_limit::RedisRateLimiter::for_credentials(shared, hook.credentials())
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            ))),
+            None => None,
+        };
+        #[cfg(not(feature = "redis"))]
+        let shared: Option<Limiter> = None;
+        let choices = [
+            self.rate_limits.as_ref().map(Limiter::new),
+            self.rate_limiter.map(Limiter::from_dyn),
+            shared,
+        ];
+        if choices.iter().flatten().count() > 1 {
+            return Err(Error::Config(
+                "set only one of rate_limits, rate_limiter and shared_rate_limits".into(),
+            ));
+        }
+        let limiter = choices.into_iter().flatten().next();
         Ok(LuxCore::from_parts(
             raw, http, base.url, hook, self.retry, limiter,
         ))
@@ -279,6 +336,7 @@ impl fmt::Debug for LuxCoreBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("custom_http_client", &self.http_client.is_some())
             .field("rate_limits", &self.rate_limits)
+            .field("custom_rate_limiter", &self.rate_limiter.is_some())
             .finish()
     }
 }

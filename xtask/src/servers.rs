@@ -1,0 +1,561 @@
+//! The real servers the test suite needs (`cargo xtask test`): a redis-server and a
+//! PostgreSQL, each on 127.0.0.1 with a free port and a temporary data directory.
+//!
+//! - Missing binaries are installed from Debian packages (`apt-get install redis-server` /
+//!   `postgresql`), only when missing, and only as root (otherwise the run fails and says
+//!   what to install).
+//! - PostgreSQL refuses to run as root, so as root its data directory belongs to, and the
+//!   server runs as, the `postgres` user (created when missing); trust authentication on
+//!   127.0.0.1.
+//! - Each server runs in its own process group, so a Ctrl-C at the terminal reaches the
+//!   tests, not the servers; [`Servers`] stops them (redis: SIGTERM, PostgreSQL: SIGINT =
+//!   fast shutdown, then SIGKILL after 10 s) and removes the temporary directory when it is
+//!   dropped: on success, on a failed test run, on a panic and after a signal.
+//! - The tests find them through [`REDIS_URL_ENV`] and [`POSTGRES_URL_ENV`].
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `redis://127.0.0.1:PORT` of the test redis-server.
+pub const REDIS_URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
+/// `postgres://postgres@127.0.0.1:PORT/postgres` of the test PostgreSQL.
+pub const POSTGRES_URL_ENV: &str = "LUXCORE_TEST_POSTGRES_URL";
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, then released).
+pub fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// The redis URL for `port`.
+pub fn redis_url(port: u16) -> String {
+    format!("redis://127.0.0.1:{port}")
+}
+
+/// The PostgreSQL URL for `port` (user and database `postgres`, trust auth).
+pub fn postgres_url(port: u16) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+}
+
+/// redis-server arguments: loopback only, no persistence, data and log in `dir`.
+pub fn redis_args(port: u16, dir: &Path) -> Vec<String> {
+    vec![
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        String::new(),
+        "--appendonly".into(),
+        "no".into(),
+        "--daemonize".into(),
+        "no".into(),
+        "--protected-mode".into(),
+        "yes".into(),
+        "--dir".into(),
+        dir.display().to_string(),
+    ]
+}
+
+/// initdb arguments: superuser `postgres`, trust authentication, no fsync.
+pub fn initdb_args(data: &Path) -> Vec<String> {
+    vec![
+        "-D".into(),
+        data.display().to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "--auth=trust".into(),
+        "-E".into(),
+        "UTF8".into(),
+        "--no-sync".into(),
+    ]
+}
+
+/// postgres arguments: TCP on 127.0.0.1 only, the Unix socket in `socket_dir`, durability
+/// off (test data).
+pub fn postgres_args(port: u16, data: &Path, socket_dir: &Path) -> Vec<String> {
+    let mut args = vec![
+        "-D".into(),
+        data.display().to_string(),
+        "-h".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string(),
+        "-k".into(),
+        socket_dir.display().to_string(),
+    ];
+    for setting in [
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+        "max_connections=200",
+    ] {
+        args.push("-c".into());
+        args.push(setting.into());
+    }
+    args
+}
+
+/// The newest PostgreSQL `bin` directory among `candidates` (`.../postgresql/<version>/bin`)
+/// that holds `postgres` and `initdb`; versions compare numerically (16 > 9.6).
+pub fn newest_postgres_bin(candidates: &[PathBuf]) -> Option<PathBuf> {
+    let version = |bin: &Path| -> Vec<u32> {
+        bin.parent()
+            .and_then(Path::file_name)
+            .and_then(|v| v.to_str())
+            .map(|v| v.split('.').filter_map(|p| p.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    candidates
+        .iter()
+        .filter(|bin| bin.join("postgres").is_file() && bin.join("initdb").is_file())
+        .max_by_key(|bin| version(bin))
+        .cloned()
+}
+
+/// The PostgreSQL `bin` directories installed by Debian packages.
+fn installed_postgres_bins() -> Vec<PathBuf> {
+    fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|entry| entry.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The directory of `program` on PATH.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn find_postgres_bin() -> Option<PathBuf> {
+    newest_postgres_bin(&installed_postgres_bins()).or_else(|| {
+        let postgres = on_path("postgres")?;
+        let bin = fs::canonicalize(postgres).ok()?.parent()?.to_path_buf();
+        bin.join("initdb").is_file().then_some(bin)
+    })
+}
+
+fn find_redis_server() -> Option<PathBuf> {
+    on_path("redis-server").or_else(|| {
+        let usual = PathBuf::from("/usr/bin/redis-server");
+        usual.is_file().then_some(usual)
+    })
+}
+
+/// The effective user id (`id -u`).
+fn euid() -> Result<u32, String> {
+    id(&["-u"])
+}
+
+/// Runs `id ARGS` and parses the number it prints.
+fn id(args: &[&str]) -> Result<u32, String> {
+    let out = Command::new("id")
+        .args(args)
+        .output()
+        .map_err(|e| format!("could not run `id`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`id {}` failed", args.join(" ")));
+    }
+    parse_id(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Parses the output of `id -u`/`id -g`.
+pub fn parse_id(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("unexpected output of `id`: {text:?}"))
+}
+
+/// `apt-get install -y PACKAGES` (after one `apt-get update`), as root only.
+fn apt_install(packages: &[&str], updated: &mut bool) -> Result<(), String> {
+    if euid()? != 0 {
+        return Err(format!(
+            "{} is not installed and this is not root: install it (Debian: `sudo apt-get install {}`)",
+            packages.join(", "),
+            packages.join(" ")
+        ));
+    }
+    let run = |args: &[&str]| -> Result<(), String> {
+        eprintln!("xtask: apt-get {}", args.join(" "));
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("could not run apt-get: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("apt-get {} failed ({status})", args.join(" ")))
+        }
+    };
+    if !*updated {
+        run(&["update", "-q"])?;
+        *updated = true;
+    }
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    run(&args)
+}
+
+/// A server process of ours; stopped by [`Servers`]' drop.
+struct Process {
+    name: &'static str,
+    child: Child,
+    stop_signal: i32,
+    log: PathBuf,
+}
+
+impl Process {
+    fn spawn(
+        name: &'static str,
+        mut command: Command,
+        log: PathBuf,
+        stop_signal: i32,
+    ) -> Result<Self, String> {
+        let out = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        // Own process group: a terminal Ctrl-C goes to the tests, not to the servers.
+        command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let child = command
+            .spawn()
+            .map_err(|e| format!("could not start {name}: {e}"))?;
+        Ok(Process {
+            name,
+            child,
+            stop_signal,
+            log,
+        })
+    }
+
+    /// Fails with the log's tail if the process has exited.
+    fn check_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!(
+                "{} exited during startup ({status}); its log:\n{}",
+                self.name,
+                tail(&self.log)
+            )),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid; no memory is shared.
+        unsafe {
+            libc::kill(pid, self.stop_signal);
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("xtask: {} did not stop in time, killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The last lines of a log file.
+fn tail(path: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = fs::File::open(path) {
+        let _ = file.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Waits until `ready` answers, failing early if the process died.
+fn wait_ready(process: &mut Process, mut ready: impl FnMut() -> bool) -> Result<(), String> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        process.check_running()?;
+        if ready() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} did not become ready within {STARTUP_TIMEOUT:?}; its log:\n{}",
+                process.name,
+                tail(&process.log)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `PING` answered with `+PONG`.
+fn redis_ping(port: u16) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
+/// The running servers and their temporary directory; dropping it stops both and removes
+/// the directory.
+pub struct Servers {
+    dir: PathBuf,
+    processes: Vec<Process>,
+    redis_port: u16,
+    postgres_port: u16,
+}
+
+impl Servers {
+    /// Installs what is missing, then starts redis-server and PostgreSQL.
+    pub fn start() -> Result<Servers, String> {
+        let mut apt_updated = false;
+        let redis_server = match find_redis_server() {
+            Some(path) => path,
+            None => {
+                apt_install(&["redis-server"], &mut apt_updated)?;
+                find_redis_server().ok_or("redis-server is still missing after apt-get")?
+            }
+        };
+        let pg_bin = match find_postgres_bin() {
+            Some(bin) => bin,
+            None => {
+                apt_install(&["postgresql"], &mut apt_updated)?;
+                find_postgres_bin().ok_or("PostgreSQL is still missing after apt-get")?
+            }
+        };
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("luxcore-xtask-{}-{nanos:x}", std::process::id()));
+        fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut servers = Servers {
+            dir,
+            processes: Vec::new(),
+            redis_port: 0,
+            postgres_port: 0,
+        };
+        // From here on, an error drops `servers`: what started is stopped, the dir removed.
+        servers.start_redis(&redis_server)?;
+        servers.start_postgres(&pg_bin)?;
+        Ok(servers)
+    }
+
+    fn start_redis(&mut self, redis_server: &Path) -> Result<(), String> {
+        let dir = self.dir.join("redis");
+        fs::create_dir(&dir).map_err(|e| e.to_string())?;
+        let port = free_port()?;
+        let mut command = Command::new(redis_server);
+        command.args(redis_args(port, &dir));
+        let mut process = Process::spawn(
+            "redis-server",
+            command,
+            self.dir.join("redis.log"),
+            libc::SIGTERM,
+        )?;
+        let ready = wait_ready(&mut process, || redis_ping(port));
+        self.processes.push(process);
+        ready?;
+        self.redis_port = port;
+        eprintln!("xtask: redis-server on {}", redis_url(port));
+        Ok(())
+    }
+
+    fn start_postgres(&mut self, bin: &Path) -> Result<(), String> {
+        let root = self.dir.join("postgres");
+        let data = root.join("data");
+        fs::create_dir(&root).map_err(|e| e.to_string())?;
+        // As root, PostgreSQL runs as `postgres`, which must reach its directories.
+        let user = if euid()? == 0 {
+            if id(&["-u", "postgres"]).is_err() {
+                let status = Command::new("useradd")
+                    .args(["--system", "--user-group", "--no-create-home", "postgres"])
+                    .status()
+                    .map_err(|e| format!("could not run useradd: {e}"))?;
+                if !status.success() {
+                    return Err("could not create the `postgres` user".into());
+                }
+            }
+            let uid = id(&["-u", "postgres"])?;
+            let gid = id(&["-g", "postgres"])?;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755))
+                .map_err(|e| e.to_string())?;
+            std::os::unix::fs::chown(&root, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", root.display()))?;
+            Some((uid, gid))
+        } else {
+            None
+        };
+        let as_user = |command: &mut Command| {
+            if let Some((uid, gid)) = user {
+                command.uid(uid).gid(gid);
+            }
+        };
+        let log = self.dir.join("postgres.log");
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb.args(initdb_args(&data)).env("LC_ALL", "C");
+        as_user(&mut initdb);
+        let out = initdb
+            .output()
+            .map_err(|e| format!("could not run initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let port = free_port()?;
+        let mut command = Command::new(bin.join("postgres"));
+        command
+            .args(postgres_args(port, &data, &root))
+            .env("LC_ALL", "C");
+        as_user(&mut command);
+        let mut process = Process::spawn("postgres", command, log, libc::SIGINT)?;
+        let pg_isready = [bin.join("pg_isready"), PathBuf::from("/usr/bin/pg_isready")]
+            .into_iter()
+            .find(|p| p.is_file());
+        let ready = wait_ready(&mut process, || match &pg_isready {
+            Some(pg_isready) => Command::new(pg_isready)
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
+                .status()
+                .is_ok_and(|s| s.success()),
+            None => TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok(),
+        });
+        self.processes.push(process);
+        ready?;
+        self.postgres_port = port;
+        eprintln!("xtask: PostgreSQL on {}", postgres_url(port));
+        Ok(())
+    }
+
+    /// The variables the tests read.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (REDIS_URL_ENV, redis_url(self.redis_port)),
+            (POSTGRES_URL_ENV, postgres_url(self.postgres_port)),
+        ]
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for process in self.processes.iter_mut().rev() {
+            process.stop();
+        }
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("xtask: could not remove {}: {e}", self.dir.display());
+        } else {
+            eprintln!("xtask: servers stopped, {} removed", self.dir.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_the_test_contract() {
+        assert_eq!(redis_url(6380), "redis://127.0.0.1:6380");
+        assert_eq!(
+            postgres_url(5433),
+            "postgres://postgres@127.0.0.1:5433/postgres"
+        );
+        assert_eq!(REDIS_URL_ENV, "LUXCORE_TEST_REDIS_URL");
+        assert_eq!(POSTGRES_URL_ENV, "LUXCORE_TEST_POSTGRES_URL");
+    }
+
+    #[test]
+    fn free_port_is_bindable() {
+        let port = free_port().unwrap();
+        assert_ne!(port, 0);
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+    }
+
+    #[test]
+    fn servers_listen_on_loopback_only() {
+        let redis = redis_args(7000, Path::new("/tmp/x"));
+        let bind = redis.iter().position(|a| a == "--bind").unwrap();
+        assert_eq!(redis[bind + 1], "127.0.0.1");
+        let save = redis.iter().position(|a| a == "--save").unwrap();
+        assert_eq!(redis[save + 1], "", "no RDB snapshots");
+        let pg = postgres_args(7001, Path::new("/d"), Path::new("/s"));
+        let host = pg.iter().position(|a| a == "-h").unwrap();
+        assert_eq!(pg[host + 1], "127.0.0.1");
+        let port = pg.iter().position(|a| a == "-p").unwrap();
+        assert_eq!(pg[port + 1], "7001");
+        assert!(initdb_args(Path::new("/d")).contains(&"--auth=trust".to_owned()));
+    }
+
+    #[test]
+    fn picks_the_newest_complete_postgres() {
+        let root = std::env::temp_dir().join(format!("xtask-pgbin-{}", std::process::id()));
+        let make = |version: &str, complete: bool| {
+            let bin = root.join(version).join("bin");
+            fs::create_dir_all(&bin).unwrap();
+            fs::write(bin.join("postgres"), "").unwrap();
+            if complete {
+                fs::write(bin.join("initdb"), "").unwrap();
+            }
+            bin
+        };
+        let candidates = vec![
+            make("9.6", true),
+            make("15", true),
+            make("16", true),
+            make("17", false),
+        ];
+        let picked = newest_postgres_bin(&candidates);
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(picked, Some(root.join("16").join("bin")));
+        assert_eq!(newest_postgres_bin(&[]), None);
+    }
+
+    #[test]
+    fn id_output_parses() {
+        assert_eq!(parse_id("101\n"), Ok(101));
+        assert!(parse_id("postgres").is_err());
+    }
+}
