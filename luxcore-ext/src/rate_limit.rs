@@ -332,4 +332,100 @@ mod tests {
                 .is_ok()
         );
     }
+
+    /// Admission times (since start) of a greedy client sending `count` requests through the
+    /// quotas with a fake clock, each request at the earliest instant every quota allows,
+    /// taking each quota's cell in turn as [`LocalRateLimiter::until_ready`] does.
+    fn greedy_admissions(quotas: &[Quota], count: usize) -> Vec<u64> {
+        use governor::clock::{Clock, FakeRelativeClock};
+        let clock = FakeRelativeClock::default();
+        let limiters: Vec<_> = quotas
+            .iter()
+            .map(|q| GovernorLimiter::direct_with_clock(q.to_governor().unwrap(), clock.clone()))
+            .collect();
+        (0..count)
+            .map(|_| {
+                for limiter in &limiters {
+                    while let Err(not_until) = limiter.check() {
+                        clock.advance(not_until.wait_time_from(clock.now()));
+                    }
+                }
+                clock.now().as_u64()
+            })
+            .collect()
+    }
+
+    /// The most admissions in any window of `period` nanoseconds, over windows starting at
+    /// every admission (the worst alignment is always one of these) and at `extra` offsets.
+    fn busiest_window(times: &[u64], period: u64, extra: impl Iterator<Item = u64>) -> usize {
+        // `times` is ascending: count by binary search.
+        let count_from = |start: u64| {
+            let end = start.saturating_add(period);
+            times.partition_point(|&t| t < end) - times.partition_point(|&t| t < start)
+        };
+        times
+            .iter()
+            .copied()
+            .chain(extra)
+            .map(count_from)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Deterministic pseudo-random offsets (xorshift), so a failure is reproducible.
+    fn offsets(seed: u64, below: u64, n: usize) -> impl Iterator<Item = u64> {
+        let mut x = seed | 1;
+        (0..n).map(move |_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % below.max(1)
+        })
+    }
+
+    #[test]
+    fn no_window_at_any_alignment_exceeds_a_quota() {
+        for (requests, secs) in [(6, 60), (7, 10), (100, 60), (500, 10), (1, 5)] {
+            let quota = Quota::new(requests, Duration::from_secs(secs)).unwrap();
+            let count = usize::try_from(requests).unwrap() * 5;
+            let times = greedy_admissions(&[quota], count);
+            let period = Duration::from_secs(secs).as_nanos() as u64;
+            let horizon = times.last().copied().unwrap_or(0);
+            let busiest =
+                busiest_window(&times, period, offsets(u64::from(requests), horizon, 500));
+            assert!(
+                busiest <= requests as usize,
+                "{requests}/{secs}s: {busiest} requests in one window"
+            );
+            // And the limiter is not needlessly slow: over five periods' worth of requests
+            // the busiest window still holds at least half the quota.
+            assert!(
+                busiest * 2 >= requests as usize,
+                "{requests}/{secs}s: {busiest}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_creation_quotas_hold_together() {
+        let limits = RateLimits::documented();
+        let quotas = limits.quotas(RateBucket::Create);
+        let times = greedy_admissions(quotas, 12_000);
+        let horizon = times.last().copied().unwrap_or(0);
+        for quota in quotas {
+            let period = quota.period().as_nanos() as u64;
+            let busiest = busiest_window(&times, period, offsets(7, horizon, 300));
+            assert!(
+                busiest <= quota.requests() as usize,
+                "{} per {:?}: {busiest} in one window",
+                quota.requests(),
+                quota.period()
+            );
+        }
+        // The minute quota binds: 12,000 requests cannot finish in under two minutes.
+        assert!(
+            horizon >= Duration::from_secs(120).as_nanos() as u64,
+            "{horizon}"
+        );
+    }
 }
