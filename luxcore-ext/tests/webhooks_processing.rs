@@ -468,6 +468,25 @@ mod redis_store {
             .timeout(Duration::from_millis(500))
     }
 
+    #[tokio::test]
+    async fn unreachable_redis_is_a_typed_error() {
+        // Nothing listens on port 1.
+        let error = RedisStore::connect("redis://127.0.0.1:1")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, luxcore_ext::webhooks::StoreError::Unavailable(_)),
+            "{error:?}"
+        );
+        assert!(
+            format!(
+                "{:?}",
+                store(&required_env("LUXCORE_TEST_REDIS_URL"), "p:").await
+            )
+            .contains("RedisStore")
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn four_instances_redis_store() {
         let url = required_env("LUXCORE_TEST_REDIS_URL");
@@ -498,7 +517,7 @@ mod redis_store {
 #[cfg(feature = "postgres")]
 mod postgres_store {
     use super::*;
-    use luxcore_ext::webhooks::{PostgresStore, Transaction};
+    use luxcore_ext::webhooks::{PostgresStore, StoreError, Transaction};
 
     async fn store(url: &str) -> PostgresStore {
         let store = PostgresStore::connect(url, 8)
@@ -509,6 +528,25 @@ mod postgres_store {
             .await
             .expect("postgres reachable, schema applied");
         store
+    }
+
+    #[tokio::test]
+    async fn debug_and_errors_never_show_the_password() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let mut with_password = url::Url::parse(&url).unwrap();
+        with_password.set_password(Some("hunter2-secret")).unwrap();
+        let store = PostgresStore::connect(with_password.as_str(), 1).unwrap();
+        store
+            .migrate()
+            .await
+            .expect("trust auth ignores the password");
+        assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+        // Unreachable (nothing listens on port 1): a typed 503-class error, no password.
+        with_password.set_port(Some(1)).unwrap();
+        let down = PostgresStore::connect(with_password.as_str(), 1).unwrap();
+        let error = down.migrate().await.unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

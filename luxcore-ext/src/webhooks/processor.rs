@@ -433,6 +433,66 @@ mod tests {
         ));
     }
 
+    /// A store whose `begin` (or only `commit`) fails.
+    struct DownStore {
+        begin_works: bool,
+    }
+
+    impl WebhookStore for DownStore {
+        async fn begin(
+            &self,
+            _: &DedupKey,
+            _: &ClaimToken,
+            _: Duration,
+        ) -> Result<Begin, StoreError> {
+            if self.begin_works {
+                Ok(Begin::Claimed)
+            } else {
+                Err(StoreError::Unavailable("connection refused".into()))
+            }
+        }
+        async fn commit(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("connection reset".into()))
+        }
+        async fn release(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("connection reset".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_store_is_503_never_2xx() {
+        let body = payment("evt_1", 1);
+        for begin_works in [false, true] {
+            let p = WebhookProcessor::new(WebhookVerifier::new(SECRET), DownStore { begin_works });
+            let calls = AtomicUsize::new(0);
+            let outcome = p
+                .handle(&signed(&body), &body, |_| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, String>(())
+                })
+                .await;
+            assert!(
+                matches!(outcome, Outcome::StoreUnavailable { .. }),
+                "{outcome}"
+            );
+            assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(outcome.is_retryable());
+            // The handler runs only once the key is claimed.
+            assert_eq!(calls.load(Ordering::SeqCst), usize::from(begin_works));
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let p = WebhookProcessor::new(
+            WebhookVerifier::new("whsec_do_not_print"),
+            MemoryStore::new(),
+        );
+        let debug = format!("{p:?} {p:#?}");
+        assert!(!debug.contains("whsec_do_not_print"), "{debug}");
+        assert!(debug.contains("REDACTED"), "{debug}");
+    }
+
     #[tokio::test]
     async fn handler_outliving_the_lease_fails_and_frees_the_key() {
         let p = processor().lease(Duration::from_millis(50));
