@@ -14,6 +14,9 @@
 //! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
 //! for 1,000.
 
+// The proxy and server helpers are used only by the `redis` / `postgres` tests.
+#![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
