@@ -199,9 +199,23 @@ impl WebhookStore for PostgresStore {
         let version = key.version();
         self.bounded(async {
             let client = self.client().await?;
+            let is_applied = client.prepare_cached(IS_APPLIED).await.map_err(pg_error)?;
+            let applied = || async {
+                let row = client
+                    .query_opt(&is_applied, &[&storage_key, &version])
+                    .await;
+                Ok(row
+                    .map_err(pg_error)?
+                    .is_some_and(|row| row.get::<_, bool>(0)))
+            };
+            // A read first: duplicates (the common redelivery) write nothing.
+            if applied().await? {
+                return Ok(Begin::Done);
+            }
+            let claim = client.prepare_cached(BEGIN).await.map_err(pg_error)?;
             let claimed = client
                 .query_opt(
-                    BEGIN,
+                    &claim,
                     &[&storage_key, &token.as_str(), &lease_ms(lease), &version],
                 )
                 .await
@@ -209,12 +223,11 @@ impl WebhookStore for PostgresStore {
             if claimed.is_some() {
                 return Ok(Begin::Claimed);
             }
-            let applied = client
-                .query_opt(IS_APPLIED, &[&storage_key, &version])
-                .await
-                .map_err(pg_error)?
-                .is_some_and(|row| row.get::<_, bool>(0));
-            Ok(if applied { Begin::Done } else { Begin::Busy })
+            Ok(if applied().await? {
+                Begin::Done
+            } else {
+                Begin::Busy
+            })
         })
         .await
     }
@@ -224,9 +237,10 @@ impl WebhookStore for PostgresStore {
         let retention = self.retention_ms(key);
         self.bounded(async {
             let client = self.client().await?;
+            let commit = client.prepare_cached(COMMIT).await.map_err(pg_error)?;
             client
                 .execute(
-                    COMMIT,
+                    &commit,
                     &[&storage_key, &key.version(), &token.as_str(), &retention],
                 )
                 .await
@@ -240,8 +254,9 @@ impl WebhookStore for PostgresStore {
         let storage_key = key.storage_key();
         self.bounded(async {
             let client = self.client().await?;
+            let release = client.prepare_cached(RELEASE).await.map_err(pg_error)?;
             client
-                .execute(RELEASE, &[&storage_key, &token.as_str()])
+                .execute(&release, &[&storage_key, &token.as_str()])
                 .await
                 .map_err(pg_error)
                 .map(drop)
