@@ -84,6 +84,44 @@ fn bench_store<S: WebhookStore + 'static>(
     group.finish();
 }
 
+/// `handle_in_transaction` with a handler that only returns the transaction: the record
+/// and the commit are the whole cost (one durable commit instead of two).
+#[cfg(feature = "postgres")]
+fn bench_transactional(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    store: luxcore_ext::webhooks::PostgresStore,
+) {
+    use luxcore_ext::webhooks::Transaction;
+    let processor = std::sync::Arc::new(WebhookProcessor::new(WebhookVerifier::new(SECRET), store));
+    let run = hex::encode(rand::random::<[u8; 4]>());
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let mut group = c.benchmark_group("webhook_processor/postgres transactional");
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("new event", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let processor = processor.clone();
+            let first = counter.fetch_add(iters, std::sync::atomic::Ordering::Relaxed);
+            let deliveries: Vec<_> = (first..first + iters)
+                .map(|i| delivery(&run, i, 1))
+                .collect();
+            async move {
+                let start = Instant::now();
+                for (headers, body) in &deliveries {
+                    let outcome = processor
+                        .handle_in_transaction(headers, body, |_, tx: Transaction| async move {
+                            Ok::<_, std::convert::Infallible>(tx)
+                        })
+                        .await;
+                    assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome}");
+                }
+                start.elapsed()
+            }
+        });
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     bench_store(c, &rt, "memory", MemoryStore::new());
@@ -102,7 +140,8 @@ fn benches(c: &mut Criterion) {
         Ok(url) => {
             let store = luxcore_ext::webhooks::PostgresStore::connect(&url, 4).unwrap();
             rt.block_on(store.migrate()).expect("postgres reachable");
-            bench_store(c, &rt, "postgres", store);
+            bench_store(c, &rt, "postgres", store.clone());
+            bench_transactional(c, &rt, store);
         }
         Err(_) => eprintln!("LUXCORE_TEST_POSTGRES_URL unset: postgres store not measured"),
     }

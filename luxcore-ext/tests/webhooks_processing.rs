@@ -30,6 +30,8 @@ use luxcore_ext::webhooks::{
 use secrecy::SecretString;
 
 const SECRET: &str = "whsec_processing_tests";
+/// Leases in these tests: 10 × the stores' 500 ms timeout, as the lease docs ask.
+const LEASE: Duration = Duration::from_secs(5);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -240,6 +242,13 @@ async fn run_load<S: WebhookStore + 'static>(
         None => None,
     };
     let elapsed = started.elapsed();
+    if config.outage.is_none() {
+        assert_eq!(
+            world.unavailable.load(Ordering::SeqCst),
+            0,
+            "{name}: 503 without an outage"
+        );
+    }
     check(name, &world, &last);
     println!(
         "{name}: {total} deliveries for {} payments acknowledged in {elapsed:.2?} \
@@ -352,12 +361,13 @@ fn check(name: &str, world: &World, last: &HashMap<String, i64>) {
             "{name}: {payment} ended at {applied:?}, its last version is {final_version}"
         );
         for pair in applied.windows(2) {
-            // Increasing order; the same version twice only when its handler succeeded
-            // but the store could not record it (the documented at-least-once window).
-            let repeat_allowed =
-                pair[0] == pair[1] && unrecorded.contains(&(payment.clone(), pair[0]));
+            // Increasing order. The one documented exception (only possible when the
+            // store failed, so never in the runs without an outage): a version whose
+            // handler succeeded but whose record did not reach the store is unknown to
+            // the store, so it may be applied again, or followed by an older version.
+            let unrecorded_first = unrecorded.contains(&(payment.clone(), pair[0]));
             assert!(
-                pair[0] < pair[1] || repeat_allowed,
+                pair[0] < pair[1] || unrecorded_first,
                 "{name}: {payment} applied {applied:?}"
             );
         }
@@ -377,9 +387,7 @@ fn check(name: &str, world: &World, last: &HashMap<String, i64>) {
 fn processors<S: WebhookStore>(stores: impl IntoIterator<Item = S>) -> Vec<WebhookProcessor<S>> {
     stores
         .into_iter()
-        .map(|store| {
-            WebhookProcessor::new(WebhookVerifier::new(SECRET), store).lease(Duration::from_secs(2))
-        })
+        .map(|store| WebhookProcessor::new(WebhookVerifier::new(SECRET), store).lease(LEASE))
         .collect()
 }
 
@@ -525,7 +533,7 @@ mod postgres_store {
     async fn store(url: &str) -> PostgresStore {
         let store = PostgresStore::connect(url, 8)
             .expect("valid URL")
-            .timeout(Duration::from_millis(1_000));
+            .timeout(Duration::from_millis(500));
         store
             .migrate()
             .await
@@ -597,7 +605,7 @@ mod postgres_store {
         for _ in 0..4 {
             instances.push(Arc::new(
                 WebhookProcessor::new(WebhookVerifier::new(SECRET), store(&proxied).await)
-                    .lease(Duration::from_secs(2)),
+                    .lease(LEASE),
             ));
         }
         let run = run_id();

@@ -275,11 +275,10 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    fn client(&self) -> &tokio_postgres::Client {
-        // Only `finish` takes the client, consuming the transaction.
+    fn wrapper(&self) -> &deadpool_postgres::ClientWrapper {
+        // Only `finish` and `drop` take the client, both consuming the transaction.
         self.client
             .as_deref()
-            .map(Deref::deref)
             .expect("transaction client present until finished")
     }
 
@@ -292,7 +291,7 @@ impl Deref for Transaction {
     type Target = tokio_postgres::Client;
 
     fn deref(&self) -> &tokio_postgres::Client {
-        self.client()
+        self.wrapper()
     }
 }
 
@@ -344,12 +343,13 @@ impl WebhookProcessor<PostgresStore> {
             Err(rejected) => return rejected,
         };
         let store = self.store();
+        let claiming = std::time::Instant::now();
         let tx = match store.bounded(self.open(&key)).await {
             Ok(Locked::Go(tx)) => tx,
             Ok(Locked::Outcome(outcome)) => return outcome,
             Err(error) => return unavailable(Some(key), error),
         };
-        let message = match self.run_handler(handler(event, tx)).await {
+        let message = match self.run_handler(claiming, handler(event, tx)).await {
             Ok(tx) => {
                 return match store.bounded(record(tx, &key, store)).await {
                     Ok(()) => Outcome::Processed { key },
@@ -363,34 +363,27 @@ impl WebhookProcessor<PostgresStore> {
     }
 
     async fn open(&self, key: &DedupKey) -> Result<Locked, StoreError> {
-        let store = self.store();
-        let client = store.client().await?;
-        let storage_key = key.storage_key();
-        client
-            .execute(
-                "INSERT INTO luxcore_webhook_keys (key) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&storage_key],
-            )
-            .await
-            .map_err(pg_error)?;
         let tx = Transaction {
-            client: Some(client),
+            client: Some(self.store().client().await?),
         };
+        // One transaction: create the key's row if new, lock it. A concurrent delivery of
+        // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
+        // all (`NOWAIT` on an existing row), then answers Busy.
         tx.batch_execute(&format!(
-            "BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}",
+            "BEGIN; SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
+             SET LOCAL idle_in_transaction_session_timeout = {}",
             lease_ms(self.lease_duration())
         ))
         .await
         .map_err(pg_error)?;
-        let row = match tx
-            .query_one(
-                "SELECT applied_version, claim_token IS NOT NULL
-                        AND claim_expires_at > clock_timestamp()
-                   FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT",
-                &[&storage_key],
-            )
-            .await
-        {
+        let storage_key = key.storage_key();
+        let locked = async {
+            let ensure = tx.wrapper().prepare_cached(ENSURE_ROW).await?;
+            tx.execute(&ensure, &[&storage_key]).await?;
+            let lock = tx.wrapper().prepare_cached(LOCK_ROW).await?;
+            tx.query_one(&lock, &[&storage_key]).await
+        };
+        let row = match locked.await {
             Ok(row) => row,
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 return rollback(tx, Outcome::Busy { key: key.clone() }).await;
@@ -409,6 +402,21 @@ impl WebhookProcessor<PostgresStore> {
     }
 }
 
+const LOCK_WAIT_MS: u64 = 50;
+
+const ENSURE_ROW: &str =
+    "INSERT INTO luxcore_webhook_keys (key) VALUES ($1) ON CONFLICT DO NOTHING";
+
+const LOCK_ROW: &str = "
+SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_timestamp()
+  FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT";
+
+const RECORD: &str = "
+UPDATE luxcore_webhook_keys
+   SET applied_version = GREATEST(applied_version, $2::bigint),
+       expires_at = clock_timestamp() + ($3::bigint || ' milliseconds')::interval
+ WHERE key = $1";
+
 /// Ends a transaction that wrote nothing and returns its connection to the pool.
 async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Locked, StoreError> {
     tx.batch_execute("ROLLBACK").await.map_err(pg_error)?;
@@ -417,11 +425,13 @@ async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Locked, StoreErro
 }
 
 async fn record(tx: Transaction, key: &DedupKey, store: &PostgresStore) -> Result<(), StoreError> {
+    let update = tx
+        .wrapper()
+        .prepare_cached(RECORD)
+        .await
+        .map_err(pg_error)?;
     tx.execute(
-        "UPDATE luxcore_webhook_keys
-            SET applied_version = GREATEST(applied_version, $2::bigint),
-                expires_at = clock_timestamp() + ($3::bigint || ' milliseconds')::interval
-          WHERE key = $1",
+        &update,
         &[&key.storage_key(), &key.version(), &store.retention_ms(key)],
     )
     .await

@@ -187,7 +187,11 @@ impl<S: WebhookStore> WebhookProcessor<S> {
     }
 
     /// How long a claim lasts (default 30 s): the longest a crashed instance can delay a
-    /// key, and 10/9 of the longest a handler may run. Use at least 1 s.
+    /// key. The claim and the handler must end within 90 % of it (the handler is
+    /// cancelled and answered 500 otherwise), and recording within the last 10 %: choose
+    /// a lease of at least 10 × the store's timeout plus your slowest handler. A record
+    /// that arrives after the lease ran out still counts, but another instance may by
+    /// then have run the handler too.
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
@@ -244,13 +248,14 @@ impl<S: WebhookStore> WebhookProcessor<S> {
             Err(rejected) => return rejected,
         };
         let token = ClaimToken::random();
+        let claiming = std::time::Instant::now();
         match self.store.begin(&key, &token, self.lease).await {
             Ok(Begin::Claimed) => {}
             Ok(Begin::Done) => return Outcome::Skipped { key },
             Ok(Begin::Busy) => return Outcome::Busy { key },
             Err(error) => return unavailable(Some(key), error),
         }
-        let message = match self.run_handler(handler(event)).await {
+        let message = match self.run_handler(claiming, handler(event)).await {
             Ok(()) => {
                 return match self.store.commit(&key, &token).await {
                     Ok(()) => Outcome::Processed { key },
@@ -279,13 +284,16 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         })
     }
 
-    /// Runs a handler within [`handler_timeout`](Self::handler_timeout); its error or
-    /// the timeout as text.
+    /// Runs a handler until [`handler_timeout`](Self::handler_timeout) after `claiming`
+    /// (when the claim was asked for, so a slow claim shortens the handler's time, not
+    /// the margin left for recording); its error or the timeout as text.
     pub(crate) async fn run_handler<T, E: fmt::Display>(
         &self,
+        claiming: std::time::Instant,
         handler: impl Future<Output = Result<T, E>>,
     ) -> Result<T, String> {
-        match tokio::time::timeout(self.handler_timeout(), handler).await {
+        let deadline = tokio::time::Instant::from_std(claiming + self.handler_timeout());
+        match tokio::time::timeout_at(deadline, handler).await {
             Ok(result) => result.map_err(|error| error.to_string()),
             Err(_) => Err(format!(
                 "handler ran longer than {:?}",
