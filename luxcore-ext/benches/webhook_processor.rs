@@ -40,6 +40,32 @@ fn delivery(run: &str, payment: u64, version: u64) -> (HeaderMap, Vec<u8>) {
     (headers, body)
 }
 
+/// Signed deliveries of payments never seen before (signed outside the measurement).
+struct Fresh {
+    run: String,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Fresh {
+    fn default() -> Self {
+        Self {
+            run: hex::encode(rand::random::<[u8; 4]>()),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl Fresh {
+    fn take(&self, count: u64) -> Vec<(HeaderMap, Vec<u8>)> {
+        let first = self
+            .next
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        (first..first + count)
+            .map(|i| delivery(&self.run, i, 1))
+            .collect()
+    }
+}
+
 async fn noop(_: luxcore_ext::webhooks::Event) -> Result<(), std::convert::Infallible> {
     Ok(())
 }
@@ -51,17 +77,13 @@ fn bench_store<S: WebhookStore + 'static>(
     store: S,
 ) {
     let processor = std::sync::Arc::new(WebhookProcessor::new(WebhookVerifier::new(SECRET), store));
-    let run = hex::encode(rand::random::<[u8; 4]>());
+    let fresh = Fresh::default();
     let mut group = c.benchmark_group(format!("webhook_processor/{name}"));
     group.measurement_time(Duration::from_secs(5));
-    let counter = std::sync::atomic::AtomicU64::new(0);
     group.bench_function("new event", |b| {
         b.to_async(rt).iter_custom(|iters| {
             let processor = processor.clone();
-            let first = counter.fetch_add(iters, std::sync::atomic::Ordering::Relaxed);
-            let deliveries: Vec<_> = (first..first + iters)
-                .map(|i| delivery(&run, i, 1))
-                .collect();
+            let deliveries = fresh.take(iters);
             async move {
                 let start = Instant::now();
                 for (headers, body) in &deliveries {
@@ -72,7 +94,7 @@ fn bench_store<S: WebhookStore + 'static>(
             }
         });
     });
-    let (headers, body) = delivery(&run, u64::MAX, 1);
+    let (headers, body) = delivery(&fresh.run, u64::MAX, 1);
     rt.block_on(processor.handle(&headers, &body, noop));
     group.bench_function("duplicate", |b| {
         b.to_async(rt).iter(|| async {
@@ -94,17 +116,13 @@ fn bench_transactional(
 ) {
     use luxcore_ext::webhooks::Transaction;
     let processor = std::sync::Arc::new(WebhookProcessor::new(WebhookVerifier::new(SECRET), store));
-    let run = hex::encode(rand::random::<[u8; 4]>());
-    let counter = std::sync::atomic::AtomicU64::new(0);
+    let fresh = Fresh::default();
     let mut group = c.benchmark_group("webhook_processor/postgres transactional");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("new event", |b| {
         b.to_async(rt).iter_custom(|iters| {
             let processor = processor.clone();
-            let first = counter.fetch_add(iters, std::sync::atomic::Ordering::Relaxed);
-            let deliveries: Vec<_> = (first..first + iters)
-                .map(|i| delivery(&run, i, 1))
-                .collect();
+            let deliveries = fresh.take(iters);
             async move {
                 let start = Instant::now();
                 for (headers, body) in &deliveries {
