@@ -20,7 +20,7 @@ use luxcore_ext::client::LuxCore;
 use luxcore_ext::pagination::{PaymentFilter, TicketFilter};
 use luxcore_ext::services::tickets::TicketRequest;
 use luxcore_ext::services::{Created, PaymentRequest};
-use luxcore_ext::webhooks::{self, Event, StatusVersionGuard, WebhookVerifier};
+use luxcore_ext::webhooks::{Event, MemoryStore, WebhookProcessor, WebhookVerifier};
 use luxcore_ext::{Currency, PaymentMethod, api::enums::WebhookEventType};
 use luxcore_mock::{
     DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, MockConfig, MockServer,
@@ -135,8 +135,10 @@ async fn local_tour() -> TourResult {
         webhook.id
     );
     let state = ReceiverState {
-        verifier: WebhookVerifier::new(secret),
-        guard: std::sync::Arc::new(StatusVersionGuard::in_memory()),
+        processor: std::sync::Arc::new(WebhookProcessor::new(
+            WebhookVerifier::new(secret),
+            MemoryStore::new(),
+        )),
         events: events_tx,
     };
     let app = Router::new()
@@ -291,23 +293,25 @@ async fn local_tour() -> TourResult {
 
 #[derive(Clone)]
 struct ReceiverState {
-    verifier: WebhookVerifier,
-    guard: std::sync::Arc<StatusVersionGuard>,
+    processor: std::sync::Arc<WebhookProcessor>,
     events: mpsc::UnboundedSender<Event>,
 }
 
-/// The merchant's webhook endpoint: verify, parse, guard against stale or duplicate deliveries, acknowledge.
+/// The merchant's webhook endpoint: verify, skip stale or duplicate deliveries, process, acknowledge.
 async fn receive(
     State(state): State<ReceiverState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let event = match webhooks::verify_event(&state.verifier, &headers, &body) {
-        Ok(event) => event,
-        Err(_) => return StatusCode::BAD_REQUEST,
-    };
-    if state.guard.check(&event).should_apply() && event.payment().is_some() {
-        let _ = state.events.send(event);
-    }
-    StatusCode::OK
+    let events = state.events.clone();
+    let outcome = state
+        .processor
+        .handle(&headers, &body, |event| async move {
+            if event.payment().is_some() {
+                events.send(event).map_err(|_| "tour finished")?;
+            }
+            Ok::<_, &str>(())
+        })
+        .await;
+    outcome.status()
 }

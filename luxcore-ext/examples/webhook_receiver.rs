@@ -1,107 +1,60 @@
-//! A webhook receiver: an axum endpoint that verifies, parses, de-duplicates and
-//! acknowledges LuxCore deliveries.
+//! A webhook receiver: the SDK's ready axum route (`luxcore_ext::webhooks::axum::route`)
+//! running a [`WebhookProcessor`], which verifies, de-duplicates, orders and acknowledges
+//! LuxCore deliveries exactly once.
 //!
 //! ```text
 //! LUXCORE_WEBHOOK_SECRET=whsec_... [LUXCORE_WEBHOOK_ADDR=127.0.0.1:3000] \
-//!     cargo run -p luxcore-ext --example webhook_receiver
+//!     cargo run -p luxcore-ext --features axum --example webhook_receiver
 //! ```
 //!
 //! `POST /webhooks/luxcore` answers:
 //!
 //! * `400` when the signature or timestamp does not verify, or a signed body is not a
-//!   valid event (nothing is processed);
-//! * `200` after applying an event, and also for a duplicate or out-of-order payment event
-//!   that the [`StatusVersionGuard`] ignores, so LuxCore stops redelivering it.
+//!   valid event (nothing is processed or recorded);
+//! * `200` after the handler applied an event, and also for a duplicate or out-of-order
+//!   payment event (skipped, so LuxCore stops redelivering it);
+//! * `409` while another delivery of the same payment is being processed, `500` when the
+//!   handler failed, `503` when the store is unreachable: LuxCore redelivers later.
 //!
-//! The handler keeps the applied events in memory; a real service would do its work
-//! (update the order, notify the customer) where [`Receiver::apply`] records them.
+//! The store here is in memory (one instance); with several instances use `RedisStore`
+//! or `PostgresStore` (the `redis` / `postgres` features) — nothing else changes.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use luxcore_ext::webhooks::{
-    Event, GuardDecision, StatusVersionGuard, WebhookError, WebhookVerifier, verify_event,
-};
+use axum::middleware::map_response_with_state;
+use axum::response::Response;
+use luxcore_ext::webhooks::axum::route;
+use luxcore_ext::webhooks::{Event, MemoryStore, WebhookProcessor, WebhookVerifier};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 /// Path the receiver listens on.
 pub const PATH: &str = "/webhooks/luxcore";
 
-/// Shared state of the receiver.
+/// What the receiver did: the events its handler applied and the status of every answer.
+#[derive(Default)]
 pub struct Receiver {
-    verifier: WebhookVerifier,
-    guard: StatusVersionGuard,
     applied: Mutex<Vec<Event>>,
-    ignored: Mutex<Vec<Event>>,
-    rejected: Mutex<Vec<String>>,
+    statuses: Mutex<Vec<u16>>,
 }
 
 impl Receiver {
-    /// A receiver for the endpoint secret `secret` (`whsec_...`) with the default scheme.
-    pub fn new(secret: SecretString) -> Arc<Self> {
-        Arc::new(Receiver {
-            verifier: WebhookVerifier::new(secret),
-            guard: StatusVersionGuard::in_memory(),
-            applied: Mutex::default(),
-            ignored: Mutex::default(),
-            rejected: Mutex::default(),
-        })
-    }
-
     /// Events applied so far, in the order they were applied.
     pub fn applied(&self) -> Vec<Event> {
-        self.applied
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.applied).clone()
     }
 
-    /// Verified events ignored as duplicates or out of order.
-    pub fn ignored(&self) -> Vec<Event> {
-        self.ignored
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// The HTTP status of every answer, in order.
+    pub fn statuses(&self) -> Vec<u16> {
+        lock(&self.statuses).clone()
     }
 
-    /// Why deliveries were rejected (400), in order.
-    pub fn rejected(&self) -> Vec<String> {
-        self.rejected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Verifies, parses and guards one delivery; returns the HTTP status to answer.
-    pub fn handle(&self, headers: &HeaderMap, body: &[u8]) -> StatusCode {
-        let event = match verify_event(&self.verifier, headers, body) {
-            Ok(event) => event,
-            Err(err) => {
-                let reason = match &err {
-                    WebhookError::Verify(e) => format!("verify: {e}"),
-                    WebhookError::Parse(e) => format!("parse: {e}"),
-                    other => other.to_string(),
-                };
-                eprintln!("webhook rejected: {reason}");
-                push(&self.rejected, reason);
-                return StatusCode::BAD_REQUEST;
-            }
-        };
-        match self.guard.check(&event) {
-            GuardDecision::Stale => push(&self.ignored, event),
-            GuardDecision::Apply | GuardDecision::Unversioned => self.apply(event),
-        }
-        StatusCode::OK
-    }
-
-    /// Where a real service processes the event.
-    fn apply(&self, event: Event) {
+    /// Where a real service processes the event (update the order, notify the
+    /// customer). Returning an error answers 500 and LuxCore redelivers.
+    async fn apply(&self, event: Event) -> Result<(), std::convert::Infallible> {
         println!(
             "{} {} payment={:?} status_version={:?}",
             event.id().unwrap_or("-"),
@@ -109,34 +62,45 @@ impl Receiver {
             event.payment_id(),
             event.status_version()
         );
-        push(&self.applied, event);
+        lock(&self.applied).push(event);
+        Ok(())
     }
 }
 
-fn push<T>(list: &Mutex<Vec<T>>, item: T) {
-    list.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(item);
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn receive(
-    State(receiver): State<Arc<Receiver>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    receiver.handle(&headers, &body)
+async fn record_status(State(receiver): State<Arc<Receiver>>, response: Response) -> Response {
+    lock(&receiver.statuses).push(response.status().as_u16());
+    response
 }
 
-/// The axum router serving [`PATH`].
-pub fn router(receiver: Arc<Receiver>) -> Router {
+/// The axum router serving [`PATH`] for the endpoint secret `secret` (`whsec_...`).
+pub fn router(secret: SecretString, receiver: Arc<Receiver>) -> Router {
+    let processor = Arc::new(WebhookProcessor::new(
+        WebhookVerifier::new(secret),
+        MemoryStore::new(),
+    ));
+    let apply = {
+        let receiver = Arc::clone(&receiver);
+        move |event: Event| {
+            let receiver = Arc::clone(&receiver);
+            async move { receiver.apply(event).await }
+        }
+    };
     Router::new()
-        .route(PATH, post(receive))
-        .with_state(receiver)
+        .route(PATH, route(processor, apply))
+        .layer(map_response_with_state(receiver, record_status))
 }
 
 /// Serves the receiver on an already bound listener until the future is dropped.
-pub async fn serve(listener: TcpListener, receiver: Arc<Receiver>) -> std::io::Result<()> {
-    axum::serve(listener, router(receiver)).await
+pub async fn serve(
+    listener: TcpListener,
+    secret: SecretString,
+    receiver: Arc<Receiver>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(secret, receiver)).await
 }
 
 #[tokio::main]
@@ -148,6 +112,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}{PATH}", listener.local_addr()?);
-    serve(listener, Receiver::new(SecretString::from(secret))).await?;
+    serve(listener, SecretString::from(secret), Arc::default()).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 //!   proxy, so an upload URL taken from a mutated body never leaves the machine.)
 //! * the same real bodies, unmutated, decode to `Ok` (so the garbage runs are not vacuous);
 //! * webhook verification (`verify_event`, `WebhookVerifier::verify_at`), parsing
-//!   (`Event::parse`) and ordering (`StatusVersionGuard`) never panic on random bodies and
+//!   (`Event::parse`) and de-duplication keys (`dedup_key`, `MemoryStore`) never panic on random bodies and
 //!   headers and report typed errors;
 //! * a correctly signed random body verifies, while any single-byte change of the body,
 //!   the timestamp or the signature is rejected.
@@ -34,8 +34,8 @@ use http::HeaderMap;
 use luxcore_ext::auth::webhook::{self as signature, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use luxcore_ext::error::Error;
 use luxcore_ext::webhooks::{
-    Event, GuardDecision, StatusVersionGuard, WebhookError, WebhookVerifier, WebhookVerifyError,
-    verify_event,
+    Begin, ClaimToken, DedupKey, Event, MemoryStore, WebhookError, WebhookStore, WebhookVerifier,
+    WebhookVerifyError, dedup_key, verify_event,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -331,16 +331,19 @@ fn webhook_verification_and_parsing_never_panic() {
             match Event::parse(&body) {
                 Ok(event) => {
                     // (An empty event name is accepted as an unknown event.)
-                    let guard = StatusVersionGuard::in_memory();
-                    let first = guard.check(&event);
-                    let second = guard.check(&event);
-                    prop_assert!(
-                        !(first == GuardDecision::Apply && second == GuardDecision::Apply),
-                        "the same event applied twice"
-                    );
+                    let key = dedup_key(&event, &body);
                     if event.payment_id().is_none() || event.status_version().is_none() {
-                        prop_assert_eq!(first, GuardDecision::Unversioned);
+                        prop_assert!(!key.is_payment(), "{key}");
                     }
+                    // Once committed, the same delivery is never claimed again.
+                    let store = MemoryStore::new();
+                    let lease = Duration::from_secs(30);
+                    let token = ClaimToken::random();
+                    let first = futures::executor::block_on(store.begin(&key, &token, lease));
+                    prop_assert_eq!(first, Ok(Begin::Claimed));
+                    futures::executor::block_on(store.commit(&key, &token)).unwrap();
+                    let again = futures::executor::block_on(store.begin(&key, &token, lease));
+                    prop_assert_eq!(again, Ok(Begin::Done), "the same event applied twice");
                     let _ = format!("{event:?} {:?} {:?}", event.kind(), event.created_at());
                 }
                 Err(err) => prop_assert!(!err.to_string().is_empty()),
@@ -350,23 +353,30 @@ fn webhook_verification_and_parsing_never_panic() {
         .unwrap();
 }
 
-/// Any version sequence for random payment ids: `Apply` exactly when the version is
+/// Any version sequence for random payment ids: claimed exactly when the version is
 /// higher than every version applied before for that payment.
 #[test]
-fn status_version_guard_applies_only_newer_versions() {
+fn store_claims_only_newer_versions() {
     let strategy = prop::collection::vec(("pay_[a-c]", any::<i64>()), 0..64);
     runner(256)
         .run(&strategy, |sequence| {
-            let guard = StatusVersionGuard::in_memory();
+            let store = MemoryStore::new();
+            let lease = Duration::from_secs(30);
             let mut best = std::collections::HashMap::new();
             for (id, version) in sequence {
-                let decision = guard.check_version(&id, Some(version));
+                let key = DedupKey::Payment {
+                    payment_id: id.clone(),
+                    status_version: version,
+                };
+                let token = ClaimToken::random();
+                let decision = futures::executor::block_on(store.begin(&key, &token, lease));
                 let expected = best.get(&id).is_none_or(|b| version > *b);
-                prop_assert_eq!(decision == GuardDecision::Apply, expected);
+                prop_assert_eq!(decision == Ok(Begin::Claimed), expected);
                 if expected {
+                    futures::executor::block_on(store.commit(&key, &token)).unwrap();
                     best.insert(id.clone(), version);
                 }
-                prop_assert_eq!(guard.store().get(&id), best.get(&id).copied());
+                prop_assert_eq!(store.applied(&key.storage_key()), best.get(&id).copied());
             }
             Ok(())
         })

@@ -1,23 +1,42 @@
 //! Webhook deliveries from LuxCore: signature verification ([`WebhookVerifier`], from
-//! `luxcore-auth`),
-//! typed events ([`Event`], [`EventKind`]) and ordering ([`StatusVersionGuard`]).
+//! `luxcore-auth`), typed events ([`Event`], [`EventKind`]) and exactly-once processing
+//! across instances ([`WebhookProcessor`] over a [`WebhookStore`]).
 //!
-//! A receiver does, in this order: verify the signature on the **raw** body, parse the
-//! event, ask the guard whether to apply it, process it, and answer 2xx (also for events
-//! the guard ignores, so LuxCore stops redelivering them). [`verify_event`] does the
-//! first two steps; see `examples/webhook_receiver.rs` for an axum endpoint.
+//! A receiver hands the raw body, the headers and its handler to
+//! [`WebhookProcessor::handle`] and answers the [`Outcome`]'s status. Stores:
+//! [`MemoryStore`] (one process), `RedisStore` (`redis` feature) and `PostgresStore`
+//! (`postgres` feature, with a transactional handler variant). The `axum` feature adds a
+//! ready route (`webhooks::axum`); see `examples/webhook_receiver.rs`.
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod event;
-mod guard;
+#[cfg(feature = "postgres")]
+mod postgres_store;
+mod processor;
+#[cfg(feature = "redis")]
+mod redis_store;
+mod store;
 
 use http::HeaderMap;
 
 pub use event::{Event, EventKind, EventParseError};
-pub use guard::{GuardDecision, InMemoryVersionStore, StatusVersionGuard, VersionStore};
 pub use luxcore_auth::webhook::{
     HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, VerifiedDelivery,
     WebhookVerifier, WebhookVerifyError,
 };
+#[cfg(feature = "postgres")]
+pub use postgres_store::{MIGRATION, PostgresStore, Transaction, migrate};
+pub use processor::{DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
+/// The Redis client crate the store is built on (`redis` feature).
+#[cfg(feature = "redis")]
+pub use redis;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
+pub use store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
+/// The PostgreSQL client and pool crates the store is built on (`postgres` feature).
+#[cfg(feature = "postgres")]
+pub use {deadpool_postgres, tokio_postgres};
 
 /// Why [`verify_event`] rejected a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

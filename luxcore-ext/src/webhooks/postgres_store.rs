@@ -1,0 +1,443 @@
+//! [`PostgresStore`]: a [`WebhookStore`] in PostgreSQL (`postgres` feature), and the
+//! strongest form, [`WebhookProcessor::handle_in_transaction`], where the merchant's own
+//! writes and the record of the delivery commit together or not at all.
+//!
+//! The schema is `migrations/0001_webhook_keys.sql` (one table, `luxcore_webhook_keys`),
+//! applied by [`migrate`] or [`PostgresStore::migrate`]. Leases are measured by the
+//! database's clock (`clock_timestamp()`).
+
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use http::HeaderMap;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::processor::unavailable;
+use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
+use super::{Event, Outcome, WebhookProcessor};
+
+/// The schema (idempotent).
+pub const MIGRATION: &str = include_str!("../../migrations/0001_webhook_keys.sql");
+/// Default retention of event-id and body-hash rows (payment rows are kept for good);
+/// [`PostgresStore::purge_expired`] deletes the expired ones.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+const BEGIN: &str = "
+INSERT INTO luxcore_webhook_keys AS k (key, claim_token, claim_expires_at)
+VALUES ($1, $2, clock_timestamp() + ($3::bigint || ' milliseconds')::interval)
+ON CONFLICT (key) DO UPDATE
+   SET claim_token = EXCLUDED.claim_token, claim_expires_at = EXCLUDED.claim_expires_at
+ WHERE (k.applied_version IS NULL OR k.applied_version < $4::bigint)
+   AND (k.claim_token IS NULL OR k.claim_expires_at <= clock_timestamp())
+RETURNING 1";
+
+const IS_APPLIED: &str = "
+SELECT COALESCE(applied_version >= $2::bigint, false) FROM luxcore_webhook_keys WHERE key = $1";
+
+const COMMIT: &str = "
+INSERT INTO luxcore_webhook_keys AS k (key, applied_version, expires_at)
+VALUES ($1, $2::bigint, clock_timestamp() + ($4::bigint || ' milliseconds')::interval)
+ON CONFLICT (key) DO UPDATE
+   SET applied_version = GREATEST(k.applied_version, EXCLUDED.applied_version),
+       expires_at = EXCLUDED.expires_at,
+       claim_expires_at = CASE WHEN k.claim_token = $3 THEN NULL ELSE k.claim_expires_at END,
+       claim_token = CASE WHEN k.claim_token = $3 THEN NULL ELSE k.claim_token END";
+
+const RELEASE: &str = "
+UPDATE luxcore_webhook_keys SET claim_token = NULL, claim_expires_at = NULL
+ WHERE key = $1 AND claim_token = $2";
+
+/// Applies [`MIGRATION`] on `client`, serialised by an advisory lock so that instances
+/// starting together do not race.
+pub async fn migrate(client: &tokio_postgres::Client) -> Result<(), StoreError> {
+    let sql = format!("BEGIN; SELECT pg_advisory_xact_lock(7316548201); {MIGRATION}; COMMIT;");
+    client.batch_execute(&sql).await.map_err(pg_error)
+}
+
+fn pg_error(error: tokio_postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        // Wrong schema (e.g. not migrated): retrying will not help, but the delivery is
+        // still answered 503 so nothing is lost once it is fixed.
+        Some(db)
+            if db.code() == &SqlState::UNDEFINED_TABLE
+                || db.code() == &SqlState::UNDEFINED_COLUMN =>
+        {
+            StoreError::Unexpected(format!("postgres: {}", db.message()))
+        }
+        Some(db) => StoreError::Unavailable(format!("postgres: {}", db.message())),
+        None => StoreError::Unavailable(format!("postgres: {error}")),
+    }
+}
+
+/// A [`WebhookStore`] in PostgreSQL over a `deadpool-postgres` pool. Cheap to clone.
+/// Every call is bounded by a timeout (default 2 s).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    retention: Duration,
+    timeout: Duration,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's configuration (which holds the password) is not shown.
+        f.debug_struct("PostgresStore")
+            .field("pool", &self.pool.status())
+            .field("retention", &self.retention)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects a pool of up to `max_connections` to `url`
+    /// (`postgres://user[:password]@host:port/db`, no TLS compiled in). Does not migrate.
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Unexpected("postgres: invalid connection URL".into()))?;
+        config.connect_timeout(DEFAULT_TIMEOUT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(DEFAULT_TIMEOUT))
+            .create_timeout(Some(DEFAULT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Unexpected(format!("postgres pool: {e}")))?;
+        Ok(Self::new(pool))
+    }
+
+    /// A store over an existing pool.
+    pub fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            retention: DEFAULT_RETENTION,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// How long event-id and body-hash rows are kept (default 30 days).
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Time limit of each call (default 2 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The pool (for your own queries).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Applies the schema ([`migrate`]).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        self.bounded(migrate(&client)).await
+    }
+
+    /// Deletes expired event-id and body-hash rows that no delivery holds; returns how
+    /// many. Run it now and then (e.g. daily).
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let sql = "DELETE FROM luxcore_webhook_keys WHERE expires_at < clock_timestamp()
+                   AND (claim_token IS NULL OR claim_expires_at <= clock_timestamp())";
+        self.bounded(async { client.execute(sql, &[]).await.map_err(pg_error) })
+            .await
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("postgres pool: {e}")))
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| StoreError::Unavailable("postgres: timed out".into()))?
+    }
+
+    fn retention_ms(&self, key: &DedupKey) -> Option<i64> {
+        (!key.is_payment()).then(|| i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+impl WebhookStore for PostgresStore {
+    async fn begin(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<Begin, StoreError> {
+        let storage_key = key.storage_key();
+        let version = key.version();
+        self.bounded(async {
+            let client = self.client().await?;
+            let is_applied = client.prepare_cached(IS_APPLIED).await.map_err(pg_error)?;
+            let applied = || async {
+                let row = client
+                    .query_opt(&is_applied, &[&storage_key, &version])
+                    .await;
+                Ok(row
+                    .map_err(pg_error)?
+                    .is_some_and(|row| row.get::<_, bool>(0)))
+            };
+            // A read first: duplicates (the common redelivery) write nothing.
+            if applied().await? {
+                return Ok(Begin::Done);
+            }
+            let claim = client.prepare_cached(BEGIN).await.map_err(pg_error)?;
+            let claimed = client
+                .query_opt(
+                    &claim,
+                    &[&storage_key, &token.as_str(), &lease_ms(lease), &version],
+                )
+                .await
+                .map_err(pg_error)?;
+            if claimed.is_some() {
+                return Ok(Begin::Claimed);
+            }
+            Ok(if applied().await? {
+                Begin::Done
+            } else {
+                Begin::Busy
+            })
+        })
+        .await
+    }
+
+    async fn commit(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let storage_key = key.storage_key();
+        let retention = self.retention_ms(key);
+        self.bounded(async {
+            let client = self.client().await?;
+            let commit = client.prepare_cached(COMMIT).await.map_err(pg_error)?;
+            client
+                .execute(
+                    &commit,
+                    &[&storage_key, &key.version(), &token.as_str(), &retention],
+                )
+                .await
+                .map_err(pg_error)
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let storage_key = key.storage_key();
+        self.bounded(async {
+            let client = self.client().await?;
+            let release = client.prepare_cached(RELEASE).await.map_err(pg_error)?;
+            client
+                .execute(&release, &[&storage_key, &token.as_str()])
+                .await
+                .map_err(pg_error)
+                .map(drop)
+        })
+        .await
+    }
+}
+
+/// An open PostgreSQL transaction handed to a
+/// [`handle_in_transaction`](WebhookProcessor::handle_in_transaction) handler: run your
+/// writes through it (it derefs to [`tokio_postgres::Client`]) and return it. The
+/// delivery's record is written in it and everything commits together. Dropped without
+/// being returned, it rolls back (its connection is closed, never reused mid-transaction).
+pub struct Transaction {
+    client: Option<Object>,
+}
+
+impl Transaction {
+    fn wrapper(&self) -> &deadpool_postgres::ClientWrapper {
+        // Only `finish` and `drop` take the client, both consuming the transaction.
+        self.client
+            .as_deref()
+            .expect("transaction client present until finished")
+    }
+
+    fn finish(mut self) -> Option<Object> {
+        self.client.take()
+    }
+}
+
+impl Deref for Transaction {
+    type Target = tokio_postgres::Client;
+
+    fn deref(&self) -> &tokio_postgres::Client {
+        self.wrapper()
+    }
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Detach from the pool and close: the server rolls the transaction back.
+            drop(Object::take(client));
+        }
+    }
+}
+
+/// What the locked row said.
+enum Locked {
+    Go(Transaction),
+    Outcome(Outcome),
+}
+
+impl WebhookProcessor<PostgresStore> {
+    /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
+    /// [`Transaction`] and returns it; the delivery is recorded **in that transaction**,
+    /// so the merchant's writes and the record commit together or not at all — the
+    /// exactly-once guarantee holds even if the process dies at any point.
+    ///
+    /// The key's row is locked (`FOR UPDATE NOWAIT`) for the transaction's life: a
+    /// concurrent delivery of the same key answers [`Outcome::Busy`] (409). The session's
+    /// `idle_in_transaction_session_timeout` is set to the lease, so the server ends a
+    /// stuck transaction. A handler error, a timeout or a failed `COMMIT` answers 5xx
+    /// with nothing recorded.
+    pub async fn handle_in_transaction<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, Transaction) -> Fut,
+        Fut: Future<Output = Result<Transaction, E>>,
+        E: fmt::Display,
+    {
+        let (event, key) = match self.accept(headers, raw_body) {
+            Ok(parsed) => parsed,
+            Err(rejected) => return rejected,
+        };
+        let store = self.store();
+        let claiming = std::time::Instant::now();
+        let tx = match store.bounded(self.open(&key)).await {
+            Ok(Locked::Go(tx)) => tx,
+            Ok(Locked::Outcome(outcome)) => return outcome,
+            Err(error) => return unavailable(Some(key), error),
+        };
+        let message = match self.run_handler(claiming, handler(event, tx)).await {
+            Ok(tx) => {
+                return match store.bounded(record(tx, &key, store)).await {
+                    Ok(()) => Outcome::Processed { key },
+                    Err(error) => unavailable(Some(key), error),
+                };
+            }
+            Err(message) => message,
+        };
+        tracing::warn!(%key, %message, "webhook handler failed; transaction rolled back");
+        Outcome::HandlerFailed { key, message }
+    }
+
+    async fn open(&self, key: &DedupKey) -> Result<Locked, StoreError> {
+        let tx = Transaction {
+            client: Some(self.store().client().await?),
+        };
+        // One transaction: create the key's row if new, lock it. A concurrent delivery of
+        // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
+        // all (`NOWAIT` on an existing row), then answers Busy.
+        tx.batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
+             SET LOCAL idle_in_transaction_session_timeout = {}",
+            lease_ms(self.lease_duration())
+        ))
+        .await
+        .map_err(pg_error)?;
+        let storage_key = key.storage_key();
+        let locked = async {
+            let ensure = tx.wrapper().prepare_cached(ENSURE_ROW).await?;
+            tx.execute(&ensure, &[&storage_key]).await?;
+            let lock = tx.wrapper().prepare_cached(LOCK_ROW).await?;
+            tx.query_one(&lock, &[&storage_key]).await
+        };
+        let row = match locked.await {
+            Ok(row) => row,
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                return rollback(tx, Outcome::Busy { key: key.clone() }).await;
+            }
+            Err(e) => return Err(pg_error(e)),
+        };
+        let applied: Option<i64> = row.get(0);
+        let claimed: bool = row.get(1);
+        if applied.is_some_and(|a| a >= key.version()) {
+            rollback(tx, Outcome::Skipped { key: key.clone() }).await
+        } else if claimed {
+            rollback(tx, Outcome::Busy { key: key.clone() }).await
+        } else {
+            Ok(Locked::Go(tx))
+        }
+    }
+}
+
+const LOCK_WAIT_MS: u64 = 50;
+
+const ENSURE_ROW: &str =
+    "INSERT INTO luxcore_webhook_keys (key) VALUES ($1) ON CONFLICT DO NOTHING";
+
+const LOCK_ROW: &str = "
+SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_timestamp()
+  FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT";
+
+const RECORD: &str = "
+UPDATE luxcore_webhook_keys
+   SET applied_version = GREATEST(applied_version, $2::bigint),
+       expires_at = clock_timestamp() + ($3::bigint || ' milliseconds')::interval
+ WHERE key = $1";
+
+/// Ends a transaction that wrote nothing and returns its connection to the pool.
+async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Locked, StoreError> {
+    tx.batch_execute("ROLLBACK").await.map_err(pg_error)?;
+    drop(tx.finish());
+    Ok(Locked::Outcome(outcome))
+}
+
+async fn record(tx: Transaction, key: &DedupKey, store: &PostgresStore) -> Result<(), StoreError> {
+    let update = tx
+        .wrapper()
+        .prepare_cached(RECORD)
+        .await
+        .map_err(pg_error)?;
+    tx.execute(
+        &update,
+        &[&key.storage_key(), &key.version(), &store.retention_ms(key)],
+    )
+    .await
+    .map_err(pg_error)?;
+    tx.batch_execute("COMMIT").await.map_err(pg_error)?;
+    // Committed: the connection is clean and goes back to the pool.
+    drop(tx.finish());
+    Ok(())
+}

@@ -1,0 +1,561 @@
+//! [`WebhookProcessor`]: verify, de-duplicate, order and process a delivery exactly once
+//! across instances, and say which HTTP status to answer.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use sha2::{Digest, Sha256};
+
+use super::store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
+use super::{Event, WebhookError, WebhookVerifier};
+
+/// Default lease of a claim: how long one delivery may hold a key (see
+/// [`WebhookProcessor::lease`]).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// What happened to one delivery, and so which HTTP status to answer
+/// ([`status`](Self::status)).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The handler ran and succeeded, and the delivery is recorded: `200`.
+    Processed {
+        /// What it was de-duplicated by.
+        key: DedupKey,
+    },
+    /// Already applied (duplicate), or a payment version not above the last applied one
+    /// (out of order): skipped, `200` so LuxCore stops redelivering.
+    Skipped {
+        /// What it was de-duplicated by.
+        key: DedupKey,
+    },
+    /// Another delivery of the same key (the same event, or another version of the same
+    /// payment) is being processed right now: `409`, so LuxCore redelivers later.
+    Busy {
+        /// What it was de-duplicated by.
+        key: DedupKey,
+    },
+    /// Bad signature or timestamp, or a signed body that is not an event: `400`,
+    /// nothing recorded, nothing run.
+    Rejected(WebhookError),
+    /// The handler returned an error (or outlived the lease): `500`, nothing recorded,
+    /// the redelivery runs the handler again.
+    HandlerFailed {
+        /// What it was de-duplicated by.
+        key: DedupKey,
+        /// The handler's error, as text.
+        message: String,
+    },
+    /// The store could not be reached: `503`, never a silent 2xx. If this happened
+    /// after a successful handler (recording failed), the redelivery runs it again.
+    StoreUnavailable {
+        /// The delivery's key, when it was parsed.
+        key: Option<DedupKey>,
+        /// What failed.
+        error: StoreError,
+    },
+}
+
+impl Outcome {
+    /// The HTTP status to answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Processed { .. } | Self::Skipped { .. } => StatusCode::OK,
+            Self::Busy { .. } => StatusCode::CONFLICT,
+            Self::Rejected(_) => StatusCode::BAD_REQUEST,
+            Self::HandlerFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// `true` when the answer is 2xx (LuxCore will not redeliver).
+    pub fn is_acknowledged(&self) -> bool {
+        self.status().is_success()
+    }
+
+    /// `true` when LuxCore should redeliver later (409, 5xx).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Busy { .. } | Self::HandlerFailed { .. } | Self::StoreUnavailable { .. }
+        )
+    }
+
+    /// The delivery's de-duplication key, once known.
+    pub fn key(&self) -> Option<&DedupKey> {
+        match self {
+            Self::Processed { key }
+            | Self::Skipped { key }
+            | Self::Busy { key }
+            | Self::HandlerFailed { key, .. } => Some(key),
+            Self::StoreUnavailable { key, .. } => key.as_ref(),
+            Self::Rejected(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Processed { key } => write!(f, "processed {key}"),
+            Self::Skipped { key } => write!(f, "skipped {key} (already applied)"),
+            Self::Busy { key } => write!(f, "{key} is being processed elsewhere"),
+            Self::Rejected(error) => write!(f, "rejected: {error}"),
+            Self::HandlerFailed { key, message } => write!(f, "handler failed on {key}: {message}"),
+            Self::StoreUnavailable { error, .. } => write!(f, "{error}"),
+        }
+    }
+}
+
+/// The de-duplication key of a parsed event (documented on [`DedupKey`]):
+///
+/// 1. a payment event with a `status_version` in `1..=2^53` → its payment;
+/// 2. else an envelope `id` → the event id;
+/// 3. else (legacy payloads) → hex SHA-256 of the raw body bytes.
+pub fn dedup_key(event: &Event, raw_body: &[u8]) -> DedupKey {
+    let versioned = (event.payment_id())
+        .zip(event.status_version())
+        .filter(|(_, version)| (1..=DedupKey::MAX_VERSION).contains(version));
+    if let Some((payment_id, version)) = versioned {
+        return DedupKey::Payment {
+            payment_id: payment_id.to_owned(),
+            status_version: version,
+        };
+    }
+    match event.id() {
+        Some(id) => DedupKey::Event { id: id.to_owned() },
+        None => DedupKey::Body {
+            sha256: hex::encode(Sha256::digest(raw_body)),
+        },
+    }
+}
+
+/// The one entry point for receiving webhooks: verify, de-duplicate and order, run the
+/// handler, record — exactly once across every instance sharing the store.
+///
+/// ```
+/// # async fn example(headers: http::HeaderMap, body: bytes::Bytes) {
+/// use luxcore_ext::webhooks::{MemoryStore, WebhookProcessor, WebhookVerifier};
+///
+/// let processor = WebhookProcessor::new(WebhookVerifier::new("whsec_..."), MemoryStore::new());
+/// let outcome = processor
+///     .handle(&headers, &body, |event| async move {
+///         // update the order; an Err answers 500 and LuxCore redelivers
+///         Ok::<_, std::io::Error>(())
+///     })
+///     .await;
+/// let status = outcome.status(); // answer this
+/// # }
+/// ```
+///
+/// The rules, in order:
+///
+/// 1. The signature and timestamp are verified on the raw bytes before anything is
+///    parsed: a failure is [`Outcome::Rejected`] (400) and touches nothing.
+/// 2. The event is parsed and its [`DedupKey`] computed ([`dedup_key`]).
+/// 3. The store is asked to claim the key for the lease: already applied →
+///    [`Outcome::Skipped`] (200); claimed by another live delivery → [`Outcome::Busy`]
+///    (409); unreachable → [`Outcome::StoreUnavailable`] (503).
+/// 4. The handler runs (at most 90 % of the lease, so that no two instances ever run it
+///    for one key at once). Failure or timeout → the claim is released, nothing recorded,
+///    [`Outcome::HandlerFailed`] (500).
+/// 5. Success → the key's version is recorded and the claim dropped →
+///    [`Outcome::Processed`] (200). If recording fails → 503, and the redelivery runs the
+///    handler again.
+///
+/// **The one window left** with a store separate from your data: a process that dies
+/// after your handler's write and before step 5 leaves the claim to expire, and the
+/// redelivery runs the handler again. Make handlers idempotent, or use the PostgreSQL
+/// store's `handle_in_transaction`, where your write and the record commit together.
+#[derive(Debug, Clone)]
+pub struct WebhookProcessor<S = MemoryStore> {
+    verifier: WebhookVerifier,
+    store: S,
+    lease: Duration,
+}
+
+impl<S: WebhookStore> WebhookProcessor<S> {
+    /// A processor verifying with `verifier` and recording in `store`.
+    pub fn new(verifier: WebhookVerifier, store: S) -> Self {
+        Self {
+            verifier,
+            store,
+            lease: DEFAULT_LEASE,
+        }
+    }
+
+    /// How long a claim lasts (default 30 s): the longest a crashed instance can delay a
+    /// key. The claim and the handler must end within 90 % of it (the handler is
+    /// cancelled and answered 500 otherwise), and recording within the last 10 %: choose
+    /// a lease of at least 10 × the store's timeout plus your slowest handler. A record
+    /// that arrives after the lease ran out still counts, but another instance may by
+    /// then have run the handler too.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The lease of each claim.
+    pub fn lease_duration(&self) -> Duration {
+        self.lease
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &WebhookVerifier {
+        &self.verifier
+    }
+
+    /// The handler's time limit: 90 % of the lease.
+    pub fn handler_timeout(&self) -> Duration {
+        self.lease.mul_f64(0.9)
+    }
+
+    /// Steps 1–2: verifies `raw_body` with `headers`, parses it and computes its key.
+    pub fn verify(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+    ) -> Result<(Event, DedupKey), WebhookError> {
+        let event = super::verify_event(&self.verifier, headers, raw_body)?;
+        let key = dedup_key(&event, raw_body);
+        Ok((event, key))
+    }
+
+    /// Processes one delivery: see the [type docs](Self). `raw_body` must be the exact
+    /// bytes received. The handler gets the parsed event and runs at most once per key
+    /// across instances, unless it fails.
+    pub async fn handle<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let (event, key) = match self.accept(headers, raw_body) {
+            Ok(parsed) => parsed,
+            Err(rejected) => return rejected,
+        };
+        let token = ClaimToken::random();
+        let claiming = std::time::Instant::now();
+        match self.store.begin(&key, &token, self.lease).await {
+            Ok(Begin::Claimed) => {}
+            Ok(Begin::Done) => return Outcome::Skipped { key },
+            Ok(Begin::Busy) => return Outcome::Busy { key },
+            Err(error) => return unavailable(Some(key), error),
+        }
+        let message = match self.run_handler(claiming, handler(event)).await {
+            Ok(()) => {
+                return match self.store.commit(&key, &token).await {
+                    Ok(()) => Outcome::Processed { key },
+                    Err(error) => unavailable(Some(key), error),
+                };
+            }
+            Err(message) => message,
+        };
+        tracing::warn!(%key, %message, "webhook handler failed");
+        if let Err(error) = self.store.release(&key, &token).await {
+            // The claim runs out by itself after the lease.
+            tracing::warn!(%key, %error, "could not release webhook claim");
+        }
+        Outcome::HandlerFailed { key, message }
+    }
+
+    /// [`verify`](Self::verify), with a rejection as its [`Outcome`] (logged, no secrets).
+    pub(crate) fn accept(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+    ) -> Result<(Event, DedupKey), Outcome> {
+        self.verify(headers, raw_body).map_err(|error| {
+            tracing::warn!(%error, "webhook delivery rejected");
+            Outcome::Rejected(error)
+        })
+    }
+
+    /// Runs a handler until [`handler_timeout`](Self::handler_timeout) after `claiming`
+    /// (when the claim was asked for, so a slow claim shortens the handler's time, not
+    /// the margin left for recording); its error or the timeout as text.
+    pub(crate) async fn run_handler<T, E: fmt::Display>(
+        &self,
+        claiming: std::time::Instant,
+        handler: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, String> {
+        let deadline = tokio::time::Instant::from_std(claiming + self.handler_timeout());
+        match tokio::time::timeout_at(deadline, handler).await {
+            Ok(result) => result.map_err(|error| error.to_string()),
+            Err(_) => Err(format!(
+                "handler ran longer than {:?}",
+                self.handler_timeout()
+            )),
+        }
+    }
+}
+
+pub(crate) fn unavailable(key: Option<DedupKey>, error: StoreError) -> Outcome {
+    tracing::warn!(%error, "webhook store unavailable");
+    Outcome::StoreUnavailable { key, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhooks::{HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookVerifyError};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const SECRET: &str = "whsec_unit";
+
+    fn signed(body: &[u8]) -> HeaderMap {
+        let now = luxcore_auth::unix_now();
+        let mut headers = HeaderMap::new();
+        let sig = luxcore_auth::webhook::sign_v1(&SECRET.into(), now, body);
+        headers.insert(HEADER_SIGNATURE, sig.parse().unwrap());
+        headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
+        headers
+    }
+
+    fn payment(event_id: &str, version: i64) -> Vec<u8> {
+        serde_json::to_vec(
+            &serde_json::json!({"id": event_id, "event": "payment.completed",
+            "data": {"id": "pay_1", "amount": 1, "currency": "ARS", "status": "completed",
+                     "status_version": version}}),
+        )
+        .unwrap()
+    }
+
+    fn processor() -> WebhookProcessor<Arc<MemoryStore>> {
+        WebhookProcessor::new(WebhookVerifier::new(SECRET), Arc::new(MemoryStore::new()))
+    }
+
+    async fn run(p: &WebhookProcessor<Arc<MemoryStore>>, body: &[u8], fail: bool) -> Outcome {
+        p.handle(&signed(body), body, |_| async move {
+            if fail { Err("database down") } else { Ok(()) }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn failed_handler_records_nothing_and_redelivery_applies() {
+        let p = processor();
+        let body = payment("evt_2", 2);
+        let failed = run(&p, &body, true).await;
+        assert_eq!(
+            failed.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{failed}"
+        );
+        assert_eq!(p.store().applied("payment:pay_1"), None);
+        let again = run(&p, &body, false).await;
+        assert!(matches!(again, Outcome::Processed { .. }), "{again}");
+        assert_eq!(p.store().applied("payment:pay_1"), Some(2));
+        for (body, what) in [
+            (payment("evt_2", 2), "duplicate"),
+            (payment("evt_1", 1), "older"),
+        ] {
+            let outcome = run(&p, &body, false).await;
+            assert!(
+                matches!(outcome, Outcome::Skipped { .. }),
+                "{what}: {outcome}"
+            );
+            assert_eq!(outcome.status(), StatusCode::OK);
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_signature_is_400_and_runs_nothing() {
+        let p = processor();
+        let body = payment("evt_1", 1);
+        let calls = AtomicUsize::new(0);
+        let mut headers = signed(&body);
+        headers.insert(HEADER_SIGNATURE, "hmac_sha256=00".parse().unwrap());
+        let outcome = p
+            .handle(&headers, &body, |_| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>(())
+            })
+            .await;
+        assert!(matches!(
+            outcome,
+            Outcome::Rejected(WebhookError::Verify(WebhookVerifyError::MalformedSignature))
+        ));
+        assert_eq!(outcome.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert!(p.store().is_empty());
+        // Signed but not an event: 400 too, nothing recorded.
+        let garbage = b"[1,2]";
+        assert_eq!(
+            run(&p, garbage, false).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert!(p.store().is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_duplicate_is_busy_then_skipped() {
+        let p = Arc::new(processor());
+        let body = payment("evt_5", 5);
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let (p, body) = (Arc::clone(&p), body.clone());
+            tokio::spawn(async move {
+                p.handle(&signed(&body), &body, |_| async move {
+                    started_tx.send(()).unwrap();
+                    finish_rx.await.unwrap();
+                    Ok::<_, String>(())
+                })
+                .await
+            })
+        };
+        started_rx.await.unwrap();
+        // Same event, and an older version of the same payment: both wait (409).
+        let dup = run(&p, &body, false).await;
+        assert!(matches!(dup, Outcome::Busy { .. }), "{dup}");
+        assert_eq!(dup.status(), StatusCode::CONFLICT);
+        assert!(dup.is_retryable());
+        assert!(matches!(
+            run(&p, &payment("evt_4", 4), false).await,
+            Outcome::Busy { .. }
+        ));
+        finish_tx.send(()).unwrap();
+        assert!(matches!(first.await.unwrap(), Outcome::Processed { .. }));
+        assert!(matches!(
+            run(&p, &body, false).await,
+            Outcome::Skipped { .. }
+        ));
+        assert!(matches!(
+            run(&p, &payment("evt_4", 4), false).await,
+            Outcome::Skipped { .. }
+        ));
+    }
+
+    /// A store whose `begin` (or only `commit`) fails.
+    struct DownStore {
+        begin_works: bool,
+    }
+
+    impl WebhookStore for DownStore {
+        async fn begin(
+            &self,
+            _: &DedupKey,
+            _: &ClaimToken,
+            _: Duration,
+        ) -> Result<Begin, StoreError> {
+            if self.begin_works {
+                Ok(Begin::Claimed)
+            } else {
+                Err(StoreError::Unavailable("connection refused".into()))
+            }
+        }
+        async fn commit(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("connection reset".into()))
+        }
+        async fn release(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("connection reset".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_store_is_503_never_2xx() {
+        let body = payment("evt_1", 1);
+        for begin_works in [false, true] {
+            let p = WebhookProcessor::new(WebhookVerifier::new(SECRET), DownStore { begin_works });
+            let calls = AtomicUsize::new(0);
+            let outcome = p
+                .handle(&signed(&body), &body, |_| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, String>(())
+                })
+                .await;
+            assert!(
+                matches!(outcome, Outcome::StoreUnavailable { .. }),
+                "{outcome}"
+            );
+            assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(outcome.is_retryable());
+            // The handler runs only once the key is claimed.
+            assert_eq!(calls.load(Ordering::SeqCst), usize::from(begin_works));
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let p = WebhookProcessor::new(
+            WebhookVerifier::new("whsec_do_not_print"),
+            MemoryStore::new(),
+        );
+        let debug = format!("{p:?} {p:#?}");
+        assert!(!debug.contains("whsec_do_not_print"), "{debug}");
+        assert!(debug.contains("REDACTED"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn handler_outliving_the_lease_fails_and_frees_the_key() {
+        let p = processor().lease(Duration::from_millis(50));
+        let body = payment("evt_1", 1);
+        let slow = p
+            .handle(&signed(&body), &body, |_| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok::<_, String>(())
+            })
+            .await;
+        assert!(matches!(slow, Outcome::HandlerFailed { .. }), "{slow}");
+        assert_eq!(p.store().applied("payment:pay_1"), None);
+        assert!(matches!(
+            run(&p, &body, false).await,
+            Outcome::Processed { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn unversioned_by_id_and_legacy_by_body_hash() {
+        let p = processor();
+        let test_event = br#"{"id":"evt_t","event":"webhook.test","data":{}}"#;
+        assert!(matches!(
+            run(&p, test_event, false).await,
+            Outcome::Processed { .. }
+        ));
+        assert!(matches!(
+            run(&p, test_event, false).await,
+            Outcome::Skipped { .. }
+        ));
+        assert_eq!(
+            p.store().applied("event:evt_t"),
+            Some(DedupKey::UNVERSIONED)
+        );
+        let legacy = br#"{"event":"payment.completed","payment":{"id":"pay_9","amount":1,"currency":"ARS","status":"completed"}}"#;
+        let outcome = run(&p, legacy, false).await;
+        let hash = hex::encode(Sha256::digest(legacy));
+        assert_eq!(outcome.key(), Some(&DedupKey::Body { sha256: hash }));
+        assert!(matches!(
+            run(&p, legacy, false).await,
+            Outcome::Skipped { .. }
+        ));
+        // Another legacy body is another key.
+        let other = br#"{"event":"payment.failed","payment":{"id":"pay_9","amount":1,"currency":"ARS","status":"failed"}}"#;
+        assert!(matches!(
+            run(&p, other, false).await,
+            Outcome::Processed { .. }
+        ));
+        // A version out of range falls back to the event id.
+        let huge = payment("evt_huge", i64::MAX);
+        assert_eq!(
+            run(&p, &huge, false).await.key(),
+            Some(&DedupKey::Event {
+                id: "evt_huge".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Where [`WebhookProcessor`](super::WebhookProcessor) keeps what it has processed: the
+//! [`WebhookStore`] trait and the in-memory [`MemoryStore`].
+//!
+//! # The model
+//!
+//! Every delivery maps to one [`DedupKey`]: a payment (with its `status_version`), an
+//! event id, or a body hash. The store keeps, per key, the highest version **applied**
+//! (unversioned keys use version [`DedupKey::UNVERSIONED`]) and at most one **claim**: a
+//! random token with an expiry (a lease), measured by the store's own clock.
+//!
+//! * [`begin`](WebhookStore::begin): atomically, if the key's applied version is at
+//!   least the delivery's → [`Begin::Done`]; else if another live claim holds the key →
+//!   [`Begin::Busy`]; else take the claim → [`Begin::Claimed`].
+//! * [`commit`](WebhookStore::commit): after the handler succeeded, raise the applied
+//!   version to the delivery's (never lower it) and drop the claim if it is still ours.
+//! * [`release`](WebhookStore::release): after the handler failed, drop the claim if it
+//!   is still ours; nothing is recorded.
+//!
+//! Because a payment's claim is per **payment** (not per event), two versions of one
+//! payment are never applied concurrently, so versions are applied in increasing order
+//! even across instances.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What a delivery is de-duplicated by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DedupKey {
+    /// A payment event with a usable `status_version` (1 ..= 2^53): one key per payment,
+    /// ordered by version.
+    Payment {
+        /// The payment id (`id`, else `transaction_id`).
+        payment_id: String,
+        /// The payment's `status_version`.
+        status_version: i64,
+    },
+    /// Any other event with an envelope `id` (tickets, balance, `webhook.test`, payment
+    /// events without a version).
+    Event {
+        /// The envelope `id` (`evt_…`).
+        id: String,
+    },
+    /// A legacy payload without an `id`: lowercase hex SHA-256 of the **raw body bytes**
+    /// (LuxCore redelivers the same bytes; the signature headers are not part of it).
+    Body {
+        /// Hex SHA-256 of the raw body.
+        sha256: String,
+    },
+}
+
+impl DedupKey {
+    /// The version stored for keys that are not payment versions: "processed".
+    pub const UNVERSIONED: i64 = 0;
+    /// The largest `status_version` ordered by payment (exact in every store, including
+    /// Redis's Lua numbers); a larger one falls back to the event id.
+    pub const MAX_VERSION: i64 = 1 << 53;
+
+    /// The key under which the store keeps this delivery: `payment:<id>`, `event:<id>` or
+    /// `body:<sha256>`.
+    pub fn storage_key(&self) -> String {
+        match self {
+            Self::Payment { payment_id, .. } => format!("payment:{payment_id}"),
+            Self::Event { id } => format!("event:{id}"),
+            Self::Body { sha256 } => format!("body:{sha256}"),
+        }
+    }
+
+    /// The version this delivery applies: the `status_version` for payments,
+    /// [`UNVERSIONED`](Self::UNVERSIONED) otherwise.
+    pub fn version(&self) -> i64 {
+        match self {
+            Self::Payment { status_version, .. } => *status_version,
+            _ => Self::UNVERSIONED,
+        }
+    }
+
+    /// `true` for [`Payment`](Self::Payment) keys (kept for good; the others may expire
+    /// after the store's retention).
+    pub fn is_payment(&self) -> bool {
+        matches!(self, Self::Payment { .. })
+    }
+}
+
+impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Payment {
+                payment_id,
+                status_version,
+            } => write!(f, "payment:{payment_id}@v{status_version}"),
+            other => f.write_str(&other.storage_key()),
+        }
+    }
+}
+
+/// The random token of one claim (128 bits, hex).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// A fresh random token.
+    pub fn random() -> Self {
+        Self(hex::encode(rand::random::<[u8; 16]>()))
+    }
+
+    /// The token as text (what the store keeps).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClaimToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not a secret, but of no use in logs; the prefix identifies it.
+        write!(f, "ClaimToken({}…)", &self.0[..8.min(self.0.len())])
+    }
+}
+
+/// The answer of [`WebhookStore::begin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// The key is claimed with the caller's token until the lease runs out: run the
+    /// handler.
+    Claimed,
+    /// Already applied (a duplicate, or a payment version not above the last applied).
+    Done,
+    /// Another delivery holds a live claim on the key: answer a retryable status.
+    Busy,
+}
+
+/// A store could not be reached or answered nonsense. The receiver answers 503 so that
+/// LuxCore redelivers; nothing was recorded by the failed call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Connection refused, reset, timed out, pool exhausted, server error.
+    #[error("webhook store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered something the SDK did not expect (e.g. a wrong schema).
+    #[error("webhook store answered unexpectedly: {0}")]
+    Unexpected(String),
+}
+
+/// Storage for [`WebhookProcessor`](super::WebhookProcessor): async, fallible and shared
+/// by every instance that receives webhooks for one endpoint. See the [module
+/// docs](self) for the semantics each method must implement atomically.
+pub trait WebhookStore: Send + Sync {
+    /// Claims `key` for `lease` unless it is already applied at `key.version()` or
+    /// another live claim holds it.
+    fn begin(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Begin, StoreError>> + Send;
+
+    /// Records `key.version()` as applied (the applied version never goes down) and
+    /// drops the claim if `token` still holds it.
+    fn commit(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Drops the claim if `token` still holds it; records nothing.
+    fn release(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<S: WebhookStore + ?Sized> WebhookStore for Arc<S> {
+    fn begin(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Begin, StoreError>> + Send {
+        (**self).begin(key, token, lease)
+    }
+
+    fn commit(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).commit(key, token)
+    }
+
+    fn release(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).release(key, token)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    applied: Option<i64>,
+    claim: Option<(ClaimToken, Instant)>,
+}
+
+/// An in-process [`WebhookStore`] (the default): correct for **one** process. Several
+/// instances need a shared store (`RedisStore`, `PostgresStore`). Entries are never
+/// evicted.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The applied version recorded under `storage_key` (see [`DedupKey::storage_key`]).
+    pub fn applied(&self, storage_key: &str) -> Option<i64> {
+        self.lock().get(storage_key).and_then(|e| e.applied)
+    }
+
+    /// Number of keys tracked.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// `true` when no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // Every critical section leaves the map consistent, so a poisoned lock is usable.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn begin_now(&self, key: &DedupKey, token: &ClaimToken, lease: Duration) -> Begin {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let entry = entries.entry(key.storage_key()).or_default();
+        if entry.applied.is_some_and(|a| a >= key.version()) {
+            return Begin::Done;
+        }
+        if entry.claim.as_ref().is_some_and(|(_, until)| *until > now) {
+            return Begin::Busy;
+        }
+        entry.claim = Some((token.clone(), now + lease));
+        Begin::Claimed
+    }
+
+    fn finish(&self, key: &DedupKey, token: &ClaimToken, record: bool) {
+        let mut entries = self.lock();
+        let entry = entries.entry(key.storage_key()).or_default();
+        if record {
+            entry.applied = Some(
+                entry
+                    .applied
+                    .map_or(key.version(), |a| a.max(key.version())),
+            );
+        }
+        if entry.claim.as_ref().is_some_and(|(t, _)| t == token) {
+            entry.claim = None;
+        }
+    }
+}
+
+impl WebhookStore for MemoryStore {
+    async fn begin(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<Begin, StoreError> {
+        Ok(self.begin_now(key, token, lease))
+    }
+
+    async fn commit(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        self.finish(key, token, true);
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        self.finish(key, token, false);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pay(v: i64) -> DedupKey {
+        DedupKey::Payment {
+            payment_id: "pay_1".into(),
+            status_version: v,
+        }
+    }
+
+    #[tokio::test]
+    async fn claim_commit_release_and_lease() {
+        let store = MemoryStore::new();
+        let lease = Duration::from_secs(30);
+        let (a, b) = (ClaimToken::random(), ClaimToken::random());
+        assert_eq!(store.begin(&pay(2), &a, lease).await, Ok(Begin::Claimed));
+        // The payment is claimed: any version of it waits.
+        assert_eq!(store.begin(&pay(2), &b, lease).await, Ok(Begin::Busy));
+        assert_eq!(store.begin(&pay(1), &b, lease).await, Ok(Begin::Busy));
+        // A stranger's release does not drop our claim.
+        store.release(&pay(2), &b).await.unwrap();
+        assert_eq!(store.begin(&pay(3), &b, lease).await, Ok(Begin::Busy));
+        store.commit(&pay(2), &a).await.unwrap();
+        assert_eq!(store.applied("payment:pay_1"), Some(2));
+        assert_eq!(store.begin(&pay(2), &b, lease).await, Ok(Begin::Done));
+        assert_eq!(store.begin(&pay(1), &b, lease).await, Ok(Begin::Done));
+        // Released without recording: the next delivery may claim it.
+        assert_eq!(store.begin(&pay(3), &b, lease).await, Ok(Begin::Claimed));
+        store.release(&pay(3), &b).await.unwrap();
+        assert_eq!(store.applied("payment:pay_1"), Some(2));
+        // An expired lease is taken over.
+        let short = Duration::from_millis(20);
+        assert!(matches!(
+            store.begin(&pay(3), &a, short).await,
+            Ok(Begin::Claimed)
+        ));
+        assert_eq!(store.begin(&pay(3), &b, lease).await, Ok(Begin::Busy));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(matches!(
+            store.begin(&pay(3), &b, lease).await,
+            Ok(Begin::Claimed)
+        ));
+        // The late owner's commit still records (it did run) but never lowers a version.
+        store.commit(&pay(3), &a).await.unwrap();
+        store.commit(&pay(1), &a).await.unwrap();
+        assert_eq!(store.applied("payment:pay_1"), Some(3));
+        // b still holds its claim on the key.
+        assert_eq!(store.begin(&pay(4), &a, lease).await, Ok(Begin::Busy));
+    }
+
+    #[test]
+    fn storage_keys_and_debug() {
+        assert_eq!(pay(3).storage_key(), "payment:pay_1");
+        assert_eq!(pay(3).to_string(), "payment:pay_1@v3");
+        assert_eq!(
+            DedupKey::Event { id: "evt_1".into() }.storage_key(),
+            "event:evt_1"
+        );
+        let token = ClaimToken::random();
+        assert_eq!(token.as_str().len(), 32);
+        assert!(!format!("{token:?}").contains(token.as_str()));
+    }
+}

@@ -1,0 +1,796 @@
+//! `WebhookProcessor` exactly-once, end to end:
+//!
+//! * a failed handler answers 5xx, luxcore-mock redelivers, the event is applied once;
+//! * 4 receiver instances sharing one store (memory, Redis, PostgreSQL) under a load with
+//!   duplicates, out-of-order deliveries, failing handlers and one instance that crashes
+//!   mid-run, redelivered until acknowledged (as LuxCore does);
+//! * a store outage mid-run (a TCP proxy in front of Redis / PostgreSQL is cut): 503s,
+//!   and after it nothing is lost;
+//! * PostgreSQL's transactional variant: the merchant's write and the record commit
+//!   together, so nothing is applied twice even across an outage.
+//!
+//! Redis and PostgreSQL tests are compiled with the `redis` / `postgres` features and need
+//! `LUXCORE_TEST_REDIS_URL` / `LUXCORE_TEST_POSTGRES_URL` (they fail, never skip, without).
+//! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
+//! for 1,000.
+
+// The proxy and server helpers are used only by the `redis` / `postgres` tests.
+#![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
+use luxcore_ext::webhooks::{
+    Event, MemoryStore, Outcome, WebhookProcessor, WebhookStore, WebhookVerifier,
+};
+use secrecy::SecretString;
+
+const SECRET: &str = "whsec_processing_tests";
+/// Leases in these tests: 10 × the stores' 500 ms timeout, as the lease docs ask.
+const LEASE: Duration = Duration::from_secs(5);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn signed_headers(body: &[u8]) -> HeaderMap {
+    let now = luxcore_auth::unix_now();
+    let mut headers = HeaderMap::new();
+    let signature = sign_v1(&SecretString::from(SECRET), now, body);
+    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
+    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
+    headers
+}
+
+fn payment_body(event_id: &str, payment_id: &str, version: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "event": "payment.completed", "merchant_id": 123,
+        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
+                 "status": "completed", "status_version": version}
+    }))
+    .unwrap()
+}
+
+fn run_id() -> String {
+    hex::encode(rand::random::<[u8; 4]>())
+}
+
+// ---------------------------------------------------------------------------------------
+// The load: deliveries, a LuxCore-like redeliverer and the checks.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct Delivery {
+    payment: String,
+    version: i64,
+    body: Arc<Vec<u8>>,
+}
+
+/// `deliveries` for `payments` payments: 80 % distinct events (versions 1..=n per
+/// payment), 20 % duplicates of them, and 20 % of positions moved out of order.
+fn workload(
+    run: &str,
+    deliveries: usize,
+    payments: usize,
+) -> (Vec<Delivery>, HashMap<String, i64>) {
+    let distinct = deliveries * 8 / 10;
+    let mut events = Vec::new();
+    let mut last = HashMap::new();
+    for i in 0..distinct {
+        let p = i % payments;
+        let version = i64::try_from(i / payments + 1).unwrap();
+        let payment = format!("pay_{run}_{p:05}");
+        last.insert(payment.clone(), version);
+        let body = payment_body(&format!("evt_{run}_{i}"), &payment, version);
+        events.push(Delivery {
+            payment,
+            version,
+            body: Arc::new(body),
+        });
+    }
+    let mut all = events.clone();
+    while all.len() < deliveries {
+        let pick = rand::random_range(0..events.len());
+        let at = rand::random_range(0..=all.len());
+        all.insert(at.min(all.len()), events[pick].clone());
+    }
+    // 20 % out of order: swap with a later position (often the same payment's later
+    // version has by then been delivered first).
+    for _ in 0..deliveries / 5 {
+        let i = rand::random_range(0..all.len());
+        let j = rand::random_range(i..all.len().min(i + 4 * payments + 1));
+        all.swap(i, j);
+    }
+    (all, last)
+}
+
+/// What the merchant's handlers did, and what the redeliverer saw.
+#[derive(Default)]
+struct World {
+    /// Per payment, the versions applied, in order.
+    ledger: Mutex<HashMap<String, Vec<i64>>>,
+    /// (payment, version) whose handler succeeded but whose record failed (store outage).
+    unrecorded: Mutex<HashSet<(String, i64)>>,
+    acknowledged: Mutex<Vec<Delivery>>,
+    acked: AtomicUsize,
+    attempts: AtomicUsize,
+    busy: AtomicUsize,
+    failed: AtomicUsize,
+    unavailable: AtomicUsize,
+    refused: AtomicUsize,
+    crashed_in_handler: AtomicUsize,
+    crash_done: AtomicBool,
+}
+
+struct Instance<S> {
+    processor: WebhookProcessor<S>,
+    crashed: AtomicBool,
+}
+
+struct LoadConfig {
+    deliveries: usize,
+    payments: usize,
+    /// Instance 3 crashes once this many deliveries are acknowledged.
+    crash_after: usize,
+    /// Cut the store for this long once a third of the deliveries are acknowledged.
+    outage: Option<(Arc<Proxy>, Duration)>,
+    time_limit: Duration,
+}
+
+impl LoadConfig {
+    fn sized(deliveries: usize, payments: usize) -> Self {
+        Self {
+            deliveries,
+            payments,
+            crash_after: deliveries * 2 / 5,
+            outage: None,
+            time_limit: Duration::from_secs(if deliveries > 2_000 { 900 } else { 180 }),
+        }
+    }
+
+    fn ci_or_full() -> Self {
+        if std::env::var_os("LUXCORE_WEBHOOK_LOAD_FULL").is_some() {
+            Self::sized(10_000, 1_000)
+        } else {
+            Self::sized(1_000, 100)
+        }
+    }
+}
+
+/// Runs the load against 4 instances and checks the end state. Returns the world.
+async fn run_load<S: WebhookStore + 'static>(
+    name: &str,
+    instances: Vec<WebhookProcessor<S>>,
+    config: LoadConfig,
+) -> Arc<World> {
+    assert_eq!(instances.len(), 4);
+    let started = Instant::now();
+    let run = run_id();
+    let (deliveries, last) = workload(&run, config.deliveries, config.payments);
+    let total = deliveries.len();
+    let queue = Arc::new(Mutex::new(deliveries.into_iter().collect::<VecDeque<_>>()));
+    let world = Arc::new(World::default());
+    let instances: Arc<Vec<Instance<S>>> = Arc::new(
+        instances
+            .into_iter()
+            .map(|processor| Instance {
+                processor,
+                crashed: AtomicBool::new(false),
+            })
+            .collect(),
+    );
+    let outage_task = config.outage.clone().map(|(proxy, length)| {
+        let world = Arc::clone(&world);
+        tokio::spawn(async move {
+            while world.acked.load(Ordering::SeqCst) < total / 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let before = world.unavailable.load(Ordering::SeqCst);
+            proxy.cut();
+            tokio::time::sleep(length).await;
+            proxy.restore();
+            world.unavailable.load(Ordering::SeqCst) - before
+        })
+    });
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (queue, world, instances) = (queue.clone(), world.clone(), instances.clone());
+        let crash_after = config.crash_after;
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = lock(&queue).pop_front();
+                let Some(delivery) = next else {
+                    if world.acked.load(Ordering::SeqCst) >= total {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                };
+                let index = rand::random_range(0..instances.len());
+                let acknowledged = attempt(&instances, index, &delivery, &world, crash_after).await;
+                if acknowledged {
+                    lock(&world.acknowledged).push(delivery);
+                    world.acked.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    // LuxCore redelivers later, possibly to another instance.
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                    lock(&queue).push_back(delivery);
+                }
+            }
+        }));
+    }
+    let all = async {
+        for worker in workers {
+            worker.await.unwrap();
+        }
+    };
+    tokio::time::timeout(config.time_limit, all)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{name}: only {} of {total} deliveries acknowledged in {:?}",
+                world.acked.load(Ordering::SeqCst),
+                config.time_limit
+            )
+        });
+    let unavailable_during_outage = match outage_task {
+        Some(task) => Some(task.await.unwrap()),
+        None => None,
+    };
+    let elapsed = started.elapsed();
+    if config.outage.is_none() {
+        assert_eq!(
+            world.unavailable.load(Ordering::SeqCst),
+            0,
+            "{name}: 503 without an outage"
+        );
+    }
+    check(name, &world, &last);
+    println!(
+        "{name}: {total} deliveries for {} payments acknowledged in {elapsed:.2?} \
+         ({:.0} deliveries/s): {} attempts, {} busy (409), {} handler failures (500), \
+         {} store unavailable (503){}, {} refused by the crashed instance, \
+         {} handlers lost in the crash, {} applied",
+        config.payments,
+        total as f64 / elapsed.as_secs_f64(),
+        world.attempts.load(Ordering::SeqCst),
+        world.busy.load(Ordering::SeqCst),
+        world.failed.load(Ordering::SeqCst),
+        world.unavailable.load(Ordering::SeqCst),
+        unavailable_during_outage
+            .map(|n| format!(" ({n} during the outage)"))
+            .unwrap_or_default(),
+        world.refused.load(Ordering::SeqCst),
+        world.crashed_in_handler.load(Ordering::SeqCst),
+        lock(&world.ledger).values().map(Vec::len).sum::<usize>(),
+    );
+    assert!(
+        world.failed.load(Ordering::SeqCst) > 0,
+        "{name}: no handler failed"
+    );
+    assert!(
+        world.crashed_in_handler.load(Ordering::SeqCst) > 0,
+        "{name}: the crash hit no handler"
+    );
+    if let Some(n) = unavailable_during_outage {
+        assert!(n > 0, "{name}: the outage produced no 503");
+    }
+    world
+}
+
+/// One delivery attempt to instance `index`; `true` when answered 2xx.
+async fn attempt<S: WebhookStore>(
+    instances: &[Instance<S>],
+    index: usize,
+    delivery: &Delivery,
+    world: &Arc<World>,
+    crash_after: usize,
+) -> bool {
+    world.attempts.fetch_add(1, Ordering::SeqCst);
+    let instance = &instances[index];
+    if instance.crashed.load(Ordering::SeqCst) {
+        world.refused.fetch_add(1, Ordering::SeqCst);
+        return false; // connection refused
+    }
+    let (crash_tx, mut crash_rx) = tokio::sync::oneshot::channel::<()>();
+    let handler_ok = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let (world, handler_ok) = (Arc::clone(world), Arc::clone(&handler_ok));
+        let crashed = &instance.crashed;
+        move |event: Event| async move {
+            tokio::time::sleep(Duration::from_micros(rand::random_range(0..1_500))).await;
+            let crash_now = index == 3
+                && world.acked.load(Ordering::SeqCst) >= crash_after
+                && !world.crash_done.swap(true, Ordering::SeqCst);
+            if crash_now {
+                crashed.store(true, Ordering::SeqCst);
+            }
+            if crashed.load(Ordering::SeqCst) {
+                // The process dies here, in the middle of the handler, holding the claim.
+                world.crashed_in_handler.fetch_add(1, Ordering::SeqCst);
+                let _ = crash_tx.send(());
+                std::future::pending::<()>().await;
+            }
+            if rand::random_bool(0.1) {
+                return Err("random handler failure");
+            }
+            let payment = event.payment_id().unwrap().to_owned();
+            let version = event.status_version().unwrap();
+            lock(&world.ledger)
+                .entry(payment)
+                .or_default()
+                .push(version);
+            handler_ok.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+    };
+    let headers = signed_headers(&delivery.body);
+    let outcome = tokio::select! {
+        outcome = instance.processor.handle(&headers, &delivery.body, handler) => outcome,
+        Ok(()) = &mut crash_rx => return false, // the connection drops with the process
+    };
+    match &outcome {
+        Outcome::Busy { .. } => world.busy.fetch_add(1, Ordering::SeqCst),
+        Outcome::HandlerFailed { .. } => world.failed.fetch_add(1, Ordering::SeqCst),
+        Outcome::StoreUnavailable { .. } => {
+            if handler_ok.load(Ordering::SeqCst) {
+                lock(&world.unrecorded).insert((delivery.payment.clone(), delivery.version));
+            }
+            world.unavailable.fetch_add(1, Ordering::SeqCst)
+        }
+        Outcome::Rejected(e) => panic!("signed delivery rejected: {e}"),
+        _ => 0,
+    };
+    outcome.is_acknowledged()
+}
+
+/// The end-state rules of issue 13.
+fn check(name: &str, world: &World, last: &HashMap<String, i64>) {
+    let ledger = lock(&world.ledger);
+    let unrecorded = lock(&world.unrecorded);
+    for (payment, final_version) in last {
+        let applied = ledger.get(payment).map(Vec::as_slice).unwrap_or_default();
+        // Every payment's last status is applied.
+        assert_eq!(
+            applied.last(),
+            Some(final_version),
+            "{name}: {payment} ended at {applied:?}, its last version is {final_version}"
+        );
+        for pair in applied.windows(2) {
+            // Increasing order. The one documented exception (only possible when the
+            // store failed, so never in the runs without an outage): a version whose
+            // handler succeeded but whose record did not reach the store is unknown to
+            // the store, so it may be applied again, or followed by an older version.
+            let unrecorded_first = unrecorded.contains(&(payment.clone(), pair[0]));
+            assert!(
+                pair[0] < pair[1] || unrecorded_first,
+                "{name}: {payment} applied {applied:?}"
+            );
+        }
+    }
+    // No delivery answered 2xx went unapplied unless it was stale.
+    for delivery in lock(&world.acknowledged).iter() {
+        let applied = &ledger[&delivery.payment];
+        assert!(
+            applied.contains(&delivery.version) || applied.iter().any(|v| *v > delivery.version),
+            "{name}: {} v{} acknowledged but never applied ({applied:?})",
+            delivery.payment,
+            delivery.version
+        );
+    }
+}
+
+fn processors<S: WebhookStore>(stores: impl IntoIterator<Item = S>) -> Vec<WebhookProcessor<S>> {
+    stores
+        .into_iter()
+        .map(|store| WebhookProcessor::new(WebhookVerifier::new(SECRET), store).lease(LEASE))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_instances_memory_store() {
+    let store = Arc::new(MemoryStore::new());
+    let instances = processors((0..4).map(|_| Arc::clone(&store)));
+    run_load("memory", instances, LoadConfig::ci_or_full()).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// A TCP proxy that can be cut: the store "goes down" for its clients.
+// ---------------------------------------------------------------------------------------
+
+struct Proxy {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Arc<Proxy> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, _) = tokio::sync::watch::channel(false);
+        let proxy = Arc::new(Proxy { addr, cut });
+        let state = proxy.cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *state.borrow() {
+                    continue; // refused while cut
+                }
+                let mut rx = state.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        proxy
+    }
+
+    fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    fn restore(&self) {
+        self.cut.send_replace(false);
+    }
+}
+
+/// host:port of a `scheme://[user@]host:port/...` URL.
+fn socket_addr(url: &str) -> std::net::SocketAddr {
+    let parsed = url::Url::parse(url).expect("valid URL");
+    let host = parsed.host_str().expect("host");
+    let port = parsed.port().expect("explicit port");
+    format!("{host}:{port}").parse().expect("numeric host")
+}
+
+fn through_proxy(url: &str, proxy: &Proxy) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_port(Some(proxy.addr.port())).unwrap();
+    parsed.to_string()
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
+             starts one, or set {name})"
+        )
+    })
+}
+
+#[cfg(feature = "redis")]
+mod redis_store {
+    use super::*;
+    use luxcore_ext::webhooks::RedisStore;
+
+    async fn store(url: &str, prefix: &str) -> RedisStore {
+        RedisStore::connect(url)
+            .await
+            .expect("redis reachable")
+            .prefix(prefix)
+            .timeout(Duration::from_millis(500))
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_is_a_typed_error() {
+        // Nothing listens on port 1.
+        let error = RedisStore::connect("redis://127.0.0.1:1")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, luxcore_ext::webhooks::StoreError::Unavailable(_)),
+            "{error:?}"
+        );
+        assert!(
+            format!(
+                "{:?}",
+                store(&required_env("LUXCORE_TEST_REDIS_URL"), "p:").await
+            )
+            .contains("RedisStore")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_redis_store() {
+        let url = required_env("LUXCORE_TEST_REDIS_URL");
+        let prefix = format!("luxcore:test:{}:", run_id());
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store(&url, &prefix).await);
+        }
+        run_load("redis", processors(stores), LoadConfig::ci_or_full()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_outage_answers_503_and_loses_nothing() {
+        let url = required_env("LUXCORE_TEST_REDIS_URL");
+        let proxy = Proxy::start(socket_addr(&url)).await;
+        let proxied = through_proxy(&url, &proxy);
+        let prefix = format!("luxcore:test:{}:", run_id());
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store(&proxied, &prefix).await);
+        }
+        let mut config = LoadConfig::sized(400, 40);
+        config.outage = Some((proxy, Duration::from_millis(1_500)));
+        run_load("redis outage", processors(stores), config).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_store {
+    use super::*;
+    use luxcore_ext::webhooks::{PostgresStore, StoreError, Transaction};
+
+    async fn store(url: &str) -> PostgresStore {
+        let store = PostgresStore::connect(url, 8)
+            .expect("valid URL")
+            .timeout(Duration::from_millis(500));
+        store
+            .migrate()
+            .await
+            .expect("postgres reachable, schema applied");
+        store
+    }
+
+    #[tokio::test]
+    async fn debug_and_errors_never_show_the_password() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let mut with_password = url::Url::parse(&url).unwrap();
+        with_password.set_password(Some("hunter2-secret")).unwrap();
+        let store = PostgresStore::connect(with_password.as_str(), 1).unwrap();
+        store
+            .migrate()
+            .await
+            .expect("trust auth ignores the password");
+        assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+        // Unreachable (nothing listens on port 1): a typed 503-class error, no password.
+        with_password.set_port(Some(1)).unwrap();
+        let down = PostgresStore::connect(with_password.as_str(), 1).unwrap();
+        let error = down.migrate().await.unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_postgres_store() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store(&url).await);
+        }
+        run_load("postgres", processors(stores), LoadConfig::ci_or_full()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_outage_answers_503_and_loses_nothing() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let proxy = Proxy::start(socket_addr(&url)).await;
+        let proxied = through_proxy(&url, &proxy);
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store(&proxied).await);
+        }
+        let mut config = LoadConfig::sized(400, 40);
+        config.outage = Some((proxy, Duration::from_millis(1_500)));
+        run_load("postgres outage", processors(stores), config).await;
+    }
+
+    /// The transactional variant: the merchant's ledger row and the record commit together,
+    /// so across handler failures, concurrent instances and a store outage every
+    /// (payment, version) is applied exactly once, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_transactional_exactly_once_across_an_outage() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let proxy = Proxy::start(socket_addr(&url)).await;
+        let proxied = through_proxy(&url, &proxy);
+        let setup = store(&url).await;
+        let client = setup.pool().get().await.unwrap();
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS luxcore_test_ledger (
+                     seq bigserial PRIMARY KEY, payment text NOT NULL, version bigint NOT NULL)",
+            )
+            .await
+            .unwrap();
+        let mut instances = Vec::new();
+        for _ in 0..4 {
+            instances.push(Arc::new(
+                WebhookProcessor::new(WebhookVerifier::new(SECRET), store(&proxied).await)
+                    .lease(LEASE),
+            ));
+        }
+        let run = run_id();
+        let (deliveries, last) = workload(&run, 400, 40);
+        let total = deliveries.len();
+        let queue = Arc::new(Mutex::new(deliveries.into_iter().collect::<VecDeque<_>>()));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let unavailable = Arc::new(AtomicUsize::new(0));
+        let outage = {
+            let (acked, proxy, unavailable) = (acked.clone(), proxy.clone(), unavailable.clone());
+            tokio::spawn(async move {
+                while acked.load(Ordering::SeqCst) < total / 3 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let before = unavailable.load(Ordering::SeqCst);
+                proxy.cut();
+                tokio::time::sleep(Duration::from_millis(1_500)).await;
+                proxy.restore();
+                unavailable.load(Ordering::SeqCst) - before
+            })
+        };
+        let mut workers = Vec::new();
+        for _ in 0..12 {
+            let (queue, acked, unavailable, instances) = (
+                queue.clone(),
+                acked.clone(),
+                unavailable.clone(),
+                instances.clone(),
+            );
+            workers.push(tokio::spawn(async move {
+                while acked.load(Ordering::SeqCst) < total {
+                    let Some(delivery) = lock(&queue).pop_front() else {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        continue;
+                    };
+                    let processor = &instances[rand::random_range(0..instances.len())];
+                    let headers = signed_headers(&delivery.body);
+                    let outcome = processor
+                        .handle_in_transaction(&headers, &delivery.body, |event, tx: Transaction| async move {
+                            tx.execute(
+                                "INSERT INTO luxcore_test_ledger (payment, version) VALUES ($1, $2)",
+                                &[&event.payment_id().unwrap(), &event.status_version().unwrap()],
+                            )
+                            .await
+                            .map_err(|e| e.to_string())?;
+                            if rand::random_bool(0.1) {
+                                // After the merchant's write: rolled back with the record.
+                                return Err("random handler failure".to_owned());
+                            }
+                            Ok(tx)
+                        })
+                        .await;
+                    if matches!(outcome, Outcome::StoreUnavailable { .. }) {
+                        unavailable.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if outcome.is_acknowledged() {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(3)).await;
+                        lock(&queue).push_back(delivery);
+                    }
+                }
+            }));
+        }
+        tokio::time::timeout(Duration::from_secs(180), async {
+            for worker in workers {
+                worker.await.unwrap();
+            }
+        })
+        .await
+        .expect("all deliveries acknowledged");
+        assert!(outage.await.unwrap() > 0, "the outage produced no 503");
+        let rows = client
+            .query(
+                "SELECT payment, version FROM luxcore_test_ledger WHERE payment LIKE $1 ORDER BY seq",
+                &[&format!("pay_{run}_%")],
+            )
+            .await
+            .unwrap();
+        let mut ledger: HashMap<String, Vec<i64>> = HashMap::new();
+        for row in rows {
+            ledger.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        for (payment, final_version) in &last {
+            let applied = &ledger[payment];
+            assert_eq!(
+                applied.last(),
+                Some(final_version),
+                "{payment}: {applied:?}"
+            );
+            assert!(
+                applied.windows(2).all(|w| w[0] < w[1]),
+                "{payment} applied twice or out of order: {applied:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// luxcore-mock delivers; the handler fails once; the mock's retry is applied, once.
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
+    use luxcore_ext::api::enums::WebhookEventType;
+    use luxcore_ext::client::LuxCore;
+    use luxcore_ext::services::PaymentRequest;
+    use luxcore_ext::webhooks::axum::route;
+    use luxcore_ext::{Currency, PaymentMethod};
+    use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+
+    let server = MockServer::start(
+        MockConfig::default()
+            .without_rate_limits()
+            .with_webhook_retry_base(Duration::from_millis(50)),
+    )
+    .await
+    .unwrap();
+    let client = LuxCore::builder()
+        .base_url(server.base_url())
+        .api_key(DEFAULT_API_KEY)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    let webhook = client
+        .webhooks()
+        .create_for(url, [WebhookEventType::PaymentCompleted])
+        .await
+        .unwrap();
+    let processor = Arc::new(WebhookProcessor::new(
+        WebhookVerifier::new(webhook.secret.expect("secret issued")),
+        MemoryStore::new(),
+    ));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let applied = Arc::new(Mutex::new(Vec::<(String, i64)>::new()));
+    let statuses = Arc::new(Mutex::new(Vec::<u16>::new()));
+    let handler = {
+        let (calls, applied) = (calls.clone(), applied.clone());
+        move |event: Event| {
+            let (calls, applied) = (calls.clone(), applied.clone());
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err("database down");
+                }
+                let key = (
+                    event.payment_id().unwrap().to_owned(),
+                    event.status_version().unwrap(),
+                );
+                lock(&applied).push(key);
+                Ok(())
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/webhooks", route(processor, handler))
+        .layer(axum::middleware::map_response({
+            let statuses = statuses.clone();
+            move |response: axum::response::Response| {
+                lock(&statuses).push(response.status().as_u16());
+                std::future::ready(response)
+            }
+        }));
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let request = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::Card, "fail_once")
+        .build()
+        .unwrap();
+    let payment = client.payments().create(request).await.unwrap();
+    let id = payment.into_inner().id.unwrap();
+    server.complete_payment(&id).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lock(&applied).is_empty() {
+        assert!(Instant::now() < deadline, "the retry was never applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Leave time for any further (wrong) redelivery to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(*lock(&applied), [(id, 2)], "applied exactly once");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "failed once, then applied");
+    assert_eq!(
+        *lock(&statuses),
+        [500, 200],
+        "5xx first, then 2xx; no more deliveries"
+    );
+    serving.abort();
+}
