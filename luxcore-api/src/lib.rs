@@ -7,6 +7,7 @@
 #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports)]
 pub mod enums;
 pub mod hooks;
+pub mod operations;
 pub use hooks::{Hooks, RequestHook};
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -107,7 +108,7 @@ pub mod types {
         }
     }
     ///Bank transfer instructions returned for bank-transfer deposits.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     pub struct BankDetails {
         ///Account holder.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -137,7 +138,7 @@ pub mod types {
         }
     }
     ///Customer (for withdrawals: the recipient, the same person as `payout`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     pub struct Customer {
         ///National identity document number. Not documented publicly; shape assumed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -231,7 +232,7 @@ pub mod types {
         }
     }
     ///Transfer instructions as the oldest docs returned them (superseded by `bank_details`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     pub struct LegacyInstructions {
         ///Alias.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -587,7 +588,7 @@ pub mod types {
         }
     }
     ///Withdrawal recipient's payout details (bank account, CLABE, wallet, PayID...). Fields not documented publicly; shape assumed: a free-form object.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[serde(transparent)]
     pub struct PayoutDetails(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
     impl ::std::ops::Deref for PayoutDetails {
@@ -888,7 +889,7 @@ pub mod types {
         }
     }
     ///A webhook endpoint.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     pub struct Webhook {
         ///Creation time.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1542,7 +1543,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct BankDetails {
             account_holder: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1687,7 +1688,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct Customer {
             document: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -2042,7 +2043,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct LegacyInstructions {
             alias: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4599,7 +4600,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct Webhook {
             created_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -5589,6 +5590,28 @@ pub mod types {
                 }
             }
         }
+        impl ::std::fmt::Debug for BankDetails {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::BankDetails")
+                    .finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for Customer {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::Customer").finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for LegacyInstructions {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::LegacyInstructions")
+                    .finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for Webhook {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::Webhook").finish_non_exhaustive()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -5614,6 +5637,71 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl ::std::fmt::Debug for BankDetails {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("BankDetails")
+                .field(
+                    "account_holder",
+                    &self.account_holder.as_ref().map(|_| Redacted),
+                )
+                .field(
+                    "account_number",
+                    &self.account_number.as_ref().map(|_| Redacted),
+                )
+                .field("amount", &self.amount)
+                .field("bank_name", &self.bank_name)
+                .field("currency", &self.currency)
+                .field("purpose", &self.purpose)
+                .field("swift_code", &self.swift_code)
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for Customer {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("Customer")
+                .field("document", &self.document.as_ref().map(|_| Redacted))
+                .field("email", &self.email.as_ref().map(|_| Redacted))
+                .field("name", &self.name.as_ref().map(|_| Redacted))
+                .field("phone", &self.phone.as_ref().map(|_| Redacted))
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for LegacyInstructions {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("LegacyInstructions")
+                .field("alias", &self.alias.as_ref().map(|_| Redacted))
+                .field("bank_name", &self.bank_name)
+                .field("beneficiary", &self.beneficiary.as_ref().map(|_| Redacted))
+                .field("cbu", &self.cbu.as_ref().map(|_| Redacted))
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for PayoutDetails {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_tuple("PayoutDetails").field(&Redacted).finish()
+        }
+    }
+    impl ::std::fmt::Debug for Webhook {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("Webhook")
+                .field("created_at", &self.created_at)
+                .field("events", &self.events)
+                .field("id", &self.id)
+                .field("secret", &self.secret.as_ref().map(|_| Redacted))
+                .field("signature_algorithm", &self.signature_algorithm)
+                .field("status", &self.status)
+                .field("updated_at", &self.updated_at)
+                .field("url", &self.url)
+                .finish()
+        }
+    }
+    /// Stands in for personal or bank data in `Debug` output.
+    struct Redacted;
+    impl ::std::fmt::Debug for Redacted {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("[redacted]")
         }
     }
 }

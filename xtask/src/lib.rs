@@ -5,5 +5,7 @@ pub mod codegen;
 pub mod drift;
 pub mod fetch;
 pub mod open_enums;
+pub mod operations;
+pub mod redact;
 pub mod regen;
 pub mod surface;
