@@ -62,7 +62,7 @@ fn drop_debug_derive(item: &mut ItemStruct) {
         };
         let kept: Vec<&syn::Path> = paths
             .iter()
-            .filter(|p| !p.segments.last().is_some_and(|s| s.ident == "Debug"))
+            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Debug"))
             .collect();
         *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
     }

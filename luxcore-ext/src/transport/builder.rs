@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use super::LuxCore;
+use super::client::{Inner, LuxCore};
 use super::hook::AuthHook;
+use super::retry::RetryPolicy;
+use crate::base::error::{Error, Result};
 use crate::credentials::{ApiKey, Credentials, HmacV2};
-use crate::error::{Error, Result};
 use crate::rate_limit::{Limiter, RateLimits};
-use crate::retry::RetryPolicy;
 
 /// The production API host (test and production share it; the key decides the mode).
 pub const DEFAULT_BASE_URL: &str = "https://api.lux-core.io";
@@ -50,6 +50,13 @@ pub struct LuxCoreBuilder {
     http_client: Option<reqwest::Client>,
     rate_limits: Option<RateLimits>,
     clock_skew: i64,
+}
+
+impl LuxCore {
+    /// Starts configuring a client. See [`LuxCoreBuilder`].
+    pub fn builder() -> LuxCoreBuilder {
+        LuxCoreBuilder::new()
+    }
 }
 
 impl Default for LuxCoreBuilder {
@@ -200,9 +207,14 @@ impl LuxCoreBuilder {
             luxcore_api::Hooks::new(hook.clone()),
         );
         let limiter = self.rate_limits.as_ref().map(Limiter::new);
-        Ok(LuxCore::from_parts(
-            raw, http, base.url, hook, self.retry, limiter,
-        ))
+        Ok(LuxCore::from(Inner {
+            raw,
+            http,
+            base_url: base.url,
+            hook,
+            retry: self.retry,
+            limiter,
+        }))
     }
 }
 
