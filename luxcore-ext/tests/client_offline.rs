@@ -532,3 +532,95 @@ fn service_futures_are_send() {
     assert_sync_send::<luxcore_ext::client::LuxCore>();
     assert_sync_send::<Error>();
 }
+
+#[tokio::test]
+async fn response_metadata_and_per_call_options() {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let base = serve(Router::new().route(
+        "/api/v1/payments/{id}",
+        get(move |headers: HeaderMap| async move {
+            let hit = s.record(&headers);
+            if hit % 2 == 1 {
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"statusCode":503,"message":"busy","error_code":"SERVICE_UNAVAILABLE"}"#,
+                );
+            }
+            (
+                StatusCode::OK,
+                [
+                    ("content-type", "application/json"),
+                    ("x-request-id", "req_meta_1"),
+                    ("x-ratelimit-limit", "100"),
+                    ("x-ratelimit-remaining", "97"),
+                    ("x-ratelimit-reset", "1700000060"),
+                ],
+                format!(r#"{{"success":true,"data":{PAYMENT}}}"#),
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let client = client(&base);
+
+    // Any call: `.with_meta()` gives the value with status, request id, attempts and
+    // X-RateLimit-* values (here after one retried 503).
+    let answer = client.payments().get("pay_1").with_meta().await.unwrap();
+    assert_eq!(answer.id.as_deref(), Some("pay_1234567890_abcdefgh"));
+    let meta = answer.meta();
+    assert_eq!(meta.status, 200);
+    assert_eq!(meta.request_id.as_deref(), Some("req_meta_1"));
+    assert_eq!(meta.attempts, 2);
+    assert_eq!(
+        (
+            meta.rate_limit.limit,
+            meta.rate_limit.remaining,
+            meta.rate_limit.reset
+        ),
+        (Some(100), Some(97), Some(1_700_000_060))
+    );
+    assert_eq!(seen.hits(), 2);
+
+    // Per-call retry policy: this call alone does not retry.
+    let err = client
+        .payments()
+        .get("pay_1")
+        .retry(RetryPolicy::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(seen.hits(), 3);
+    // The next call (answered 200 at once) reports one attempt.
+    let again = client.payments().get("pay_1").with_meta().await.unwrap();
+    assert_eq!(again.meta().attempts, 1);
+}
+
+#[tokio::test]
+async fn per_call_timeout() {
+    let base = serve(Router::new().route(
+        "/api/v1/payments/{id}",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            json(StatusCode::OK, r#"{"success":true,"data":{}}"#)
+        }),
+    ))
+    .await;
+    let client = builder(&base)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .payments()
+        .get("pay_1")
+        .with_options(
+            luxcore_ext::CallOptions::new()
+                .timeout(Duration::from_millis(50))
+                .retry(RetryPolicy::none()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, Error::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(350));
+}

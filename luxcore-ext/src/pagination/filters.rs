@@ -1,5 +1,5 @@
 //! Typed query filters of the list operations (what is listed; how the list is walked is
-//! [`Paging`](super::Paging)). Each is re-exported by its resource module.
+//! [`Paging`](crate::pagination::Paging)). Each is re-exported by its resource module.
 
 use chrono::{DateTime, Utc};
 use luxcore_api::enums::{
@@ -29,7 +29,7 @@ macro_rules! status_range_filter {
             pub created_to: Option<DateTime<Utc>>,
         }
 
-        impl super::Query for $filter {}
+        impl Query for $filter {}
 
         impl $filter {
             #[doc = concat!("No filter: all ", $items, ".")]
@@ -56,6 +56,14 @@ macro_rules! status_range_filter {
             }
         }
     };
+}
+
+/// A filter's own checks, run before any request.
+pub(crate) trait Query {
+    /// `Ok` when the filter can be sent.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Sets the query parameters of a status + created-range filter on a generated list
@@ -182,7 +190,7 @@ impl TicketFilter {
     }
 }
 
-impl super::Query for TicketFilter {
+impl Query for TicketFilter {
     fn check(&self) -> Result<()> {
         self.validate()
     }

@@ -36,7 +36,7 @@ use luxcore_api::types::Pagination;
 
 pub use filters::MAX_SEARCH_CHARS;
 pub(crate) use filters::status_range_query;
-pub use walk::{paginate, paginate_with};
+pub use walk::{Page, paginate, paginate_with};
 
 use crate::base::error::{Error, Result};
 use crate::transport::client::ApiCall;
@@ -48,21 +48,6 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// Every item of a list, in order: `'static + Send + Unpin`, owns a clone of the client.
 pub type ListStream<T> = BoxStream<'static, Result<T>>;
-
-/// One page of a list.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    /// Items of this page, in list order.
-    pub items: Vec<T>,
-    /// Total number of matching items when the page was served.
-    pub total: u64,
-    /// Page size used by the server.
-    pub limit: u32,
-    /// Offset of the first item.
-    pub offset: u64,
-    /// Number of pages at this page size when the page was served.
-    pub total_pages: u64,
-}
 
 impl<T> Page<T> {
     /// Builds a page from a list response (negative numbers are read as 0).
@@ -207,14 +192,6 @@ where
     }
 }
 
-/// A filter's own checks, run before any request.
-pub(crate) trait Query {
-    /// `Ok` when the filter can be sent.
-    fn check(&self) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Defines `list`, `stream` and `collect_all` of one list on a resource with `client` and
 /// `paging` fields: `$page(&client, &(parent, filter), offset, limit)` makes the page call.
 macro_rules! list_methods {
@@ -226,13 +203,13 @@ macro_rules! list_methods {
         pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>> {
             let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
             let client = self.client.clone();
-            let checked = $crate::pagination::Query::check(filter);
+            let checked = $crate::pagination::filters::Query::check(filter);
             $crate::pagination::page_call(self.paging, checked, move |o, l| $page(&client, &query, o, l))
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [`paginate`](crate::pagination::paginate) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
         pub fn $stream(&self, $($parent: impl Into<String>,)? filter: $filter) -> ListStream<$item> {
-            let checked = $crate::pagination::Query::check(&filter);
+            let checked = $crate::pagination::filters::Query::check(&filter);
             let query = std::sync::Arc::new(($($parent.into(),)? filter,));
             let client = self.client.clone();
             $crate::pagination::walk_list(self.paging, checked, move |o, l| $page(&client, &query, o, l), $id_of)
