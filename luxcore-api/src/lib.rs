@@ -7,6 +7,7 @@
 #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports)]
 pub mod enums;
 pub mod hooks;
+pub mod operations;
 pub use hooks::{Hooks, RequestHook};
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -111,7 +112,7 @@ pub mod types {
         }
     }
     ///Bank transfer instructions returned for bank-transfer deposits.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct BankDetails {
         ///Account holder.
@@ -142,7 +143,7 @@ pub mod types {
         }
     }
     ///Customer (for withdrawals: the recipient, the same person as `payout`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Customer {
         ///National identity document number. Not documented publicly; shape assumed.
@@ -241,7 +242,7 @@ pub mod types {
         }
     }
     ///Transfer instructions as the oldest docs returned them (superseded by `bank_details`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct LegacyInstructions {
         ///Alias.
@@ -664,7 +665,7 @@ pub mod types {
         }
     }
     ///Withdrawal recipient's payout details (bank account, CLABE, wallet, PayID...). Fields not documented publicly; shape assumed: a free-form object.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[serde(transparent)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PayoutDetails(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
@@ -1137,7 +1138,7 @@ pub mod types {
         }
     }
     ///A webhook endpoint.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Webhook {
         ///Creation time.
@@ -1803,7 +1804,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct BankDetails {
             account_holder: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1948,7 +1949,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct Customer {
             document: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -2303,7 +2304,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct LegacyInstructions {
             alias: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4871,7 +4872,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct Webhook {
             created_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -5861,6 +5862,28 @@ pub mod types {
                 }
             }
         }
+        impl ::std::fmt::Debug for BankDetails {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::BankDetails")
+                    .finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for Customer {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::Customer").finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for LegacyInstructions {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::LegacyInstructions")
+                    .finish_non_exhaustive()
+            }
+        }
+        impl ::std::fmt::Debug for Webhook {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("builder::Webhook").finish_non_exhaustive()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -5886,6 +5909,71 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl ::std::fmt::Debug for BankDetails {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("BankDetails")
+                .field(
+                    "account_holder",
+                    &self.account_holder.as_ref().map(|_| Redacted),
+                )
+                .field(
+                    "account_number",
+                    &self.account_number.as_ref().map(|_| Redacted),
+                )
+                .field("amount", &self.amount)
+                .field("bank_name", &self.bank_name)
+                .field("currency", &self.currency)
+                .field("purpose", &self.purpose)
+                .field("swift_code", &self.swift_code)
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for Customer {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("Customer")
+                .field("document", &self.document.as_ref().map(|_| Redacted))
+                .field("email", &self.email.as_ref().map(|_| Redacted))
+                .field("name", &self.name.as_ref().map(|_| Redacted))
+                .field("phone", &self.phone.as_ref().map(|_| Redacted))
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for LegacyInstructions {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("LegacyInstructions")
+                .field("alias", &self.alias.as_ref().map(|_| Redacted))
+                .field("bank_name", &self.bank_name)
+                .field("beneficiary", &self.beneficiary.as_ref().map(|_| Redacted))
+                .field("cbu", &self.cbu.as_ref().map(|_| Redacted))
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for PayoutDetails {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_tuple("PayoutDetails").field(&Redacted).finish()
+        }
+    }
+    impl ::std::fmt::Debug for Webhook {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("Webhook")
+                .field("created_at", &self.created_at)
+                .field("events", &self.events)
+                .field("id", &self.id)
+                .field("secret", &self.secret.as_ref().map(|_| Redacted))
+                .field("signature_algorithm", &self.signature_algorithm)
+                .field("status", &self.status)
+                .field("updated_at", &self.updated_at)
+                .field("url", &self.url)
+                .finish()
+        }
+    }
+    /// Stands in for personal or bank data in `Debug` output.
+    struct Redacted;
+    impl ::std::fmt::Debug for Redacted {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("[redacted]")
         }
     }
 }

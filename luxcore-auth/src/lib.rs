@@ -6,7 +6,7 @@
 //! * [`request`]: API v2 request signing (`X-Signature` over the v1 canonical string), its
 //!   verification, the ±300 s timestamp window and the nonce rules;
 //! * [`webhook`]: webhook delivery signatures (the signed payload, signing, and one
-//!   [`WebhookVerifier`](webhook::WebhookVerifier) built once from the endpoint secret);
+//!   [`WebhookVerifier`] built once from the endpoint secret);
 //! * [`unix_now`]: the one clock helper.
 //!
 //! Digests are compared in constant time (`subtle`). Secrets are held as

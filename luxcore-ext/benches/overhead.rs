@@ -5,7 +5,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use luxcore_api::types::PaymentResponse;
 use luxcore_ext::client::LuxCore;
-use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
 

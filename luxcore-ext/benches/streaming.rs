@@ -7,8 +7,9 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::TryStreamExt;
 use luxcore_ext::client::LuxCore;
-use luxcore_ext::pagination::PaymentFilter;
-use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::pagination::Paging;
+use luxcore_ext::payments::PaymentFilter;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, FaultConfig, MockConfig, MockServer};
 
@@ -45,10 +46,11 @@ fn streaming(c: &mut Criterion) {
     baseline.sample_size(10);
     baseline.bench_function("concurrency_1", |b| {
         b.to_async(&rt).iter(|| async {
-            let filter = PaymentFilter::new().page_size(100).concurrency(1);
+            let paging = Paging::new().page_size(100).concurrency(1);
             let all: Vec<_> = client
                 .payments()
-                .stream(filter)
+                .paging(paging)
+                .stream(PaymentFilter::new())
                 .try_collect()
                 .await
                 .expect("stream");
@@ -73,13 +75,14 @@ fn streaming(c: &mut Criterion) {
     ] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let filter = PaymentFilter::new()
+                let paging = Paging::new()
                     .page_size(100)
                     .concurrency(concurrency)
                     .eager(eager);
                 let all: Vec<_> = client
                     .payments()
-                    .stream(filter)
+                    .paging(paging)
+                    .stream(PaymentFilter::new())
                     .try_collect()
                     .await
                     .expect("stream");

@@ -1,41 +1,21 @@
 //! Reads balances as exact `Money` and makes a checked withdrawal.
 //!
-//! ```text
-//! cargo run -p luxcore-ext --example balance_check            # against an in-process luxcore-mock
-//! LUXCORE_BASE_URL=https://api.lux-core.io LUXCORE_API_KEY=qp_test_sk_... \
-//!     cargo run -p luxcore-ext --example balance_check        # read-only against a real server
-//! ```
-//!
-//! Without `LUXCORE_BASE_URL` the example starts luxcore-mock, funds ARS 12,000.00 and
-//! tries two withdrawals; against a real server it only reads balances.
+//! Against an in-process luxcore-mock (funded with ARS 12,000.00) it also tries two
+//! withdrawals; against a real server (environment: see `examples/common/mod.rs`) it only
+//! reads balances.
 
-use luxcore_ext::balance::Money;
-use luxcore_ext::client::LuxCore;
-use luxcore_ext::error::Error;
-use luxcore_ext::services::PaymentRequest;
-use luxcore_ext::{Currency, PaymentMethod};
-use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+mod common;
+
+use common::{Creds, ExampleResult};
+use luxcore_ext::prelude::*;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, mock) = match std::env::var("LUXCORE_BASE_URL") {
-        Ok(base_url) => {
-            let key = std::env::var("LUXCORE_API_KEY").map_err(|_| "set LUXCORE_API_KEY")?;
-            let client = LuxCore::builder().base_url(base_url).api_key(key).build()?;
-            (client, None)
-        }
-        Err(_) => {
-            let mock = MockServer::start(MockConfig::default().without_rate_limits()).await?;
-            mock.set_balance("ARS", 1_200_000, 300_000).await?;
-            let client = LuxCore::builder()
-                .base_url(mock.base_url())
-                .api_key(DEFAULT_API_KEY)
-                .build()?;
-            (client, Some(mock))
-        }
-    };
-
-    let balance = client.balance();
+async fn main() -> ExampleResult {
+    let setup = common::unlimited(Creds::ApiKey).await?;
+    if let Some(mock) = &setup.mock {
+        mock.set_balance("ARS", 1_200_000, 300_000).await?;
+    }
+    let balance = setup.client.balance();
     for (currency, snapshot) in balance.all_money().await? {
         println!(
             "{currency}: available {}, frozen {}, total {}",
@@ -53,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(other) => return Err(other.into()),
     }
 
-    if mock.is_none() {
+    if setup.mock.is_none() {
         return Ok(()); // read-only against a real server
     }
     for amount in [250_050u64, 5_000_000] {

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use luxcore_ext::client::LuxCore;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{FaultConfig, MockConfig, MockServer};
 use tracing::field::{Field, Visit};
@@ -120,7 +120,13 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         .with_base_delay(Duration::from_millis(2))
         .with_max_delay(Duration::from_millis(20))
         .with_max_elapsed(Duration::from_secs(60));
+    // Key only: creation through API v1; with HMAC credentials too: through API v2, signed.
     let client = LuxCore::builder()
+        .base_url(mock.base_url())
+        .api_key(luxcore_mock::DEFAULT_API_KEY)
+        .retry_policy(policy.clone())
+        .build()?;
+    let v2 = LuxCore::builder()
         .base_url(mock.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
         .hmac_v2(
@@ -141,7 +147,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
 
     let started = Instant::now();
-    let client = &client;
+    let (client, v2) = (&client, &v2);
     let outcomes: Vec<_> = futures::stream::iter(0..count)
         .map(|i| async move {
             let reference = format!("exactly_once_{seed}_{i}");
@@ -151,7 +157,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             RETRIES
                 .scope(RefCell::new(Vec::new()), async {
                     let result = match request {
-                        Ok(request) if i % 4 == 3 => client.payments().create_v2(request).await,
+                        Ok(request) if i % 4 == 3 => v2.payments().create(request).await,
                         Ok(request) => client.payments().create(request).await,
                         Err(err) => Err(err),
                     };

@@ -1,34 +1,18 @@
 //! Quickstart: create a deposit, read it back, look at the balance, handle an error.
 //!
-//! By default this starts a local `luxcore-mock` and uses its test key. To run against
-//! LuxCore itself (use a *test* key, `qp_test_sk_...`):
-//!
-//! ```text
-//! LUXCORE_BASE_URL=https://api.lux-core.io LUXCORE_API_KEY=qp_test_sk_... \
-//!     cargo run -p luxcore-ext --example quickstart
-//! ```
+//! Against an in-process luxcore-mock by default; with `LUXCORE_API_KEY` (a *test* key,
+//! `qp_test_sk_...`) and optionally `LUXCORE_BASE_URL`, against that server (see
+//! `examples/common/mod.rs`).
 
-use luxcore_ext::client::LuxCore;
-use luxcore_ext::error::Error;
-use luxcore_ext::services::{Created, PaymentRequest};
-use luxcore_ext::{Currency, ErrorCode, PaymentMethod};
+mod common;
+
+use common::{Creds, ExampleResult, money, payment_id, text};
+use luxcore_ext::prelude::*;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // A local mock unless LUXCORE_BASE_URL is set (kept alive until the end of main).
-    let (_mock, base_url, api_key) = match std::env::var("LUXCORE_BASE_URL") {
-        Ok(url) => (None, url, std::env::var("LUXCORE_API_KEY")?),
-        Err(_) => {
-            let mock = luxcore_mock::MockServer::start(luxcore_mock::MockConfig::default()).await?;
-            let url = mock.base_url();
-            (Some(mock), url, luxcore_mock::DEFAULT_API_KEY.to_owned())
-        }
-    };
-
-    let client = LuxCore::builder()
-        .base_url(base_url)
-        .api_key(api_key)
-        .build()?;
+async fn main() -> ExampleResult {
+    let setup = common::client(Creds::ApiKey).await?;
+    let client = &setup.client;
 
     // 1,500.00 ARS by bank transfer. Amounts are integer minor units.
     let reference = format!("order_{}", chrono::Utc::now().timestamp_millis());
@@ -46,25 +30,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Same merchant_reference as an earlier payment: LuxCore returns that one.
         Created::Existing(payment) => payment,
     };
-    let id = payment.transaction_id.clone().unwrap_or_default();
+    let id = payment_id(&payment).to_owned();
     println!(
-        "created {id}: status {}, fee {:?}, net {:?}",
-        payment.status, payment.fee_amount, payment.net_amount
+        "created {id}: {}, fee {}, net {}",
+        payment.status,
+        money(payment.fee_amount, &payment.currency),
+        money(payment.net_amount, &payment.currency)
     );
     if let Some(bank) = &payment.bank_details {
         println!(
-            "  pay to {:?} account {:?}",
-            bank.bank_name, bank.account_number
+            "  pay to {} account {}",
+            text(bank.bank_name.as_deref()),
+            text(bank.account_number.as_deref())
         );
     }
 
     let fetched = client.payments().get(&id).await?;
-    println!("fetched {id}: status {}", fetched.status);
+    println!("fetched {id}: {}", fetched.status);
 
-    let balance = client.balance().get(Currency::ARS, None).await?;
+    let balance = client.balance().money(Currency::ARS).await?;
     println!(
         "ARS balance: available {}, frozen {}",
-        balance.available_amount, balance.frozen_amount
+        balance.available, balance.frozen
     );
 
     // Errors are typed: match on the code.

@@ -11,11 +11,7 @@
 
 use std::time::Duration;
 
-use luxcore_ext::client::LuxCore;
-use luxcore_ext::rate_limit::RateLimits;
-use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::{Created, PaymentRequest};
-use luxcore_ext::{Currency, PaymentMethod};
+use luxcore_ext::prelude::*;
 use luxcore_mock::{Fault, FaultConfig, MockConfig, MockServer};
 
 #[tokio::main]
@@ -48,10 +44,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Fault::Status(503),
     ]))
     .await?;
-    let balances = client.balance().all().await?;
+    let balances = client.balance().all().with_meta().await?;
     println!(
-        "balances after 3 transient failures: {} entries",
-        balances.balances.len()
+        "balances after 3 transient failures: {} entries, {} attempts",
+        balances.balances.len(),
+        balances.meta().attempts
     );
 
     // 2. A creation whose answer is lost after the server committed it: the retry gets
@@ -64,8 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match client.payments().create(request).await? {
         Created::New(_) => println!("created on the first attempt"),
         Created::Existing(p) => println!(
-            "answer lost, retry returned the existing {:?}",
-            p.transaction_id
+            "answer lost, retry returned the existing {}",
+            p.transaction_id.as_deref().unwrap_or("-")
         ),
     }
     println!(
@@ -73,15 +70,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mock.payments_by_reference(&reference).await?
     );
 
-    // 3. With retries off the error surfaces at once.
-    let strict = LuxCore::builder()
-        .base_url(mock.base_url())
-        .api_key(luxcore_mock::DEFAULT_API_KEY)
-        .retry_policy(RetryPolicy::none())
-        .build()?;
+    // 3. With retries off for one call (per-call options), the error surfaces at once.
     mock.set_faults(FaultConfig::scheduled([Fault::Status(503)]))
         .await?;
-    let err = strict.balance().all().await.unwrap_err();
+    let err = client
+        .balance()
+        .all()
+        .with_options(
+            CallOptions::new()
+                .retry(RetryPolicy::none())
+                .timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err();
     println!("without retries: {err} (retryable: {})", err.is_retryable());
     Ok(())
 }

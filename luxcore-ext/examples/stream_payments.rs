@@ -1,80 +1,51 @@
-//! Streams every payment, newest first, with bounded page prefetch.
+//! Streams every payment, newest first, with bounded page prefetch; spawns a stream.
 //!
-//! ```text
-//! cargo run -p luxcore-ext --example stream_payments            # against an in-process luxcore-mock
-//! LUXCORE_BASE_URL=https://api.lux-core.io LUXCORE_API_KEY=qp_test_sk_... \
-//!     cargo run -p luxcore-ext --example stream_payments        # against a real server
-//! ```
-//!
-//! Without `LUXCORE_BASE_URL` the example starts luxcore-mock, creates 250 deposits and
-//! completes every tenth.
+//! Against an in-process luxcore-mock by default (250 deposits, every tenth completed);
+//! environment: see `examples/common/mod.rs`.
 
-use std::pin::pin;
+mod common;
 
-use futures::{StreamExt, TryStreamExt};
-use luxcore_ext::client::LuxCore;
-use luxcore_ext::pagination::PaymentFilter;
-use luxcore_ext::services::PaymentRequest;
-use luxcore_ext::{Currency, PaymentMethod, PaymentStatus};
-use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+use common::{Creds, ExampleResult, payment_id};
+use luxcore_ext::prelude::*;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Keep the mock (if any) alive until the end of `main`.
-    let (client, _mock) = match std::env::var("LUXCORE_BASE_URL") {
-        Ok(base_url) => {
-            let key = std::env::var("LUXCORE_API_KEY").map_err(|_| "set LUXCORE_API_KEY")?;
-            let client = LuxCore::builder().base_url(base_url).api_key(key).build()?;
-            (client, None)
-        }
-        Err(_) => {
-            let mock = MockServer::start(MockConfig::default().without_rate_limits()).await?;
-            let client = LuxCore::builder()
-                .base_url(mock.base_url())
-                .api_key(DEFAULT_API_KEY)
-                .build()?;
-            let ids = seed(&client, 250).await?;
-            for id in ids.iter().step_by(10) {
-                mock.complete_payment(id).await?;
-            }
-            (client, Some(mock))
-        }
-    };
-
-    let payments = client.payments();
-    // Default paging: 100 per page, up to 4 pages fetched ahead, items still in order.
-    let mut stream = pin!(payments.stream(PaymentFilter::new()));
-    let (mut count, mut volume) = (0usize, 0i64);
-    while let Some(payment) = stream.try_next().await? {
-        count += 1;
-        volume = volume.saturating_add(payment.amount);
-        if count <= 3 {
-            println!(
-                "{} {} {} {}",
-                payment.id.as_deref().unwrap_or("-"),
-                payment.status,
-                payment.amount,
-                payment.currency
-            );
+async fn main() -> ExampleResult {
+    let setup = common::unlimited(Creds::ApiKey).await?;
+    let client = &setup.client;
+    if let Some(mock) = &setup.mock {
+        for id in seed(client, 250).await?.iter().step_by(10) {
+            mock.complete_payment(id).await?;
         }
     }
-    println!("{count} payments, {volume} minor units in total");
 
-    // Filters: only completed payments, sequentially, 50 per request.
-    let completed = payments
-        .collect_all(
-            PaymentFilter::new()
-                .status(PaymentStatus::Completed)
-                .page_size(50)
-                .concurrency(1),
-        )
-        .await?;
+    // Default paging: 100 per page, up to 4 pages fetched ahead, items still in order.
+    let mut stream = client.payments().stream(PaymentFilter::new());
+    let (mut count, mut volume) = (0usize, Money::zero(Currency::ARS));
+    while let Some(payment) = stream.try_next().await? {
+        count += 1;
+        if payment.currency == Currency::ARS {
+            volume = volume.checked_add(&Money::new(payment.amount, Currency::ARS))?;
+        }
+        if count <= 3 {
+            let amount = Money::new(payment.amount, payment.currency.clone());
+            println!("{} {} {amount}", payment_id(&payment), payment.status);
+        }
+    }
+    println!("{count} payments, {volume} in ARS");
+
+    // Filters say what; paging says how: only completed payments, sequentially, 50 per
+    // request. Streams own a clone of the client, so they can run in a task.
+    let completed = client
+        .payments()
+        .paging(Paging::new().page_size(50).concurrency(1))
+        .stream(PaymentFilter::new().status(PaymentStatus::Completed));
+    let completed = tokio::spawn(async move { completed.try_collect::<Vec<_>>().await }).await??;
     println!("{} completed", completed.len());
     Ok(())
 }
 
 /// Creates `n` deposits, 16 at a time; returns their ids.
-async fn seed(client: &LuxCore, n: u64) -> Result<Vec<String>, luxcore_ext::error::Error> {
+async fn seed(client: &LuxCore, n: u64) -> Result<Vec<String>> {
     futures::stream::iter(0..n)
         .map(|i| async move {
             let request = PaymentRequest::deposit(
@@ -85,7 +56,7 @@ async fn seed(client: &LuxCore, n: u64) -> Result<Vec<String>, luxcore_ext::erro
             )
             .build()?;
             let created = client.payments().create(request).await?;
-            Ok(created.into_inner().id.unwrap_or_default())
+            Ok(payment_id(created.get()).to_owned())
         })
         .buffer_unordered(16)
         .try_collect()

@@ -10,30 +10,19 @@
 //! ticket. With `LUXCORE_API_KEY` (and optionally `LUXCORE_BASE_URL`) it runs only the read-only
 //! parts against that server.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
-use futures::TryStreamExt;
-use luxcore_ext::HmacCredentials;
-use luxcore_ext::balance::Money;
-use luxcore_ext::client::LuxCore;
-use luxcore_ext::pagination::{PaymentFilter, TicketFilter};
-use luxcore_ext::services::tickets::TicketRequest;
-use luxcore_ext::services::{Created, PaymentRequest};
-use luxcore_ext::webhooks::{Event, MemoryStore, WebhookProcessor, WebhookVerifier};
-use luxcore_ext::{Currency, PaymentMethod, api::enums::WebhookEventType};
-use luxcore_mock::{
-    DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, MockConfig, MockServer,
-};
-use secrecy::SecretString;
+use common::{Creds, ExampleResult, money, payment_id, text};
+use luxcore_ext::prelude::*;
 use tokio::sync::mpsc;
 
-type TourResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 #[tokio::main]
-async fn main() -> TourResult {
+async fn main() -> ExampleResult {
     match std::env::var("LUXCORE_API_KEY") {
-        Ok(key) if !key.trim().is_empty() => read_only_tour(key).await,
+        Ok(key) if !key.trim().is_empty() => read_only_tour().await,
         _ => local_tour().await,
     }
 }
@@ -42,15 +31,11 @@ fn step(n: u32, title: &str) {
     println!("\n{n}. {title}");
 }
 
-/// Against a real LuxCore server: only reads.
-async fn read_only_tour(key: String) -> TourResult {
-    let base_url =
-        std::env::var("LUXCORE_BASE_URL").unwrap_or_else(|_| "https://api.lux-core.io".into());
-    println!("luxcore-rs tour (read-only) against {base_url}");
-    let client = LuxCore::builder()
-        .base_url(&base_url)
-        .api_key(key)
-        .build()?;
+/// Against a real LuxCore server (`LUXCORE_API_KEY`, `LUXCORE_BASE_URL`): only reads.
+async fn read_only_tour() -> ExampleResult {
+    let setup = common::client(Creds::ApiKey).await?;
+    let client = &setup.client;
+    println!("luxcore-rs tour (read-only) against {}", client.base_url());
 
     step(1, "Balances");
     for (currency, snapshot) in client.balance().all_money().await? {
@@ -62,31 +47,42 @@ async fn read_only_tour(key: String) -> TourResult {
     step(2, "The 5 newest payments");
     let page = client
         .payments()
-        .list(&PaymentFilter::new().page_size(5))
+        .paging(Paging::new().page_size(5))
+        .list(&PaymentFilter::new())
+        .with_meta()
         .await?;
-    println!("   {} payments in total", page.total);
+    println!(
+        "   {} payments in total (request id {}, {} requests left this window)",
+        page.total,
+        text(page.meta().request_id.as_deref()),
+        page.meta()
+            .rate_limit
+            .remaining
+            .map_or_else(|| "-".to_owned(), |n| n.to_string())
+    );
     for p in &page.items {
-        println!(
-            "   {} {} {} {}",
-            p.id.as_deref()
-                .or(p.transaction_id.as_deref())
-                .unwrap_or("?"),
-            p.status,
-            p.amount,
-            p.currency
-        );
+        let amount = Money::new(p.amount, p.currency.clone());
+        println!("   {} {} {amount}", payment_id(p), p.status);
     }
     step(3, "Payment methods");
     for m in client.payments().methods(None, None).await? {
+        let yes_no = |b: Option<bool>| match b {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        };
         println!(
-            "   {} (deposit: {:?}, withdrawal: {:?})",
-            m.method, m.deposit, m.withdrawal
+            "   {} (deposit: {}, withdrawal: {})",
+            m.method,
+            yes_no(m.deposit),
+            yes_no(m.withdrawal)
         );
     }
     step(4, "Open tickets");
     let tickets = client
         .tickets()
-        .list(&TicketFilter::new().page_size(5))
+        .paging(Paging::new().page_size(5))
+        .list(&TicketFilter::new())
         .await?;
     println!("   {} tickets", tickets.total);
     println!("\nDone (read-only).");
@@ -94,20 +90,17 @@ async fn read_only_tour(key: String) -> TourResult {
 }
 
 /// Against an in-process luxcore-mock: the full flow.
-async fn local_tour() -> TourResult {
-    let mock = MockServer::start(
-        MockConfig::default().with_webhook_retry_base(Duration::from_millis(100)),
-    )
-    .await?;
+async fn local_tour() -> ExampleResult {
+    let config =
+        luxcore_mock::MockConfig::default().with_webhook_retry_base(Duration::from_millis(100));
+    // An API key and HMAC credentials: payment creation and balance reads go to API v2
+    // (signed), everything else to API v1 with the key.
+    let setup = common::setup(Creds::WithHmac, config).await?;
+    let (client, mock) = (&setup.client, setup.mock.as_ref().ok_or("a local mock")?);
     println!(
         "luxcore-rs tour against luxcore-mock at {} (set LUXCORE_API_KEY to use a real server)",
         mock.base_url()
     );
-    let client = LuxCore::builder()
-        .base_url(mock.base_url())
-        .api_key(DEFAULT_API_KEY)
-        .hmac_v2(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET)
-        .build()?;
     println!("client: {client:?}");
 
     step(1, "Register a webhook and start a receiver for it");
@@ -124,12 +117,10 @@ async fn local_tour() -> TourResult {
             ],
         )
         .await?;
-    let secret = SecretString::from(
-        webhook
-            .secret
-            .clone()
-            .ok_or("the create response carries the secret once")?,
-    );
+    let secret = webhook
+        .secret
+        .clone()
+        .ok_or("the create response carries the secret once")?;
     println!(
         "   webhook {} -> {receiver_url} (secret received once, kept out of logs)",
         webhook.id
@@ -155,24 +146,31 @@ async fn local_tour() -> TourResult {
     )
     .description("Order #1")
     .build()?;
-    let deposit = client
+    let created = client
         .payments()
         .create(request.clone())
-        .await?
-        .into_inner();
-    let deposit_id = deposit
-        .id
-        .clone()
-        .or(deposit.transaction_id.clone())
-        .ok_or("payment id")?;
+        .with_meta()
+        .await?;
     println!(
-        "   {deposit_id}: {} (fee {:?}, net {:?})",
-        deposit.status, deposit.fee_amount, deposit.net_amount
+        "   HTTP {}, request id {}, {} attempt(s)",
+        created.meta().status,
+        text(created.meta().request_id.as_deref()),
+        created.meta().attempts
+    );
+    let deposit = created.into_inner().into_inner();
+    let deposit_id = payment_id(&deposit).to_owned();
+    println!(
+        "   {deposit_id}: {} (fee {}, net {})",
+        deposit.status,
+        money(deposit.fee_amount, &deposit.currency),
+        money(deposit.net_amount, &deposit.currency)
     );
     if let Some(bank) = &deposit.bank_details {
         println!(
-            "   pay to {:?} account {:?}, purpose {:?}",
-            bank.bank_name, bank.account_number, bank.purpose
+            "   pay to {}, account {}, purpose {}",
+            text(bank.bank_name.as_deref()),
+            text(bank.account_number.as_deref()),
+            text(bank.purpose.as_deref())
         );
     }
     match client.payments().create(request).await? {
@@ -196,11 +194,13 @@ async fn local_tour() -> TourResult {
         .await?
         .ok_or("receiver stopped")?;
     println!(
-        "   verified {} {:?} for {:?} (status_version {:?})",
+        "   verified {} {} for {} (status_version {})",
         event.name(),
-        event.id(),
-        event.payment_id(),
-        event.status_version()
+        text(event.id()),
+        text(event.payment_id()),
+        event
+            .status_version()
+            .map_or_else(|| "-".to_owned(), |v| v.to_string())
     );
 
     step(
@@ -224,8 +224,11 @@ async fn local_tour() -> TourResult {
         .into_inner();
     let frozen = client.balance().money(Currency::ARS).await?;
     println!(
-        "   {} {:?}: available {}, frozen {}",
-        payout.status, payout.id, frozen.available, frozen.frozen
+        "   {} {}: available {}, frozen {}",
+        payout.status,
+        payment_id(&payout),
+        frozen.available,
+        frozen.frozen
     );
     let too_much = Money::new(10_000_000, Currency::ARS);
     if let Err(e) = client.balance().ensure_available(&too_much).await {
@@ -243,20 +246,29 @@ async fn local_tour() -> TourResult {
         .build()?;
         client.payments().create(r).await?;
     }
-    let all: Vec<_> = client
+    // Paging (how) is separate from the filter (what); the stream owns a clone of the
+    // client, so it can run in its own task.
+    let stream = client
         .payments()
-        .stream(PaymentFilter::new().page_size(10).concurrency(4))
-        .try_collect()
-        .await?;
+        .paging(Paging::new().page_size(10).concurrency(4))
+        .stream(PaymentFilter::new());
+    let all = tokio::spawn(async move { stream.try_collect::<Vec<_>>().await }).await??;
     println!(
-        "   streamed {} payments, newest first: {:?}",
+        "   streamed {} payments, newest first: {}",
         all.len(),
-        all.first().and_then(|p| p.merchant_reference.as_deref())
+        text(all.first().and_then(|p| p.merchant_reference.as_deref()))
     );
 
     step(7, "Sign an API v2 request (HMAC)");
-    let credentials = HmacCredentials::new(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET);
-    let signed = credentials.sign_now("GET", "/api/v2/balance?currency=ARS", b"");
+    let credentials = luxcore_ext::HmacCredentials::new(
+        luxcore_mock::DEFAULT_MERCHANT_ID,
+        luxcore_mock::DEFAULT_HMAC_SECRET,
+    );
+    let path = format!(
+        "{}?currency=ARS",
+        luxcore_ext::api::operations::GET_BALANCE_V2.path
+    );
+    let signed = credentials.sign_now("GET", &path, b"");
     println!(
         "   X-Merchant-Id: {}  X-Timestamp: {}  X-Nonce: {}",
         signed.merchant_id, signed.timestamp, signed.nonce
@@ -266,9 +278,9 @@ async fn local_tour() -> TourResult {
         signed.version,
         &signed.signature[..24.min(signed.signature.len())]
     );
-    let v2 = client.balance().money_v2(Currency::ARS).await?;
+    let v2 = client.balance().money(Currency::ARS).await?;
     println!(
-        "   GET /api/v2/balance (signed by the client): available {}",
+        "   balance().money(ARS), signed by the client: available {}",
         v2.available
     );
 

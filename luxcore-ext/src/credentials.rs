@@ -1,8 +1,8 @@
 //! Credentials: an API key for API v1 and/or HMAC credentials for API v2.
 //!
-//! * [`ApiKey`]: sent as `X-API-Key` on every `/api/v1/...` request. Test keys start
+//! * [`ApiKey`]: sent as `X-API-Key` on every API v1 request. Test keys start
 //!   with `qp_test_sk_`, production keys with `qp_prod_sk_`.
-//! * [`HmacV2`]: merchant id and payment HMAC secret; every `/api/v2/...` request is
+//! * [`HmacV2`]: merchant id and payment HMAC secret; every API v2 request is
 //!   signed (see [`crate::auth::request`]).
 //! * [`Credentials`]: either or both.
 //!
@@ -13,7 +13,7 @@ use std::fmt;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use luxcore_auth::HmacCredentials;
 
 /// Prefix of test-mode API keys (simulated payments, test balances).

@@ -31,7 +31,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use governor::{DefaultDirectRateLimiter, RateLimiter as GovernorLimiter};
 
-use crate::error::Error;
+use crate::base::error::Error;
+pub use crate::base::error::LimiterError;
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -140,23 +141,6 @@ impl RateLimits {
             RateBucket::Standard => &mut self.standard,
         }
     }
-}
-
-/// Why a [`RateLimiter`] could not give a permit. Never contains a secret (no API key, no
-/// Redis URL or password).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LimiterError {
-    /// The shared store (Redis) could not be reached or did not answer in time, and the
-    /// limiter is configured to fail closed.
-    #[error("the shared rate limiter is unavailable: {0}")]
-    Unavailable(String),
-    /// The shared store answered something unexpected (script error, wrong reply shape).
-    #[error("the shared rate limiter failed: {0}")]
-    Backend(String),
-    /// The limiter is misconfigured (bad Redis URL, no key to share the limits by, ...).
-    #[error("rate limiter configuration: {0}")]
-    Config(String),
 }
 
 /// A client-side rate limiter: [`Self::acquire`] returns once one more request of `bucket`

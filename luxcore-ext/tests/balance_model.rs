@@ -8,7 +8,7 @@ use std::cell::Cell;
 use luxcore_ext::balance::{BalanceEvent, BalanceModel, BalanceModelError};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
-use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};

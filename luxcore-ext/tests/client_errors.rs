@@ -6,7 +6,7 @@ mod client_support;
 use client_support::*;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
-use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::types::TicketCreateRequest;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod};
 use serde_json::json;
@@ -185,7 +185,7 @@ async fn not_found_codes() {
     let ticket = client
         .tickets()
         .create(
-            luxcore_ext::services::tickets::TicketRequest::new("t")
+            luxcore_ext::tickets::TicketRequest::new("t")
                 .build()
                 .unwrap(),
         )
@@ -207,7 +207,7 @@ async fn not_found_codes() {
 #[tokio::test]
 async fn ticket_state_codes() {
     let (_server, client) = mock().await;
-    let request: TicketCreateRequest = luxcore_ext::services::tickets::TicketRequest::new("state")
+    let request: TicketCreateRequest = luxcore_ext::tickets::TicketRequest::new("state")
         .build()
         .unwrap();
     let ticket = client.tickets().create(request).await.unwrap();

@@ -15,9 +15,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use client_support::*;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::rate_limit::{Quota, RateBucket, RateLimits};
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::{Created, PaymentRequest};
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod};
 use secrecy::SecretString;
 
@@ -128,13 +128,9 @@ async fn v2_requests_are_signed_over_what_was_sent() {
             .route("/api/v2/payments", post(verify)),
     )
     .await;
-    let client = client(&base);
-    client.balance().get_v2(Currency::ARS, None).await.unwrap();
-    let created = client
-        .payments()
-        .create_v2(deposit("v2_ref"))
-        .await
-        .unwrap();
+    let client = client_v2(&base);
+    client.balance().get(Currency::ARS, None).await.unwrap();
+    let created = client.payments().create(deposit("v2_ref")).await.unwrap();
     assert!(created.is_new());
     let (status, body) = client
         .signed_request(
@@ -377,13 +373,13 @@ async fn clock_skew_is_corrected_from_the_date_header() {
         }
     }
     let base = serve(Router::new().route("/api/v2/payments", post(create))).await;
-    let client = builder(&base)
+    let client = builder_v2(&base)
         .retry_policy(RetryPolicy::none())
         .clock_skew_for_tests(-1000)
         .build()
         .unwrap();
     assert_eq!(client.clock_offset_secs(), -1000);
-    let created = client.payments().create_v2(deposit("skew")).await.unwrap();
+    let created = client.payments().create(deposit("skew")).await.unwrap();
     assert!(created.is_new());
     assert!(
         client.clock_offset_secs().abs() <= 2,
@@ -400,7 +396,10 @@ async fn missing_credentials_for_a_route_are_config_errors() {
         .api_key(KEY)
         .build()
         .unwrap();
-    let err = key_only.balance().all_v2().await.unwrap_err();
+    let err = key_only
+        .signed_request(reqwest::Method::GET, "/api/v2/balance/all", None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Config(ref m) if m.contains("HMAC")),
         "{err:?}"
@@ -410,7 +409,7 @@ async fn missing_credentials_for_a_route_are_config_errors() {
         .hmac_v2(MERCHANT, SECRET)
         .build()
         .unwrap();
-    let err = hmac_only.balance().all().await.unwrap_err();
+    let err = hmac_only.tickets().get("t1").await.unwrap_err();
     assert!(
         matches!(err, Error::Config(ref m) if m.contains("API key")),
         "{err:?}"
@@ -507,13 +506,10 @@ async fn secrets_never_reach_tracing_output() {
     let (_guard, captured) = capture_tracing();
     let client = client(&base);
     client.balance().get(Currency::ARS, None).await.unwrap();
-    let err = client
-        .balance()
-        .get_v2(Currency::ARS, None)
-        .await
-        .unwrap_err();
+    let v2 = client_v2(&base);
+    let err = v2.balance().get(Currency::ARS, None).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidSignature));
-    tracing::info!(client = ?client, error = %err, "after calls");
+    tracing::info!(client = ?client, v2 = ?v2, error = %err, "after calls");
     let signature = seen.last()["x-signature"].to_str().unwrap().to_owned();
     let text = captured.text();
     assert!(text.contains("luxcore.request"), "{text}");
@@ -535,4 +531,96 @@ fn service_futures_are_send() {
     fn assert_sync_send<T: Send + Sync + Clone>() {}
     assert_sync_send::<luxcore_ext::client::LuxCore>();
     assert_sync_send::<Error>();
+}
+
+#[tokio::test]
+async fn response_metadata_and_per_call_options() {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let base = serve(Router::new().route(
+        "/api/v1/payments/{id}",
+        get(move |headers: HeaderMap| async move {
+            let hit = s.record(&headers);
+            if hit % 2 == 1 {
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"statusCode":503,"message":"busy","error_code":"SERVICE_UNAVAILABLE"}"#,
+                );
+            }
+            (
+                StatusCode::OK,
+                [
+                    ("content-type", "application/json"),
+                    ("x-request-id", "req_meta_1"),
+                    ("x-ratelimit-limit", "100"),
+                    ("x-ratelimit-remaining", "97"),
+                    ("x-ratelimit-reset", "1700000060"),
+                ],
+                format!(r#"{{"success":true,"data":{PAYMENT}}}"#),
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let client = client(&base);
+
+    // Any call: `.with_meta()` gives the value with status, request id, attempts and
+    // X-RateLimit-* values (here after one retried 503).
+    let answer = client.payments().get("pay_1").with_meta().await.unwrap();
+    assert_eq!(answer.id.as_deref(), Some("pay_1234567890_abcdefgh"));
+    let meta = answer.meta();
+    assert_eq!(meta.status, 200);
+    assert_eq!(meta.request_id.as_deref(), Some("req_meta_1"));
+    assert_eq!(meta.attempts, 2);
+    assert_eq!(
+        (
+            meta.rate_limit.limit,
+            meta.rate_limit.remaining,
+            meta.rate_limit.reset
+        ),
+        (Some(100), Some(97), Some(1_700_000_060))
+    );
+    assert_eq!(seen.hits(), 2);
+
+    // Per-call retry policy: this call alone does not retry.
+    let err = client
+        .payments()
+        .get("pay_1")
+        .retry(RetryPolicy::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(seen.hits(), 3);
+    // The next call (answered 200 at once) reports one attempt.
+    let again = client.payments().get("pay_1").with_meta().await.unwrap();
+    assert_eq!(again.meta().attempts, 1);
+}
+
+#[tokio::test]
+async fn per_call_timeout() {
+    let base = serve(Router::new().route(
+        "/api/v1/payments/{id}",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            json(StatusCode::OK, r#"{"success":true,"data":{}}"#)
+        }),
+    ))
+    .await;
+    let client = builder(&base)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .payments()
+        .get("pay_1")
+        .with_options(
+            luxcore_ext::CallOptions::new()
+                .timeout(Duration::from_millis(50))
+                .retry(RetryPolicy::none()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, Error::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(350));
 }

@@ -4,7 +4,7 @@
 mod client_support;
 
 use client_support::*;
-use luxcore_ext::services::{Created, PaymentRequest};
+use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::types::PaymentMethodValidateRequest;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
 
@@ -80,7 +80,7 @@ async fn duplicate_reference_is_created_existing() {
 
 #[tokio::test]
 async fn create_v2_with_hmac() {
-    let (server, client) = mock().await;
+    let (server, _) = mock().await;
     let reference = unique_ref("v2");
     let request = deposit(
         150_000,
@@ -88,10 +88,12 @@ async fn create_v2_with_hmac() {
         PaymentMethod::BankTransfer,
         &reference,
     );
-    let created = client.payments().create_v2(request.clone()).await.unwrap();
+    // HMAC credentials: creation goes to API v2, signed.
+    let client = client_v2(&server.base_url());
+    let created = client.payments().create(request.clone()).await.unwrap();
     assert!(created.is_new());
     assert_eq!(created.get().fee_amount, Some(6750));
-    let again = client.payments().create_v2(request).await.unwrap();
+    let again = client.payments().create(request).await.unwrap();
     assert!(!again.is_new());
     assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 1);
 }

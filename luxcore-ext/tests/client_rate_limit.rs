@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures::{StreamExt, stream};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::rate_limit::{Quota, RateBucket, RateLimits};
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer, RateLimitConfig};
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use client_support::*;
 use luxcore_ext::api::enums::{BalanceType, TicketStatus, WebhookEventType, WebhookStatus};
-use luxcore_ext::services::tickets::TicketRequest;
+use luxcore_ext::tickets::TicketRequest;
 use luxcore_ext::types::WebhookUpdateRequest;
 use luxcore_ext::{Currency, ErrorCode};
 
@@ -101,6 +101,8 @@ async fn balances_v1_merchant_and_v2() {
     let (server, client) = mock().await;
     server.set_balance("ARS", 1_200_000, 300_000).await.unwrap();
     let balances = client.balance();
+    // With HMAC credentials, balance reads go to API v2, signed.
+    let v2 = client_v2(&server.base_url()).balance();
     for balance in [
         balances.get(Currency::ARS, None).await.unwrap(),
         balances
@@ -111,8 +113,7 @@ async fn balances_v1_merchant_and_v2() {
             .merchant(MERCHANT as i64, Currency::ARS, None)
             .await
             .unwrap(),
-        balances
-            .get_v2(Currency::ARS, Some(BalanceType::Main))
+        v2.get(Currency::ARS, Some(BalanceType::Main))
             .await
             .unwrap(),
     ] {
@@ -124,7 +125,7 @@ async fn balances_v1_merchant_and_v2() {
     for list in [
         balances.all().await.unwrap(),
         balances.merchant_all(MERCHANT as i64).await.unwrap(),
-        balances.all_v2().await.unwrap(),
+        v2.all().await.unwrap(),
     ] {
         let ars = list
             .balances

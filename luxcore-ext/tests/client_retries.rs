@@ -6,7 +6,7 @@ mod client_support;
 
 use client_support::*;
 use luxcore_ext::error::Error;
-use luxcore_ext::services::Created;
+use luxcore_ext::payments::Created;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus};
 use luxcore_mock::{Fault, FaultConfig};
 
@@ -42,7 +42,10 @@ async fn dropped_creation_is_retried_into_the_existing_payment() {
             .await
             .unwrap();
         let created = if v2 {
-            client.payments().create_v2(request).await
+            client_v2(&server.base_url())
+                .payments()
+                .create(request)
+                .await
         } else {
             client.payments().create(request).await
         }
@@ -63,6 +66,10 @@ async fn random_faults_leave_exactly_one_payment_per_reference() {
         .retry_policy(fast_retries().with_max_attempts(12))
         .build()
         .unwrap();
+    let v2 = builder_v2(&server.base_url())
+        .retry_policy(fast_retries().with_max_attempts(12))
+        .build()
+        .unwrap();
     server
         .set_faults(FaultConfig {
             seed: 42,
@@ -80,7 +87,7 @@ async fn random_faults_leave_exactly_one_payment_per_reference() {
         let created = if i % 2 == 0 {
             client.payments().create(request).await
         } else {
-            client.payments().create_v2(request).await
+            v2.payments().create(request).await
         };
         created.unwrap_or_else(|e| panic!("{reference}: {e:?}"));
         references.push(reference);
@@ -152,7 +159,7 @@ async fn other_posts_are_not_retried_after_send() {
     let ticket = client
         .tickets()
         .create(
-            luxcore_ext::services::tickets::TicketRequest::new("retry")
+            luxcore_ext::tickets::TicketRequest::new("retry")
                 .build()
                 .unwrap(),
         )

@@ -44,12 +44,13 @@ fn signed(body: &[u8], timestamp: i64, nonce: &str) -> Vec<(&'static str, String
 
 #[tokio::test]
 async fn good_signatures_are_accepted() {
-    let (server, client) = mock().await;
+    let (server, _) = mock().await;
+    let client = client_v2(&server.base_url());
     server.set_balance("ARS", 1_500_000, 300_000).await.unwrap();
-    let balance = client.balance().get_v2(Currency::ARS, None).await.unwrap();
+    let balance = client.balance().get(Currency::ARS, None).await.unwrap();
     assert_eq!(balance.available_amount, "1500000");
     assert_eq!(balance.frozen_amount, "300000");
-    let all = client.balance().all_v2().await.unwrap();
+    let all = client.balance().all().await.unwrap();
     assert!(!all.balances.is_empty());
     let (status, body) = client
         .signed_request(reqwest::Method::GET, "/api/v2/balance?currency=ARS", None)
@@ -165,11 +166,7 @@ async fn wrong_secret_maps_to_invalid_signature() {
         .hmac_v2(MERCHANT, "not_the_secret")
         .build()
         .unwrap();
-    let err = client
-        .balance()
-        .get_v2(Currency::ARS, None)
-        .await
-        .unwrap_err();
+    let err = client.balance().get(Currency::ARS, None).await.unwrap_err();
     assert_eq!(api_code(&err), ErrorCode::InvalidSignature);
     assert_eq!(err.status(), Some(401));
 }
@@ -177,7 +174,7 @@ async fn wrong_secret_maps_to_invalid_signature() {
 #[tokio::test]
 async fn clock_skew_is_corrected_once() {
     let (server, _) = mock().await;
-    let client = builder(&server.base_url())
+    let client = builder_v2(&server.base_url())
         .retry_policy(luxcore_ext::retry::RetryPolicy::none())
         .clock_skew_for_tests(-1000)
         .build()
@@ -185,7 +182,7 @@ async fn clock_skew_is_corrected_once() {
     let reference = unique_ref("skew");
     let created = client
         .payments()
-        .create_v2(deposit(
+        .create(deposit(
             150_000,
             Currency::ARS,
             PaymentMethod::BankTransfer,
@@ -197,5 +194,5 @@ async fn clock_skew_is_corrected_once() {
     assert!(client.clock_offset_secs().abs() <= 2);
     assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 1);
     // Later calls use the corrected clock straight away.
-    client.balance().get_v2(Currency::ARS, None).await.unwrap();
+    client.balance().get(Currency::ARS, None).await.unwrap();
 }

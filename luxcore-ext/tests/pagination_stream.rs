@@ -7,11 +7,9 @@ use std::pin::pin;
 use futures::{StreamExt, TryStreamExt, stream};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
-use luxcore_ext::pagination::{
-    CommentFilter, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
-};
-use luxcore_ext::services::PaymentRequest;
-use luxcore_ext::services::tickets::TicketRequest;
+use luxcore_ext::payments::PaymentRequest;
+use luxcore_ext::prelude::*;
+use luxcore_ext::tickets::TicketRequest;
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, PaymentMethod, PaymentStatus};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
@@ -74,11 +72,15 @@ async fn thousand_payments_sequential_and_concurrent_identical() {
 
     let payments = client.payments();
     let sequential = payments
-        .collect_all(PaymentFilter::new().concurrency(1))
+        .clone()
+        .paging(Paging::new().concurrency(1))
+        .collect_all(PaymentFilter::new())
         .await
         .unwrap();
     let concurrent = payments
-        .collect_all(PaymentFilter::new().concurrency(4))
+        .clone()
+        .paging(Paging::new().concurrency(4))
+        .collect_all(PaymentFilter::new())
         .await
         .unwrap();
     assert_eq!(sequential.len(), 1000);
@@ -94,7 +96,9 @@ async fn thousand_payments_sequential_and_concurrent_identical() {
     assert_eq!((first.limit, first.offset, first.total_pages), (100, 0, 10));
     assert_eq!(first.items, sequential[..100]);
     let third = payments
-        .list(&PaymentFilter::new().page_size(7).offset(14))
+        .clone()
+        .paging(Paging::new().page_size(7).offset(14))
+        .list(&PaymentFilter::new())
         .await
         .unwrap();
     assert_eq!(third.items, sequential[14..21]);
@@ -102,7 +106,9 @@ async fn thousand_payments_sequential_and_concurrent_identical() {
 
     // Odd page sizes give the same sequence.
     let small = payments
-        .collect_all(PaymentFilter::new().page_size(33).concurrency(3))
+        .clone()
+        .paging(Paging::new().page_size(33).concurrency(3))
+        .collect_all(PaymentFilter::new())
         .await
         .unwrap();
     assert_eq!(small, sequential);
@@ -123,9 +129,10 @@ async fn stream_across_inserts_loses_and_repeats_nothing() {
     assert_eq!(original.len(), 200);
 
     for concurrency in [1, 4] {
-        let payments = client.payments();
-        let mut walk =
-            pin!(payments.stream(PaymentFilter::new().page_size(10).concurrency(concurrency)));
+        let payments = client
+            .payments()
+            .paging(Paging::new().page_size(10).concurrency(concurrency));
+        let mut walk = pin!(payments.stream(PaymentFilter::new()));
         let mut seen = Vec::new();
         let mut inserted = 0;
         while let Some(payment) = walk.try_next().await.unwrap() {
@@ -170,11 +177,9 @@ async fn filters_validation_and_errors() {
     let payments = client.payments();
 
     let completed = payments
-        .collect_all(
-            PaymentFilter::new()
-                .status(PaymentStatus::Completed)
-                .page_size(2),
-        )
+        .clone()
+        .paging(Paging::new().page_size(2))
+        .collect_all(PaymentFilter::new().status(PaymentStatus::Completed))
         .await
         .unwrap();
     assert_eq!(completed.len(), 5);
@@ -212,11 +217,13 @@ async fn filters_validation_and_errors() {
     assert!(before.is_empty());
 
     // Invalid paging: a Config error, nothing sent.
-    for filter in [
-        PaymentFilter::new().page_size(0),
-        PaymentFilter::new().page_size(101),
-        PaymentFilter::new().concurrency(0),
+    for paging in [
+        Paging::new().page_size(0),
+        Paging::new().page_size(101),
+        Paging::new().concurrency(0),
     ] {
+        let payments = payments.clone().paging(paging);
+        let filter = PaymentFilter::new();
         assert!(matches!(
             payments.list(&filter).await,
             Err(Error::Config(_))
@@ -224,7 +231,7 @@ async fn filters_validation_and_errors() {
         let items: Vec<_> = payments.stream(filter.clone()).collect().await;
         assert!(
             matches!(items.as_slice(), [Err(Error::Config(_))]),
-            "{filter:?}: {items:?}"
+            "{paging:?}: {items:?}"
         );
         assert!(matches!(
             payments.collect_all(filter).await,
@@ -263,7 +270,9 @@ async fn webhooks_events_tickets_and_comments() {
     }
     hooks.disable(&webhook_ids[0]).await.unwrap();
     let all = hooks
-        .collect_all(WebhookFilter::new().page_size(2))
+        .clone()
+        .paging(Paging::new().page_size(2))
+        .collect_all(WebhookFilter::new())
         .await
         .unwrap();
     assert_eq!(all.len(), 5);
@@ -276,24 +285,27 @@ async fn webhooks_events_tickets_and_comments() {
     assert_eq!(disabled.len(), 1);
     assert_eq!(disabled[0].id, webhook_ids[0]);
     let page = hooks
-        .list(&WebhookFilter::new().page_size(3))
+        .clone()
+        .paging(Paging::new().page_size(3))
+        .list(&WebhookFilter::new())
         .await
         .unwrap();
     assert_eq!((page.items.len(), page.total, page.total_pages), (3, 5, 2));
 
     create_deposits(&client, "events", 7).await;
     let events = hooks
-        .collect_all_events(
-            webhook_ids[1].clone(),
-            WebhookEventFilter::new().page_size(3),
-        )
+        .clone()
+        .paging(Paging::new().page_size(3))
+        .collect_all_events(webhook_ids[1].clone(), WebhookEventFilter::new())
         .await
         .unwrap();
     assert_eq!(events.len(), 7, "one payment.created per deposit");
     let event_ids: HashSet<&String> = events.iter().map(|e| &e.id).collect();
     assert_eq!(event_ids.len(), 7);
     let first = hooks
-        .list_events(&webhook_ids[1], &WebhookEventFilter::new().page_size(5))
+        .clone()
+        .paging(Paging::new().page_size(5))
+        .list_events(&webhook_ids[1], &WebhookEventFilter::new())
         .await
         .unwrap();
     assert_eq!(first.items.len(), 5);
@@ -311,7 +323,9 @@ async fn webhooks_events_tickets_and_comments() {
     }
     tickets.close(&ticket_ids[0]).await.unwrap();
     let all = tickets
-        .collect_all(TicketFilter::new().page_size(4))
+        .clone()
+        .paging(Paging::new().page_size(4))
+        .collect_all(TicketFilter::new())
         .await
         .unwrap();
     assert_eq!(all.len(), 6);
@@ -340,20 +354,18 @@ async fn webhooks_events_tickets_and_comments() {
             .unwrap();
     }
     let comments = tickets
-        .collect_all_comments(
-            ticket_ids[1].clone(),
-            CommentFilter::new().page_size(5).concurrency(2),
-        )
+        .clone()
+        .paging(Paging::new().page_size(5).concurrency(2))
+        .collect_all_comments(ticket_ids[1].clone())
         .await
         .unwrap();
     let texts: Vec<&str> = comments.iter().map(|c| c.content.as_str()).collect();
     let expected: Vec<String> = (0..12).map(|i| format!("comment {i}")).collect();
     assert_eq!(texts, expected, "oldest first, all of them");
     let page = tickets
-        .list_comments(
-            &ticket_ids[1],
-            &CommentFilter::new().page_size(5).offset(10),
-        )
+        .clone()
+        .paging(Paging::new().page_size(5).offset(10))
+        .list_comments(&ticket_ids[1])
         .await
         .unwrap();
     assert_eq!(page.items.len(), 2);
@@ -365,7 +377,10 @@ async fn streams_are_send_and_dropping_early_is_fine() {
     let (_server, client) = setup().await;
     create_deposits(&client, "drop", 250).await;
     let payments = client.payments();
-    let stream = payments.stream(PaymentFilter::new().page_size(10).concurrency(8));
+    let stream = payments
+        .clone()
+        .paging(Paging::new().page_size(10).concurrency(8))
+        .stream(PaymentFilter::new());
     assert_send(&stream);
     let first: Vec<Payment> = stream.take(15).try_collect().await.unwrap();
     assert_eq!(first.len(), 15);
@@ -373,4 +388,18 @@ async fn streams_are_send_and_dropping_early_is_fine() {
     let all = payments.collect_all(PaymentFilter::new()).await.unwrap();
     assert_eq!(all.len(), 250);
     assert_eq!(all[..15], first[..]);
+}
+
+#[tokio::test]
+async fn streams_own_the_client_and_can_be_spawned() {
+    let (_server, client) = setup().await;
+    create_deposits(&client, "spawn", 30).await;
+    let filter = PaymentFilter::new();
+    // The stream owns a clone of the client: it outlives this borrow and moves into a task.
+    let s = client.payments().stream(filter);
+    let spawned = tokio::spawn(async move { s.try_collect::<Vec<_>>().await });
+    let all = spawned.await.unwrap().unwrap();
+    assert_eq!(all.len(), 30);
+    fn assert_static_send_unpin<T: Send + Unpin + 'static>(_: &T) {}
+    assert_static_send_unpin(&client.tickets().stream_comments("tkt_x"));
 }

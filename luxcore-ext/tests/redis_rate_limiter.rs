@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::credentials::ApiKey;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::rate_limit::{
     LimiterError, OnUnavailable, Quota, RateBucket, RateLimiter, RateLimits, RedisRateLimiter,
     SharedLimits,
 };
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use tokio::sync::Mutex;
 

@@ -275,8 +275,9 @@ fn stream_ends_when_the_server_ignores_offset() {
         tokio::time::timeout(
             HANG_LIMIT,
             client
+                .v1
                 .payments()
-                .collect_all(luxcore_ext::pagination::PaymentFilter::new()),
+                .collect_all(luxcore_ext::payments::PaymentFilter::new()),
         )
         .await
     });

@@ -16,8 +16,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::{Created, PaymentRequest};
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus};
 use luxcore_mock::{MockConfig, MockServer};
@@ -38,10 +38,6 @@ async fn setup() -> (MockServer, LuxCore) {
     let client = LuxCore::builder()
         .base_url(server.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
-        .hmac_v2(
-            luxcore_mock::DEFAULT_MERCHANT_ID,
-            luxcore_mock::DEFAULT_HMAC_SECRET,
-        )
         .retry_policy(
             RetryPolicy::default()
                 .with_base_delay(Duration::from_millis(2))
@@ -50,6 +46,20 @@ async fn setup() -> (MockServer, LuxCore) {
         .build()
         .unwrap();
     (server, client)
+}
+
+/// `client` with HMAC credentials too: its payment creations go to API v2, signed.
+fn with_hmac(client: &LuxCore) -> LuxCore {
+    LuxCore::builder()
+        .base_url(client.base_url())
+        .api_key(luxcore_mock::DEFAULT_API_KEY)
+        .hmac_v2(
+            luxcore_mock::DEFAULT_MERCHANT_ID,
+            luxcore_mock::DEFAULT_HMAC_SECRET,
+        )
+        .retry_policy(client.retry_policy().clone())
+        .build()
+        .unwrap()
 }
 
 /// Sends `WITHDRAWALS` withdrawals at once (every fourth through API v2) and returns the
@@ -61,6 +71,7 @@ async fn withdraw_all(
     payout: (&str, &str),
     tag: &str,
 ) -> (Vec<Payment>, Vec<Error>) {
+    let v2 = &with_hmac(client);
     let results: Vec<_> = futures::stream::iter(0..WITHDRAWALS)
         .map(|i| {
             let request = PaymentRequest::withdrawal(
@@ -74,7 +85,7 @@ async fn withdraw_all(
             .unwrap();
             async move {
                 if i % 4 == 3 {
-                    client.payments().create_v2(request).await
+                    v2.payments().create(request).await
                 } else {
                     client.payments().create(request).await
                 }
@@ -232,6 +243,7 @@ async fn racing_cancellations_release_each_withdrawal_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_reference_raced_sixty_four_times_creates_one_payment() {
     let (server, client) = setup().await;
+    let v2 = &with_hmac(&client);
     let results: Vec<_> = futures::stream::iter(0..WITHDRAWALS)
         .map(|i| {
             let client = &client;
@@ -247,7 +259,7 @@ async fn one_reference_raced_sixty_four_times_creates_one_payment() {
                 if i % 2 == 0 {
                     client.payments().create(request).await
                 } else {
-                    client.payments().create_v2(request).await
+                    v2.payments().create(request).await
                 }
             }
         })

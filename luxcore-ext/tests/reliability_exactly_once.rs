@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::{Created, PaymentRequest};
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{FaultConfig, MockConfig, MockServer};
@@ -153,19 +153,24 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
         .with_base_delay(Duration::from_millis(2))
         .with_max_delay(Duration::from_millis(20))
         .with_max_elapsed(Duration::from_secs(60));
-    let client = LuxCore::builder()
-        .base_url(server.base_url())
-        .api_key(luxcore_mock::DEFAULT_API_KEY)
+    // Key only: creation through API v1; with HMAC credentials: through API v2, signed.
+    let builder = || {
+        LuxCore::builder()
+            .base_url(server.base_url())
+            .api_key(luxcore_mock::DEFAULT_API_KEY)
+            .retry_policy(policy.clone())
+    };
+    let client = builder().build().unwrap();
+    let v2 = builder()
         .hmac_v2(
             luxcore_mock::DEFAULT_MERCHANT_ID,
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )
-        .retry_policy(policy)
         .build()
         .unwrap();
 
     let started = Instant::now();
-    let client = &client;
+    let (client, v2) = (&client, &v2);
     let outcomes: Vec<Outcome> = futures::stream::iter(0..count)
         .map(|i| async move {
             let reference = format!("exactly_once_{seed}_{i}");
@@ -187,7 +192,7 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
             RETRIES
                 .scope(RefCell::new(Vec::new()), async {
                     let result = if i % 4 == 3 {
-                        client.payments().create_v2(request).await
+                        v2.payments().create(request).await
                     } else {
                         client.payments().create(request).await
                     };

@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::{StreamExt, stream};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::rate_limit::{OnUnavailable, RateLimits, SharedLimits};
 use luxcore_ext::retry::RetryPolicy;
-use luxcore_ext::services::PaymentRequest;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
 

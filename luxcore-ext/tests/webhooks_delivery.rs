@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use luxcore_ext::api::enums::WebhookEventType;
 use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::client::LuxCore;
-use luxcore_ext::services::PaymentRequest;
+use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::webhooks::{Event, EventKind};
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};

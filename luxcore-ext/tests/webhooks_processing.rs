@@ -712,7 +712,7 @@ mod postgres_store {
 async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
     use luxcore_ext::api::enums::WebhookEventType;
     use luxcore_ext::client::LuxCore;
-    use luxcore_ext::services::PaymentRequest;
+    use luxcore_ext::payments::PaymentRequest;
     use luxcore_ext::webhooks::axum::route;
     use luxcore_ext::{Currency, PaymentMethod};
     use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};

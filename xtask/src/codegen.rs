@@ -10,7 +10,7 @@ use quote::{ToTokens, quote};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::open_enums;
+use crate::{open_enums, operations, redact};
 
 /// Why generation failed.
 #[derive(Debug)]
@@ -82,13 +82,15 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
         .map_err(|e| CodegenError::InvalidSpec(format!("not JSON: {e}")))?;
     check_version(&value)?;
     let enums = open_enums::find(&value);
-    let client = generate_client(&value, &enums)?;
+    let client = redact::apply(generate_client(&value, &enums)?, &value)?;
+    let operations = operations::generate(&value)?;
     let header = header(spec_bytes);
 
     let lib_tokens = quote! {
         #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports)]
         pub mod enums;
         pub mod hooks;
+        pub mod operations;
         pub use hooks::{Hooks, RequestHook};
         #client
     };
@@ -101,11 +103,13 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
     );
     let enums_src = format!("{header}{}", unparse(open_enums::generate(&enums))?);
     let hooks_src = format!("{header}{}", include_str!("../templates/hooks.rs"));
+    let operations_src = format!("{header}{}", unparse(operations)?);
 
     [
         ("lib.rs", lib),
         ("enums.rs", enums_src),
         ("hooks.rs", hooks_src),
+        ("operations.rs", operations_src),
     ]
     .into_iter()
     .map(|(name, content)| {

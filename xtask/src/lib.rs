@@ -6,6 +6,8 @@ pub mod codegen;
 pub mod drift;
 pub mod fetch;
 pub mod open_enums;
+pub mod operations;
+pub mod redact;
 pub mod regen;
 pub mod servers;
 pub mod surface;

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use luxcore_api::enums::{Currency, PaymentStatus, PaymentType};
 use luxcore_api::types;
 
-use super::Money;
+use crate::base::money::Money;
 
 /// One balance-moving change, as in the documented balance-change table.
 ///

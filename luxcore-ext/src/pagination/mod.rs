@@ -1,59 +1,258 @@
-//! Pagination: typed list filters, single pages and ordered, de-duplicating streams over
-//! every `limit`/`offset` list of the API.
+//! Pagination: single pages, [`Paging`] settings and ordered, de-duplicating streams over
+//! every `limit`/`offset` list of the API, all driven by one generic walker ([`paginate`]).
 //!
-//! Each list operation gets three methods on its service: `list(&filter)` (one [`Page`]),
-//! `stream(filter)` (every item, in order) and `collect_all(filter)`:
+//! Each list gets three methods on its resource — `list(&filter)` (one [`Page`]),
+//! `stream(filter)` (every item, in order, as a [`ListStream`]) and `collect_all(filter)`:
 //!
-//! | service                      | methods                                                  | filter                 |
-//! |------------------------------|----------------------------------------------------------|------------------------|
-//! | `client.payments()`          | `list`, `stream`, `collect_all`                          | [`PaymentFilter`]      |
-//! | `client.webhooks()`          | `list`, `stream`, `collect_all`                          | [`WebhookFilter`]      |
-//! | `client.webhooks()`          | `list_events`, `stream_events`, `collect_all_events`     | [`WebhookEventFilter`] |
-//! | `client.tickets()`           | `list`, `stream`, `collect_all`                          | [`TicketFilter`]       |
-//! | `client.tickets()`           | `list_comments`, `stream_comments`, `collect_all_comments` | [`CommentFilter`]    |
+//! | resource                 | methods                                                      | filter                                                  |
+//! |--------------------------|--------------------------------------------------------------|---------------------------------------------------------|
+//! | `client.payments()`      | `list`, `stream`, `collect_all`                              | [`PaymentFilter`](crate::payments::PaymentFilter)       |
+//! | `client.webhooks()`      | `list`, `stream`, `collect_all`                              | [`WebhookFilter`](crate::webhook_endpoints::WebhookFilter) |
+//! | `client.webhooks()`      | `list_events`, `stream_events`, `collect_all_events`         | [`WebhookEventFilter`](crate::webhook_endpoints::WebhookEventFilter) |
+//! | `client.tickets()`       | `list`, `stream`, `collect_all`                              | [`TicketFilter`](crate::tickets::TicketFilter)          |
+//! | `client.tickets()`       | `list_comments`, `stream_comments`, `collect_all_comments`   | none                                                    |
 //!
-//! Streams use the largest page size (100) and fetch up to 4 pages ahead by default, and
-//! still yield items in list order; see [`paginate`] for the exact guarantees.
+//! Filters say *what* to list; [`Paging`] says *how* to walk it (page size, pages fetched
+//! ahead, eager first round, start offset) and is set on the resource:
+//! `client.payments().paging(Paging::new().concurrency(1))`. Streams are `'static`, `Send`
+//! and `Unpin` (they own a clone of the client), so they can be spawned:
 //!
 //! ```no_run
-//! # async fn demo(client: luxcore_ext::client::LuxCore) -> luxcore_ext::error::Result<()> {
-//! use futures::TryStreamExt;
-//! use luxcore_ext::pagination::PaymentFilter;
-//! use luxcore_ext::PaymentStatus;
+//! # async fn demo(client: luxcore_ext::LuxCore) -> luxcore_ext::Result<()> {
+//! use luxcore_ext::prelude::*;
 //!
-//! let payments = client.payments();
-//! let mut completed = std::pin::pin!(payments.stream(PaymentFilter::new().status(PaymentStatus::Completed)));
-//! while let Some(payment) = completed.try_next().await? {
-//!     println!("{:?} {}", payment.id, payment.amount);
-//! }
+//! let completed = client.payments().stream(PaymentFilter::new().status(PaymentStatus::Completed));
+//! let all = tokio::spawn(async move { completed.try_collect::<Vec<_>>().await }).await.unwrap()?;
+//! println!("{} completed payments", all.len());
 //! # Ok(()) }
 //! ```
 
-mod filters;
-mod lists;
+pub(crate) mod filters;
 mod walk;
 
-pub use filters::{
-    CommentFilter, MAX_SEARCH_CHARS, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
-};
-pub use walk::{paginate, paginate_with};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use luxcore_api::types::Pagination;
 
-/// Largest page size the API accepts (`limit` maximum); the streams' default.
+pub use filters::MAX_SEARCH_CHARS;
+pub(crate) use filters::status_range_query;
+pub use walk::{Page, paginate, paginate_with};
+
+use crate::base::error::{Error, Result};
+use crate::transport::client::ApiCall;
+
+/// Largest page size the API accepts (`limit` maximum); the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// Default number of pages fetched ahead by the streams.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
-/// One page of a list.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    /// Items of this page, in list order.
-    pub items: Vec<T>,
-    /// Total number of matching items when the page was served.
-    pub total: u64,
-    /// Page size used by the server.
-    pub limit: u32,
-    /// Offset of the first item.
+/// Every item of a list, in order: `'static + Send + Unpin`, owns a clone of the client.
+pub type ListStream<T> = BoxStream<'static, Result<T>>;
+
+impl<T> Page<T> {
+    /// Builds a page from a list response (negative numbers are read as 0).
+    pub(crate) fn from_api(items: Vec<T>, total: i64, pagination: &Pagination) -> Self {
+        Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            limit: u32::try_from(pagination.limit).unwrap_or(0),
+            offset: u64::try_from(pagination.offset).unwrap_or(0),
+            total_pages: u64::try_from(pagination.total_pages).unwrap_or(0),
+        }
+    }
+}
+
+/// How a list is walked: page size, pages fetched ahead, eager first round, start offset.
+/// Separate from the filters (what is listed).
+///
+/// ```
+/// use luxcore_ext::pagination::Paging;
+///
+/// let paging = Paging::new().page_size(50).concurrency(2).eager(true);
+/// assert_eq!((paging.page_size, paging.concurrency, paging.offset), (50, 2, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Paging {
+    /// Items per request, 1..=100 (default 100, the maximum).
+    pub page_size: u32,
+    /// Pages fetched ahead while streaming, at least 1 (default 4; 1 = sequential).
+    pub concurrency: usize,
+    /// Streams only: request the first `concurrency` pages together (default `false`).
+    pub eager: bool,
+    /// Offset of the first item (default 0): the page `list` returns, where streams start.
     pub offset: u64,
-    /// Number of pages at this page size when the page was served.
-    pub total_pages: u64,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            page_size: MAX_PAGE_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            eager: false,
+            offset: 0,
+        }
+    }
+}
+
+impl Paging {
+    /// The defaults: pages of 100, 4 fetched ahead, not eager, from offset 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Items per request, 1..=100.
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Pages fetched ahead while streaming, at least 1 (1 = sequential).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Streams only: request the first `concurrency` pages together instead of the first
+    /// page alone. Saves one round trip on long lists; costs up to `concurrency - 1`
+    /// empty-page requests, which count against the rate limit, on lists shorter than that.
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
+        self
+    }
+
+    /// Offset of the first item.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Checks the ranges: page size 1..=100, concurrency >= 1, offset representable by the
+    /// API (32-bit). [`Error::Config`] otherwise.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
+            return Err(Error::Config(format!(
+                "page_size must be between 1 and {MAX_PAGE_SIZE}, got {}",
+                self.page_size
+            )));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::Config("concurrency must be at least 1".into()));
+        }
+        api_offset(self.offset).map(|_| ())
+    }
+}
+
+/// The API's 32-bit offset.
+pub(crate) fn api_offset(offset: u64) -> Result<i32> {
+    i32::try_from(offset).map_err(|_| Error::Config(format!("offset {offset} is too large")))
+}
+
+/// One page as a call (validating paging and `checked` first).
+pub(crate) fn page_call<T: Send + 'static>(
+    paging: Paging,
+    checked: Result<()>,
+    fetch: impl FnOnce(i32, u32) -> ApiCall<Page<T>>,
+) -> ApiCall<Page<T>> {
+    match checked
+        .and_then(|()| paging.validate())
+        .and_then(|()| api_offset(paging.offset))
+    {
+        Ok(offset) => fetch(offset, paging.page_size),
+        Err(err) => ApiCall::fail(err),
+    }
+}
+
+/// The one list stream: [`paginate_with`] over `fetch(offset, limit)` pages, or the
+/// validation error (of `paging` or `checked`) alone.
+pub(crate) fn walk_list<T, K>(
+    paging: Paging,
+    checked: Result<()>,
+    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + 'static,
+    id_of: fn(&T) -> Option<K>,
+) -> ListStream<T>
+where
+    T: Send + 'static,
+    K: Eq + std::hash::Hash + Send + 'static,
+{
+    match checked.and_then(|()| paging.validate()) {
+        Ok(()) => paginate_with(
+            paging.offset,
+            paging.page_size,
+            paging.concurrency,
+            paging.eager,
+            move |offset, limit| {
+                let call = api_offset(offset).map(|offset| fetch(offset, limit));
+                async move { call?.await }
+            },
+            id_of,
+        )
+        .boxed(),
+        Err(err) => stream::once(async move { Err(err) }).boxed(),
+    }
+}
+
+/// Defines `list`, `stream` and `collect_all` of one list on a resource with `client` and
+/// `paging` fields: `$page(&client, &(parent, filter), offset, limit)` makes the page call.
+macro_rules! list_methods {
+    (
+        $what:literal, $item:ty, $filter:ty, $page:path, $id_of:expr,
+        $list:ident, $stream:ident, $collect:ident $(, $parent:ident)?
+    ) => {
+        #[doc = concat!("One page of ", $what, ": the resource's [`Paging`](crate::pagination::Paging) `page_size` items from its `offset`.")]
+        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>> {
+            let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
+            let client = self.client.clone();
+            let checked = $crate::pagination::filters::Query::check(filter);
+            $crate::pagination::page_call(self.paging, checked, move |o, l| $page(&client, &query, o, l))
+        }
+
+        #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [`paginate`](crate::pagination::paginate) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
+        pub fn $stream(&self, $($parent: impl Into<String>,)? filter: $filter) -> ListStream<$item> {
+            let checked = $crate::pagination::filters::Query::check(&filter);
+            let query = std::sync::Arc::new(($($parent.into(),)? filter,));
+            let client = self.client.clone();
+            $crate::pagination::walk_list(self.paging, checked, move |o, l| $page(&client, &query, o, l), $id_of)
+        }
+
+        #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method).")]
+        pub async fn $collect(&self, $($parent: impl Into<String>,)? filter: $filter) -> Result<Vec<$item>> {
+            futures::TryStreamExt::try_collect(self.$stream($($parent,)? filter)).await
+        }
+    };
+}
+pub(crate) use list_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_validation() {
+        for bad in [0, 101, u32::MAX] {
+            assert!(matches!(
+                Paging::new().page_size(bad).validate(),
+                Err(Error::Config(_))
+            ));
+        }
+        assert!(Paging::new().page_size(1).validate().is_ok());
+        assert!(Paging::new().page_size(100).validate().is_ok());
+        assert!(matches!(
+            Paging::new().concurrency(0).validate(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Paging::new().offset(u64::from(u32::MAX)).validate(),
+            Err(Error::Config(_))
+        ));
+        let p = Paging::new()
+            .page_size(10)
+            .concurrency(1)
+            .offset(20)
+            .eager(true);
+        assert_eq!(
+            (p.page_size, p.concurrency, p.offset, p.eager),
+            (10, 1, 20, true)
+        );
+    }
 }

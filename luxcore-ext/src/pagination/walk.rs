@@ -7,7 +7,20 @@ use std::hash::Hash;
 
 use futures::stream::{FuturesOrdered, Stream, StreamExt};
 
-use super::Page;
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// Items of this page, in list order.
+    pub items: Vec<T>,
+    /// Total number of matching items when the page was served.
+    pub total: u64,
+    /// Page size used by the server.
+    pub limit: u32,
+    /// Offset of the first item.
+    pub offset: u64,
+    /// Number of pages at this page size when the page was served.
+    pub total_pages: u64,
+}
 
 /// Walks every page of a `limit`/`offset` list and yields its items in order.
 ///

@@ -43,18 +43,29 @@ pub fn fast_retries() -> RetryPolicy {
         .with_max_elapsed(Duration::from_secs(10))
 }
 
-/// A builder with the default key and HMAC credentials and fast retries.
+/// A builder with the default API key (API v1 for every operation) and fast retries.
 pub fn builder(base_url: &str) -> LuxCoreBuilder {
     LuxCore::builder()
         .base_url(base_url)
         .api_key(KEY)
-        .hmac_v2(MERCHANT, SECRET)
         .retry_policy(fast_retries())
 }
 
-/// A client with the default credentials and fast retries.
+/// A builder with the default key *and* HMAC credentials (payment creation and balance
+/// reads go to API v2, signed) and fast retries.
+pub fn builder_v2(base_url: &str) -> LuxCoreBuilder {
+    builder(base_url).hmac_v2(MERCHANT, SECRET)
+}
+
+/// A client with the default API key and fast retries.
 pub fn client(base_url: &str) -> LuxCore {
     builder(base_url).build().unwrap()
+}
+
+/// A client with the default key and HMAC credentials and fast retries.
+#[allow(dead_code)]
+pub fn client_v2(base_url: &str) -> LuxCore {
+    builder_v2(base_url).build().unwrap()
 }
 
 /// Everything written by a tracing subscriber.
@@ -134,7 +145,7 @@ pub fn deposit(
     method: luxcore_ext::PaymentMethod,
     reference: &str,
 ) -> luxcore_ext::types::PaymentCreateRequest {
-    luxcore_ext::services::PaymentRequest::deposit(amount, currency, method, reference)
+    luxcore_ext::payments::PaymentRequest::deposit(amount, currency, method, reference)
         .build()
         .unwrap()
 }

@@ -2,13 +2,10 @@
 
 use bytes::Bytes;
 use futures::StreamExt;
-use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
-use luxcore_ext::pagination::{
-    CommentFilter, PaymentFilter, TicketFilter, WebhookEventFilter, WebhookFilter,
-};
-use luxcore_ext::services::PaymentRequest;
-use luxcore_ext::services::tickets::TicketRequest;
+use luxcore_ext::payments::PaymentRequest;
+use luxcore_ext::prelude::*;
+use luxcore_ext::tickets::TicketRequest;
 use luxcore_ext::types::{
     PaymentMethodValidateRequest, TicketCommentCreateRequest, UploadUrlRequest,
     WebhookCreateRequest, WebhookUpdateRequest,
@@ -17,7 +14,7 @@ use luxcore_ext::{Currency, PaymentMethod, PaymentType};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use super::server::Answer;
+use super::server::{Answer, Clients};
 use crate::HANG_LIMIT;
 
 /// Every operation of the client (the 33 of the API) and the helpers built on them.
@@ -157,7 +154,9 @@ pub(crate) async fn collect_capped<T: std::fmt::Debug>(
 }
 
 /// Runs `op` once; the `Ok` value is formatted (exercising `Debug` of what was decoded).
-pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Result<String> {
+pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Result<String> {
+    let client = &clients.v1;
+    let (payments_v2, balance_v2) = (clients.v2.payments(), clients.v2.balance());
     let payments = client.payments();
     let webhooks = client.webhooks();
     let balance = client.balance();
@@ -166,7 +165,7 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
         || PaymentRequest::deposit(1_000, Currency::MXN, PaymentMethod::Spei, "garbage_ref");
     let out = match op {
         Op::Create => format!("{:?}", payments.create(deposit().build()?).await?),
-        Op::CreateV2 => format!("{:?}", payments.create_v2(deposit().build()?).await?),
+        Op::CreateV2 => format!("{:?}", payments_v2.create(deposit().build()?).await?),
         Op::Get => format!("{:?}", payments.get("pay_1").await?),
         Op::Cancel => format!("{:?}", payments.cancel("pay_1").await?),
         Op::Methods => format!(
@@ -227,8 +226,8 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
         Op::BalanceAll => format!("{:?}", balance.all().await?),
         Op::MerchantBalance => format!("{:?}", balance.merchant(123, Currency::MXN, None).await?),
         Op::MerchantAll => format!("{:?}", balance.merchant_all(123).await?),
-        Op::BalanceGetV2 => format!("{:?}", balance.get_v2(Currency::MXN, None).await?),
-        Op::BalanceAllV2 => format!("{:?}", balance.all_v2().await?),
+        Op::BalanceGetV2 => format!("{:?}", balance_v2.get(Currency::MXN, None).await?),
+        Op::BalanceAllV2 => format!("{:?}", balance_v2.all().await?),
         Op::TicketCreate => format!(
             "{:?}",
             tickets
@@ -251,12 +250,7 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
                 )
                 .await?
         ),
-        Op::TicketComments => format!(
-            "{:?}",
-            tickets
-                .list_comments("tkt_1", &CommentFilter::new())
-                .await?
-        ),
+        Op::TicketComments => format!("{:?}", tickets.list_comments("tkt_1").await?),
         Op::TicketUploadUrl => format!(
             "{:?}",
             tickets
@@ -285,13 +279,11 @@ pub(crate) async fn run_op(client: &LuxCore, op: Op) -> luxcore_ext::error::Resu
             collect_capped(webhooks.stream_events("wh_1", WebhookEventFilter::new())).await?
         }
         Op::TicketStream => collect_capped(tickets.stream(TicketFilter::new())).await?,
-        Op::CommentStream => {
-            collect_capped(tickets.stream_comments("tkt_1", CommentFilter::new())).await?
-        }
+        Op::CommentStream => collect_capped(tickets.stream_comments("tkt_1")).await?,
         Op::Money => format!("{:?}", balance.money(Currency::MXN).await?),
         Op::AllMoney => format!("{:?}", balance.all_money().await?),
-        Op::MoneyV2 => format!("{:?}", balance.money_v2(Currency::MXN).await?),
-        Op::AllMoneyV2 => format!("{:?}", balance.all_money_v2().await?),
+        Op::MoneyV2 => format!("{:?}", balance_v2.money(Currency::MXN).await?),
+        Op::AllMoneyV2 => format!("{:?}", balance_v2.all_money().await?),
         Op::UploadAttachment => format!(
             "{:?}",
             tickets

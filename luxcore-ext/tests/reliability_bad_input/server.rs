@@ -91,7 +91,15 @@ pub(crate) async fn garbage_server(slot: Slot) -> String {
 /// A client for the garbage server. Its HTTP client sends **every** request through the
 /// garbage server as a forward proxy: an upload URL taken from a mutated body may name any
 /// host, and nothing may leave the machine.
-pub(crate) fn client_for(base_url: &str, retries: bool) -> LuxCore {
+/// The two clients of the garbage server: `v1` holds the API key only (every operation
+/// through API v1), `v2` holds HMAC credentials too (payment creation and balance reads
+/// through API v2).
+pub(crate) struct Clients {
+    pub(crate) v1: LuxCore,
+    pub(crate) v2: LuxCore,
+}
+
+pub(crate) fn client_for(base_url: &str, retries: bool) -> Clients {
     let policy = if retries {
         RetryPolicy::default()
             .with_max_attempts(3)
@@ -107,13 +115,19 @@ pub(crate) fn client_for(base_url: &str, retries: bool) -> LuxCore {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    LuxCore::builder()
-        .base_url(base_url)
-        .api_key("qp_test_sk_local")
-        .hmac_v2(123, "hmac_test_secret_local")
-        .http_client(http)
-        .timeout(Duration::from_secs(3))
-        .retry_policy(policy)
-        .build()
-        .unwrap()
+    let builder = || {
+        LuxCore::builder()
+            .base_url(base_url)
+            .api_key("qp_test_sk_local")
+            .http_client(http.clone())
+            .timeout(Duration::from_secs(3))
+            .retry_policy(policy.clone())
+    };
+    Clients {
+        v1: builder().build().unwrap(),
+        v2: builder()
+            .hmac_v2(123, "hmac_test_secret_local")
+            .build()
+            .unwrap(),
+    }
 }

@@ -9,12 +9,13 @@
 //!   HTTP 429, 500, 502, 503, 504 and retryable error codes (`MISSING_REQUISITES`,
 //!   `NO_AVAILABLE_REQUISITES`, `RATE_LIMIT_EXCEEDED`, `INTERNAL_ERROR`,
 //!   `SERVICE_UNAVAILABLE`; see [`crate::error::ErrorCodeExt`]).
-//! * **Payment creation** (`POST /api/v1/payments` and `POST /api/v2/payments`): on the
+//! * **Payment creation** (the operations whose body requires a `merchant_reference`: payment creation in API v1
+//!   and v2; the operation table's `RetryClass::DedupByReference`): on the
 //!   same conditions. This is safe because LuxCore de-duplicates on `merchant_reference`:
 //!   if an earlier attempt was processed but its answer was lost (connection dropped,
 //!   timeout), the retry is answered with HTTP 200 `MERCHANT_REFERENCE_DUPLICATE` and the
 //!   existing payment, which the SDK returns as
-//!   [`Created::Existing`](crate::services::Created::Existing). So a
+//!   [`Created::Existing`](crate::payments::Created::Existing). So a
 //!   `Created::Existing` can mean "created by an earlier attempt of this very call".
 //!   Exception documented by LuxCore: a reference whose payment failed, expired or was
 //!   cancelled may be reused, so a retry can then create a second payment — only if the
@@ -46,11 +47,12 @@ use luxcore_auth::unix_now;
 
 use rand::Rng;
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 
-use crate::client::RetryClass;
-use crate::client::hook::AttemptMeta;
-use crate::error::Error;
+use luxcore_api::operations::RetryClass;
+
+use crate::base::context::AttemptMeta;
+use crate::base::error::Error;
+use crate::base::headers::retry_after_header;
 
 /// How failed requests are retried. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +160,7 @@ impl RetryPolicy {
 /// Whether a failure of a request of `class` may be retried at all.
 fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
     match class {
-        RetryClass::Idempotent | RetryClass::CreatePayment => err.is_retryable(),
+        RetryClass::Idempotent | RetryClass::DedupByReference => err.is_retryable(),
         RetryClass::NotRetryableAfterSend => match err {
             Error::RateLimited { .. } => true,
             Error::Api { status, .. }
@@ -172,62 +174,11 @@ fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
     }
 }
 
-/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
-pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc2822(value.trim())
-        .ok()
-        .map(|d| d.timestamp())
-}
-
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
-
-/// The server's clock from its `Date` header, in Unix seconds.
-pub(crate) fn server_date(headers: &HeaderMap) -> Option<i64> {
-    header_str(headers, "date").and_then(parse_http_date)
-}
-
-fn secs_until(target: i64, now: i64) -> Duration {
-    Duration::from_secs(u64::try_from(target.saturating_sub(now)).unwrap_or(0))
-}
-
-/// `Retry-After`: delta seconds, or an HTTP date (measured against the response's
-/// `Date` header when present, else `now_unix`).
-fn retry_after_header(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
-    let value = header_str(headers, "retry-after")?;
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = parse_http_date(value)?;
-    Some(secs_until(at, server_date(headers).unwrap_or(now_unix)))
-}
-
-/// How long a 429 answer asks to wait: `Retry-After`, else `X-RateLimit-Reset` (Unix
-/// seconds, measured against the `Date` header when present, else `now_unix`).
-pub(crate) fn server_delay_hint(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
-    retry_after_header(headers, now_unix).or_else(|| {
-        let reset: i64 = header_str(headers, "x-ratelimit-reset")?.parse().ok()?;
-        Some(secs_until(reset, server_date(headers).unwrap_or(now_unix)))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::headers::tests::headers;
     use luxcore_api::enums::ErrorCode;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
 
     fn api(status: u16, code: ErrorCode) -> Error {
         Error::Api {
@@ -238,8 +189,6 @@ mod tests {
             request_id: None,
         }
     }
-
-    const NOW: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 GMT
 
     #[test]
     fn backoff_caps_and_jitter() {
@@ -257,48 +206,6 @@ mod tests {
         // Full jitter actually varies.
         let samples: std::collections::HashSet<_> = (0..50).map(|_| policy.backoff(3)).collect();
         assert!(samples.len() > 1);
-    }
-
-    #[test]
-    fn retry_after_seconds_and_date() {
-        let h = headers(&[("retry-after", "12")]);
-        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(12)));
-        let h = headers(&[
-            ("retry-after", "Tue, 14 Nov 2023 22:13:50 GMT"),
-            ("date", "Tue, 14 Nov 2023 22:13:20 GMT"),
-        ]);
-        assert_eq!(server_delay_hint(&h, 0), Some(Duration::from_secs(30)));
-        // No Date header: measured against the local clock; a past date means no wait.
-        let h = headers(&[("retry-after", "Tue, 14 Nov 2023 22:13:25 GMT")]);
-        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(5)));
-        assert_eq!(server_delay_hint(&h, NOW + 100), Some(Duration::ZERO));
-        let h = headers(&[("retry-after", "soon")]);
-        assert_eq!(server_delay_hint(&h, NOW), None);
-    }
-
-    #[test]
-    fn rate_limit_reset() {
-        let h = headers(&[("x-ratelimit-reset", "1700000042")]);
-        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(42)));
-        let h = headers(&[
-            ("x-ratelimit-reset", "1700000042"),
-            ("date", "Tue, 14 Nov 2023 22:13:40 GMT"),
-        ]);
-        assert_eq!(server_delay_hint(&h, 0), Some(Duration::from_secs(22)));
-        // Retry-After wins.
-        let h = headers(&[("x-ratelimit-reset", "1700000042"), ("retry-after", "1")]);
-        assert_eq!(server_delay_hint(&h, NOW), Some(Duration::from_secs(1)));
-        assert_eq!(server_delay_hint(&HeaderMap::new(), NOW), None);
-    }
-
-    #[test]
-    fn http_date() {
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(NOW));
-        assert_eq!(parse_http_date("garbage"), None);
-        assert_eq!(
-            server_date(&headers(&[("date", "Tue, 14 Nov 2023 22:13:20 GMT")])),
-            Some(NOW)
-        );
     }
 
     #[test]
@@ -409,7 +316,7 @@ mod tests {
                 "{err:?}"
             );
             assert_eq!(
-                retried(RetryClass::CreatePayment, &err, &plain),
+                retried(RetryClass::DedupByReference, &err, &plain),
                 safe,
                 "{err:?}"
             );

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use super::LuxCore;
+use super::client::{Inner, LuxCore};
 use super::hook::AuthHook;
+use super::retry::RetryPolicy;
+use crate::base::error::{Error, Result};
 use crate::credentials::{ApiKey, Credentials, HmacV2};
-use crate::error::{Error, Result};
 use crate::rate_limit::{Limiter, RateLimiter, RateLimits};
-use crate::retry::RetryPolicy;
 
 /// The production API host (test and production share it; the key decides the mode).
 pub const DEFAULT_BASE_URL: &str = "https://api.lux-core.io";
@@ -53,6 +53,13 @@ pub struct LuxCoreBuilder {
     #[cfg(feature = "redis")]
     shared_limits: Option<crate::rate_limit::SharedLimits>,
     clock_skew: i64,
+}
+
+impl LuxCore {
+    /// Starts configuring a client. See [`LuxCoreBuilder`].
+    pub fn builder() -> LuxCoreBuilder {
+        LuxCoreBuilder::new()
+    }
 }
 
 impl Default for LuxCoreBuilder {
@@ -257,9 +264,14 @@ impl LuxCoreBuilder {
             ));
         }
         let limiter = choices.into_iter().flatten().next();
-        Ok(LuxCore::from_parts(
-            raw, http, base.url, hook, self.retry, limiter,
-        ))
+        Ok(LuxCore::from(Inner {
+            raw,
+            http,
+            base_url: base.url,
+            hook,
+            retry: self.retry,
+            limiter,
+        }))
     }
 }
 

@@ -1,21 +1,50 @@
-//! Payments: create (API v1 with the key, API v2 with HMAC), get, cancel, methods,
-//! validate; plus [`PaymentRequest`] to build creation requests.
+//! Payments: create, get, cancel, methods, validate, and list/stream/collect_all; plus
+//! [`PaymentRequest`] to build creation requests and [`PaymentFilter`] to filter lists.
+//!
+//! ```no_run
+//! # async fn demo() -> luxcore_ext::Result<()> {
+//! use luxcore_ext::prelude::*;
+//!
+//! let client = LuxCore::builder().api_key("qp_test_sk_...").build()?;
+//! let request = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "order_123")
+//!     .description("Order #123")
+//!     .build()?;
+//! let payment = client.payments().create(request).await?.into_inner();
+//! println!("{} {}", payment.id.as_deref().unwrap_or("-"), payment.status);
+//! # Ok(()) }
+//! ```
 
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 use luxcore_api::enums::{Currency, PaymentMethod, PaymentType};
+use luxcore_api::operations as ops;
 use luxcore_api::types::{
     Customer, IpayOptions, Metadata, Payment, PaymentCreateRequest, PaymentMethodInfo,
     PaymentMethodValidateRequest, PaymentMethodValidation, PayoutDetails,
 };
 
-use crate::client::{Call, LuxCore};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
+use crate::transport::client::{ApiCall, LuxCore, attempt};
 
-/// Payment operations. Obtained from [`LuxCore::payments`].
-#[derive(Debug, Clone, Copy)]
-pub struct Payments<'a> {
-    pub(crate) client: &'a LuxCore,
+pub use crate::pagination::filters::PaymentFilter;
+
+/// Payment operations. Obtained from [`LuxCore::payments`]; owns a clone of the client.
+#[derive(Debug, Clone)]
+pub struct Payments {
+    client: LuxCore,
+    paging: Paging,
+}
+
+impl LuxCore {
+    /// Payments: create, get, cancel, methods, validate, list, stream.
+    pub fn payments(&self) -> Payments {
+        Payments {
+            client: self.clone(),
+            paging: Paging::default(),
+        }
+    }
 }
 
 /// The outcome of a creation that LuxCore de-duplicates by `merchant_reference`.
@@ -51,107 +80,123 @@ impl<T> Created<T> {
     }
 }
 
-fn created(status: reqwest::StatusCode, payment: Payment) -> Created<Payment> {
-    if status == reqwest::StatusCode::CREATED {
-        Created::New(payment)
-    } else {
-        Created::Existing(payment)
-    }
+fn payment_id(payment: &Payment) -> Option<String> {
+    payment
+        .id
+        .clone()
+        .or_else(|| payment.transaction_id.clone())
 }
 
-impl Payments<'_> {
-    /// Creates a deposit or withdrawal (`POST /api/v1/payments`, API key).
+fn payments_page(
+    client: &LuxCore,
+    query: &Arc<(PaymentFilter,)>,
+    offset: i32,
+    limit: u32,
+) -> ApiCall<Page<Payment>> {
+    let query = Arc::clone(query);
+    let send = attempt!(query => |c| {
+        let builder = c.list_payments().limit(limit).offset(offset);
+        status_range_query!(builder, &query.0).send()
+    });
+    ApiCall::new(client, ops::LIST_PAYMENTS, send)
+        .map(|list| Page::from_api(list.data, list.total, &list.pagination))
+}
+
+impl Payments {
+    /// The same resource walking lists with `paging` (page size, concurrency, eager, offset).
+    pub fn paging(mut self, paging: Paging) -> Self {
+        self.paging = paging;
+        self
+    }
+
+    /// Creates a deposit or withdrawal: through API v2, HMAC-signed, when the client has
+    /// HMAC credentials, else through API v1 with the API key (see [`LuxCore`]).
     ///
     /// Returns [`Created::Existing`] when the `merchant_reference` is already in use
     /// (HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`). Retried automatically on transient
-    /// failures: safe because of that de-duplication (see [`crate::retry`]).
-    pub async fn create(&self, request: PaymentCreateRequest) -> Result<Created<Payment>> {
-        let response = self
+    /// failures: safe because of that de-duplication (see [`crate::retry`]). Each v2
+    /// attempt carries a fresh nonce and timestamp.
+    pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
+        let operation = self
             .client
-            .run(Call::create_payment("/api/v1/payments"), |c| {
-                c.create_payment().body(request.clone()).send()
+            .versioned(ops::CREATE_PAYMENT, ops::CREATE_PAYMENT_V2);
+        let v2 = operation == ops::CREATE_PAYMENT_V2;
+        let send = attempt!(request => |c| async move {
+            if v2 {
+                c.create_payment_v2().body(request).send().await
+            } else {
+                c.create_payment().body(request).send().await
+            }
+        });
+        ApiCall::new(&self.client, operation, send).and_then(|payment, meta| {
+            Ok(if meta.status == 201 {
+                Created::New(payment)
+            } else {
+                Created::Existing(payment)
             })
-            .await?;
-        Ok(created(response.status(), response.into_inner()))
-    }
-
-    /// Creates a payment through API v2 (`POST /api/v2/payments`), signed with the HMAC
-    /// credentials. Each attempt carries a fresh nonce and timestamp.
-    pub async fn create_v2(&self, request: PaymentCreateRequest) -> Result<Created<Payment>> {
-        let response = self
-            .client
-            .run(Call::create_payment("/api/v2/payments"), |c| {
-                c.create_payment_v2().body(request.clone()).send()
-            })
-            .await?;
-        Ok(created(response.status(), response.into_inner()))
+        })
     }
 
     /// Gets a payment by id (`pay_...`).
-    pub async fn get(&self, id: &str) -> Result<Payment> {
-        let response = self
-            .client
-            .run(Call::get("/api/v1/payments/{id}"), |c| {
-                c.get_payment().id(id).send()
-            })
-            .await?;
-        Ok(response.into_inner().data)
+    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment> {
+        let id = id.into();
+        let send = attempt!(id => |c| c.get_payment().id(id).send());
+        ApiCall::new(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
     }
 
     /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
     /// Not retried once sent (see [`crate::retry`]).
-    pub async fn cancel(&self, id: &str) -> Result<Payment> {
-        let response = self
-            .client
-            .run(Call::post("/api/v1/payments/{id}/cancel"), |c| {
-                c.cancel_payment().id(id).send()
-            })
-            .await?;
-        Ok(response.into_inner().data)
+    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment> {
+        let id = id.into();
+        let send = attempt!(id => |c| c.cancel_payment().id(id).send());
+        ApiCall::new(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
     }
 
     /// The payment methods available to the merchant, optionally only those offered in
     /// `currency` and/or supporting `payment_type`.
-    pub async fn methods(
+    pub fn methods(
         &self,
         currency: Option<Currency>,
         payment_type: Option<PaymentType>,
-    ) -> Result<Vec<PaymentMethodInfo>> {
-        let response = self
-            .client
-            .run(Call::get("/api/v1/payments/methods"), |c| {
-                let mut builder = c.get_payment_methods();
-                if let Some(currency) = &currency {
-                    builder = builder.currency(currency.clone());
-                }
-                if let Some(payment_type) = &payment_type {
-                    builder = builder.type_(payment_type.clone());
-                }
-                builder.send()
-            })
-            .await?;
-        Ok(response.into_inner().data)
+    ) -> ApiCall<Vec<PaymentMethodInfo>> {
+        let send = attempt!(currency, payment_type => |c| {
+            let mut builder = c.get_payment_methods();
+            if let Some(currency) = currency {
+                builder = builder.currency(currency);
+            }
+            if let Some(payment_type) = payment_type {
+                builder = builder.type_(payment_type);
+            }
+            builder.send()
+        });
+        ApiCall::new(&self.client, ops::GET_PAYMENT_METHODS, send).map(|r| r.data)
     }
 
     /// Checks a method/currency/type (and amount) combination before creating a payment.
-    pub async fn validate(
+    pub fn validate(
         &self,
         request: PaymentMethodValidateRequest,
-    ) -> Result<PaymentMethodValidation> {
-        let response = self
-            .client
-            .run(Call::post("/api/v1/payments/methods/validate"), |c| {
-                c.validate_payment_method().body(request.clone()).send()
-            })
-            .await?;
-        Ok(response.into_inner().data)
+    ) -> ApiCall<PaymentMethodValidation> {
+        let send = attempt!(request => |c| c.validate_payment_method().body(request).send());
+        ApiCall::new(&self.client, ops::VALIDATE_PAYMENT_METHOD, send).map(|r| r.data)
     }
+
+    list_methods!(
+        "the payments (newest first)",
+        Payment,
+        PaymentFilter,
+        payments_page,
+        payment_id,
+        list,
+        stream,
+        collect_all
+    );
 }
 
 /// Builds a [`PaymentCreateRequest`] with the fields merchants usually set.
 ///
 /// ```
-/// use luxcore_ext::services::PaymentRequest;
+/// use luxcore_ext::payments::PaymentRequest;
 /// use luxcore_ext::{Currency, PaymentMethod};
 ///
 /// let deposit = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "order_1")
@@ -186,38 +231,28 @@ pub struct PaymentRequest {
     ipay: Option<IpayOptions>,
 }
 
-impl PaymentRequest {
-    /// A deposit (the customer pays you) of `amount_minor` minor units (150000 = 1,500.00).
-    pub fn deposit(
-        amount_minor: u64,
-        currency: Currency,
-        method: PaymentMethod,
-        merchant_reference: impl Into<String>,
-    ) -> Self {
-        Self::new(
-            amount_minor,
-            currency,
-            method,
-            PaymentType::Deposit,
-            merchant_reference,
-        )
-    }
+/// `deposit` and `withdrawal`: the same arguments, another payment type.
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(
+            amount_minor: u64,
+            currency: Currency,
+            method: PaymentMethod,
+            merchant_reference: impl Into<String>,
+        ) -> Self {
+            Self::new(amount_minor, currency, method, PaymentType::$kind, merchant_reference)
+        }
+    )*};
+}
 
-    /// A withdrawal (payout to a recipient) of `amount_minor` minor units. Add the
-    /// recipient's account with [`Self::payout_field`] / [`Self::payout`].
-    pub fn withdrawal(
-        amount_minor: u64,
-        currency: Currency,
-        method: PaymentMethod,
-        merchant_reference: impl Into<String>,
-    ) -> Self {
-        Self::new(
-            amount_minor,
-            currency,
-            method,
-            PaymentType::Withdrawal,
-            merchant_reference,
-        )
+impl PaymentRequest {
+    constructors! {
+        /// A deposit (the customer pays you) of `amount_minor` minor units (150000 = 1,500.00).
+        deposit => Deposit;
+        /// A withdrawal (payout to a recipient) of `amount_minor` minor units. Add the
+        /// recipient's account with [`Self::payout_field`] / [`Self::payout`].
+        withdrawal => Withdrawal;
     }
 
     fn new(

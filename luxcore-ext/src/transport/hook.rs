@@ -1,28 +1,24 @@
-//! The request hook installed in the generated client: authentication (API key for v1,
-//! HMAC signature for v2), User-Agent, per-attempt timeout, and recording of each
-//! attempt's response status and headers for error mapping and retries.
+//! The request hooks installed in the generated client: authentication (`X-API-Key`, or a
+//! fresh HMAC signature over the exact bytes sent), User-Agent and timeout.
+//!
+//! [`AuthHook`] holds what every request shares (credentials, clock offset); the runner wraps
+//! it with the [`AttemptContext`] of each attempt in an [`AttemptHook`], which authenticates
+//! as the context's operation requires and records the response into the context. Calls
+//! through `LuxCore::raw()` have no context: the bare [`AuthHook`] authenticates them by
+//! their path's API prefix (the generated operation table's `API_PREFIXES`).
 
-use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use luxcore_api::RequestHook;
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use luxcore_api::operations::{Auth, auth_for_path};
+use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 
+use crate::base::context::AttemptContext;
 use crate::credentials::Credentials;
 use luxcore_auth::request::generate_nonce;
 use luxcore_auth::unix_now;
-
-/// Response headers kept per attempt (for retries, rate limits and support).
-const RECORDED_HEADERS: [&str; 6] = [
-    "date",
-    "retry-after",
-    "x-ratelimit-limit",
-    "x-ratelimit-remaining",
-    "x-ratelimit-reset",
-    "x-request-id",
-];
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
@@ -33,45 +29,6 @@ const SIGNATURE_HEADERS: [&str; 5] = [
     "x-signature-version",
     "x-signature",
 ];
-
-/// What the hook saw of one attempt.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AttemptMeta {
-    /// HTTP status of the response, if one arrived.
-    pub status: Option<StatusCode>,
-    /// The [`RECORDED_HEADERS`] of the response.
-    pub headers: HeaderMap,
-    /// The transport failed while connecting: the request never reached the server.
-    pub connect_error: bool,
-}
-
-tokio::task_local! {
-    /// Set by `LuxCore::run` around each attempt; written by the hook.
-    static ATTEMPT: RefCell<AttemptMeta>;
-}
-
-/// Runs `fut` (one attempt) with a fresh attempt slot and returns its output with what
-/// the hook recorded.
-pub(crate) async fn record_attempt<F: Future>(fut: F) -> (F::Output, AttemptMeta) {
-    ATTEMPT
-        .scope(RefCell::new(AttemptMeta::default()), async {
-            let output = fut.await;
-            let meta = ATTEMPT.with(|slot| slot.take());
-            (output, meta)
-        })
-        .await
-}
-
-/// Which API a request goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
-    /// `/api/v1/...`: `X-API-Key`.
-    V1,
-    /// `/api/v2/...`: HMAC signature.
-    V2,
-    /// Anything else (e.g. a pre-signed upload URL): no credentials.
-    Other,
-}
 
 /// The hook. Shared (in an `Arc`) by the generated client and the hand-made requests.
 pub(crate) struct AuthHook {
@@ -117,37 +74,36 @@ impl AuthHook {
         &self.base_path
     }
 
-    pub(crate) fn route(&self, path: &str) -> Route {
-        let path = path.strip_prefix(&self.base_path).unwrap_or(path);
-        let under = |prefix: &str| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
-        if under("/api/v1") {
-            Route::V1
-        } else if under("/api/v2") {
-            Route::V2
-        } else {
-            Route::Other
-        }
+    /// The authentication of a request to `path` (the base URL's path stripped), by its
+    /// API prefix; `None` outside the API (e.g. a pre-signed upload URL).
+    pub(crate) fn auth_for(&self, path: &str) -> Option<Auth> {
+        auth_for_path(path.strip_prefix(&self.base_path).unwrap_or(path))
     }
 
     /// User-Agent and timeout, for every request including unauthenticated ones.
-    pub(crate) fn prepare(&self, request: &mut reqwest::Request) {
+    /// `timeout` overrides the client's per-attempt timeout.
+    pub(crate) fn prepare(&self, request: &mut reqwest::Request, timeout: Option<Duration>) {
         request.headers_mut().remove(API_VERSION);
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
-        if let Some(timeout) = self.timeout {
+        if let Some(timeout) = timeout {
+            *request.timeout_mut() = Some(timeout);
+        } else if let Some(timeout) = self.timeout {
             request.timeout_mut().get_or_insert(timeout);
         }
     }
 
-    fn authenticate(&self, request: &mut reqwest::Request) -> Result<(), String> {
-        match self.route(request.url().path()) {
-            Route::V1 => {
+    /// Adds the credentials `auth` asks for (and removes any other).
+    pub(crate) fn authenticate(
+        &self,
+        request: &mut reqwest::Request,
+        auth: Option<Auth>,
+    ) -> Result<(), String> {
+        match auth {
+            Some(Auth::ApiKey) => {
                 let key = self.credentials.api_key().ok_or(
-                    "no API key configured: /api/v1 requests need one (LuxCore::builder().api_key(..))",
+                    "no API key configured: API v1 requests need one (LuxCore::builder().api_key(..))",
                 )?;
                 let value = key.header_value()?;
                 let headers = request.headers_mut();
@@ -157,9 +113,13 @@ impl AuthHook {
                 headers.insert(X_API_KEY, value);
                 Ok(())
             }
-            Route::V2 => self.sign(request),
-            Route::Other => {
-                request.headers_mut().remove(X_API_KEY);
+            Some(Auth::HmacV2) => self.sign(request),
+            None => {
+                let headers = request.headers_mut();
+                headers.remove(X_API_KEY);
+                for name in SIGNATURE_HEADERS {
+                    headers.remove(name);
+                }
                 Ok(())
             }
         }
@@ -168,7 +128,7 @@ impl AuthHook {
     /// Adds fresh v2 signature headers over the exact method, path+query and body sent.
     fn sign(&self, request: &mut reqwest::Request) -> Result<(), String> {
         let hmac = self.credentials.hmac().ok_or(
-            "no HMAC credentials configured: /api/v2 requests need them (LuxCore::builder().hmac_v2(..))",
+            "no HMAC credentials configured: API v2 requests need them (LuxCore::builder().hmac_v2(..))",
         )?;
         let body: &[u8] = match request.body() {
             None => &[],
@@ -197,42 +157,45 @@ impl AuthHook {
     }
 }
 
+/// Calls through `LuxCore::raw()`: authenticated by path, nothing recorded.
 impl RequestHook for AuthHook {
     fn before_send(&self, request: &mut reqwest::Request) -> Result<(), String> {
-        self.prepare(request);
-        self.authenticate(request)
-    }
-
-    fn after_response(&self, result: &reqwest::Result<reqwest::Response>) {
-        // Outside `LuxCore::run` (e.g. calls through `raw()`) there is no slot: nothing to do.
-        let _ = ATTEMPT.try_with(|slot| {
-            let mut meta = slot.borrow_mut();
-            match result {
-                Ok(response) => {
-                    meta.status = Some(response.status());
-                    meta.headers = recorded_headers(response.headers());
-                }
-                Err(err) => meta.connect_error = err.is_connect(),
-            }
-        });
+        self.prepare(request, None);
+        let auth = self.auth_for(request.url().path());
+        self.authenticate(request, auth)
     }
 }
 
-fn recorded_headers(all: &HeaderMap) -> HeaderMap {
-    let mut kept = HeaderMap::new();
-    for name in RECORDED_HEADERS {
-        if let Some(value) = all.get(name) {
-            kept.insert(name, value.clone());
-        }
+/// The hook of one attempt: authenticates as its context says, records the response there.
+pub(crate) struct AttemptHook {
+    pub(crate) shared: Arc<AuthHook>,
+    pub(crate) context: Arc<AttemptContext>,
+}
+
+impl RequestHook for AttemptHook {
+    fn before_send(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        tracing::trace!(
+            operation = self.context.operation.id,
+            attempt = self.context.attempt,
+            "luxcore: sending"
+        );
+        self.shared.prepare(request, self.context.timeout);
+        self.shared.authenticate(request, self.context.auth)
     }
-    kept
+
+    fn after_response(&self, result: &reqwest::Result<reqwest::Response>) {
+        self.context.record(result);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::credentials::{ApiKey, HmacV2};
+    use luxcore_api::operations::{API_PREFIXES, CREATE_PAYMENT_V2, GET_BALANCE, GET_BALANCE_V2};
     use luxcore_auth::request::verify_v1;
+    use luxcore_auth::unix_now;
+    use reqwest::StatusCode;
     use secrecy::SecretString;
 
     const KEY: &str = "qp_test_sk_hooktest";
@@ -267,16 +230,27 @@ mod tests {
         request
     }
 
+    fn url(path: &str) -> String {
+        format!("http://x{path}")
+    }
+
     #[test]
-    fn routes() {
+    fn auth_by_prefix() {
         let h = hook(both(), "/proxy", 0);
-        assert_eq!(h.route("/proxy/api/v1/payments"), Route::V1);
-        assert_eq!(h.route("/proxy/api/v2/payments"), Route::V2);
-        assert_eq!(h.route("/proxy/api/v2"), Route::V2);
-        assert_eq!(h.route("/proxy/api/v10/x"), Route::Other);
-        assert_eq!(h.route("/uploads/abc"), Route::Other);
+        let (v1, v2) = (API_PREFIXES[0].0, API_PREFIXES[1].0);
+        assert_eq!(
+            h.auth_for(&format!("/proxy{v1}/payments")),
+            Some(Auth::ApiKey)
+        );
+        assert_eq!(
+            h.auth_for(&format!("/proxy{v2}/payments")),
+            Some(Auth::HmacV2)
+        );
+        assert_eq!(h.auth_for(&format!("/proxy{v2}")), Some(Auth::HmacV2));
+        assert_eq!(h.auth_for(&format!("/proxy{v1}0/x")), None);
+        assert_eq!(h.auth_for("/uploads/abc"), None);
         let h = hook(both(), "", 0);
-        assert_eq!(h.route("/api/v1/balance"), Route::V1);
+        assert_eq!(h.auth_for(GET_BALANCE.path), Some(Auth::ApiKey));
     }
 
     #[test]
@@ -284,7 +258,7 @@ mod tests {
         let h = hook(both(), "", 0);
         let mut req = request(
             reqwest::Method::GET,
-            "http://x/api/v1/balance?currency=ARS",
+            &url(&format!("{}?currency=ARS", GET_BALANCE.path)),
             None,
         );
         h.before_send(&mut req).unwrap();
@@ -301,18 +275,15 @@ mod tests {
     fn v2_is_signed_over_exact_bytes() {
         let h = hook(both(), "", 0);
         let body: &'static [u8] = br#"{"amount":150000}"#;
-        let mut req = request(
-            reqwest::Method::POST,
-            "http://x/api/v2/payments?a=1%202",
-            Some(body),
-        );
+        let path_and_query = format!("{}?a=1%202", CREATE_PAYMENT_V2.path);
+        let mut req = request(reqwest::Method::POST, &url(&path_and_query), Some(body));
         h.before_send(&mut req).unwrap();
         assert!(req.headers().get("x-api-key").is_none());
         let verified = verify_v1(
             &SecretString::from(SECRET),
             req.headers(),
             "POST",
-            "/api/v2/payments?a=1%202",
+            &path_and_query,
             body,
             unix_now(),
         )
@@ -321,7 +292,7 @@ mod tests {
         // Each signing uses a fresh nonce.
         let mut again = request(
             reqwest::Method::POST,
-            "http://x/api/v2/payments",
+            &url(CREATE_PAYMENT_V2.path),
             Some(body),
         );
         h.before_send(&mut again).unwrap();
@@ -331,7 +302,7 @@ mod tests {
     #[test]
     fn clock_offset_is_applied() {
         let h = hook(both(), "", -1000);
-        let mut req = request(reqwest::Method::GET, "http://x/api/v2/balance", None);
+        let mut req = request(reqwest::Method::GET, &url(GET_BALANCE_V2.path), None);
         h.before_send(&mut req).unwrap();
         let ts: i64 = req.headers()["x-timestamp"]
             .to_str()
@@ -346,10 +317,10 @@ mod tests {
     #[test]
     fn missing_credentials_are_errors() {
         let only_key = hook(Credentials::from(ApiKey::new(KEY).unwrap()), "", 0);
-        let mut req = request(reqwest::Method::GET, "http://x/api/v2/balance", None);
+        let mut req = request(reqwest::Method::GET, &url(GET_BALANCE_V2.path), None);
         assert!(only_key.before_send(&mut req).unwrap_err().contains("HMAC"));
         let only_hmac = hook(Credentials::from(HmacV2::new(1, SECRET).unwrap()), "", 0);
-        let mut req = request(reqwest::Method::GET, "http://x/api/v1/balance", None);
+        let mut req = request(reqwest::Method::GET, &url(GET_BALANCE.path), None);
         assert!(
             only_hmac
                 .before_send(&mut req)
@@ -358,17 +329,28 @@ mod tests {
         );
         // Other routes get neither.
         let mut req = request(reqwest::Method::PUT, "http://other/upload/1", None);
-        both_hook_ok(&mut req);
+        hook(both(), "", 0).before_send(&mut req).unwrap();
         assert!(req.headers().get("x-api-key").is_none());
     }
 
-    fn both_hook_ok(req: &mut reqwest::Request) {
-        hook(both(), "", 0).before_send(req).unwrap();
-    }
-
-    #[tokio::test]
-    async fn after_response_records_into_the_slot() {
-        let h = hook(both(), "", 0);
+    #[test]
+    fn attempt_hook_follows_its_context_and_records_into_it() {
+        let shared = Arc::new(hook(both(), "", 0));
+        let context = Arc::new(AttemptContext::new(
+            GET_BALANCE_V2,
+            Some(Auth::HmacV2),
+            1,
+            Some(Duration::from_millis(750)),
+        ));
+        let h = AttemptHook {
+            shared,
+            context: Arc::clone(&context),
+        };
+        // The context decides: signed, with the per-call timeout, whatever the path says.
+        let mut req = request(reqwest::Method::GET, "http://x/anything", None);
+        h.before_send(&mut req).unwrap();
+        assert!(req.headers().get("x-signature").is_some());
+        assert_eq!(req.timeout(), Some(&Duration::from_millis(750)));
         let response = http::Response::builder()
             .status(503)
             .header("retry-after", "3")
@@ -376,16 +358,11 @@ mod tests {
             .header("set-cookie", "ignored")
             .body(Vec::<u8>::new())
             .unwrap();
-        let response = reqwest::Response::from(response);
-        let ((), meta) = record_attempt(async { h.after_response(&Ok(response)) }).await;
+        h.after_response(&Ok(reqwest::Response::from(response)));
+        let meta = context.take_meta();
         assert_eq!(meta.status, Some(StatusCode::SERVICE_UNAVAILABLE));
         assert_eq!(meta.headers["retry-after"], "3");
         assert_eq!(meta.headers["x-request-id"], "req_1");
         assert!(meta.headers.get("set-cookie").is_none());
-        // Outside a slot: no panic.
-        h.after_response(&Err(reqwest::Client::new()
-            .get("http://[::1")
-            .build()
-            .unwrap_err()));
     }
 }

@@ -1,0 +1,169 @@
+//! Per-call and per-attempt state, passed explicitly (smithy-rs style): the runner creates an
+//! [`AttemptContext`] for every attempt and hands it to the request hook, which records what
+//! it saw of the response there; the runner reads it back for error decoding, retries and
+//! the [`ResponseMeta`] of a successful call.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use luxcore_api::operations::{Auth, Operation};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use super::headers::{RateLimitInfo, request_id};
+
+/// Response headers kept per attempt (for retries, rate limits and support).
+pub(crate) const RECORDED_HEADERS: [&str; 6] = [
+    "date",
+    "retry-after",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-request-id",
+];
+
+/// What the hook saw of one attempt.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AttemptMeta {
+    /// HTTP status of the response, if one arrived.
+    pub status: Option<StatusCode>,
+    /// The [`RECORDED_HEADERS`] of the response.
+    pub headers: HeaderMap,
+    /// The transport failed while connecting: the request never reached the server.
+    pub connect_error: bool,
+}
+
+impl AttemptMeta {
+    /// Records a transport result (status and the [`RECORDED_HEADERS`], or the failure kind).
+    pub(crate) fn record(&mut self, result: &reqwest::Result<reqwest::Response>) {
+        match result {
+            Ok(response) => {
+                self.status = Some(response.status());
+                let mut kept = HeaderMap::new();
+                for name in RECORDED_HEADERS {
+                    if let Some(value) = response.headers().get(name) {
+                        kept.insert(name, value.clone());
+                    }
+                }
+                self.headers = kept;
+            }
+            Err(err) => self.connect_error = err.is_connect(),
+        }
+    }
+}
+
+/// One attempt of one call: what to send (operation, authentication, timeout) and, once
+/// sent, what came back.
+#[derive(Debug)]
+pub(crate) struct AttemptContext {
+    /// The operation (for a hand-made request, a description of it).
+    pub operation: Operation,
+    /// How to authenticate the request (`None`: no credentials, e.g. a pre-signed URL).
+    pub auth: Option<Auth>,
+    /// Attempt number, 1-based.
+    pub attempt: u32,
+    /// Timeout of this attempt (`None`: the client's default).
+    pub timeout: Option<Duration>,
+    /// Written by the hook.
+    recorded: Mutex<AttemptMeta>,
+}
+
+impl AttemptContext {
+    pub(crate) fn new(
+        operation: Operation,
+        auth: Option<Auth>,
+        attempt: u32,
+        timeout: Option<Duration>,
+    ) -> Self {
+        AttemptContext {
+            operation,
+            auth,
+            attempt,
+            timeout,
+            recorded: Mutex::new(AttemptMeta::default()),
+        }
+    }
+
+    /// Called by the hook with the transport result.
+    pub(crate) fn record(&self, result: &reqwest::Result<reqwest::Response>) {
+        if let Ok(mut meta) = self.recorded.lock() {
+            meta.record(result);
+        }
+    }
+
+    /// What the hook recorded.
+    pub(crate) fn take_meta(&self) -> AttemptMeta {
+        self.recorded
+            .lock()
+            .map(|mut meta| std::mem::take(&mut *meta))
+            .unwrap_or_default()
+    }
+}
+
+/// Metadata of a successful call: see [`Response::meta`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMeta {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// `X-Request-Id`, to quote to LuxCore support.
+    pub request_id: Option<String>,
+    /// Attempts made, the successful one included (1 = no retry).
+    pub attempts: u32,
+    /// The `X-RateLimit-*` values of the answer.
+    pub rate_limit: RateLimitInfo,
+}
+
+impl ResponseMeta {
+    pub(crate) fn new(status: StatusCode, headers: &HeaderMap, attempts: u32) -> Self {
+        ResponseMeta {
+            status: status.as_u16(),
+            request_id: request_id(headers),
+            attempts,
+            rate_limit: RateLimitInfo::from_headers(headers),
+        }
+    }
+}
+
+/// A successful answer with its [`ResponseMeta`]. Derefs to the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response<T> {
+    value: T,
+    meta: ResponseMeta,
+}
+
+impl<T> Response<T> {
+    pub(crate) fn new(value: T, meta: ResponseMeta) -> Self {
+        Response { value, meta }
+    }
+
+    /// Status, request id, attempts and rate-limit values.
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
+    }
+
+    /// The value.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The value and the metadata.
+    pub fn into_parts(self) -> (T, ResponseMeta) {
+        (self.value, self.meta)
+    }
+
+    /// Applies `f` to the value, keeping the metadata.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
+        Response {
+            value: f(self.value),
+            meta: self.meta,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Response<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}

@@ -1,0 +1,611 @@
+//! The [`LuxCore`] client and its call runner, and [`ApiCall`], the request every typed
+//! method returns.
+//!
+//! Each call runs as one *logical call*: it waits for the optional client-side rate
+//! limiter, opens a `luxcore.request` tracing span (method, path template, status,
+//! attempt, latency_ms — never bodies, keys or signatures), sends each attempt through the
+//! generated client with an [`AttemptContext`] (the operation's authentication from the
+//! generated operation table, the attempt's timeout; the hook records the response there),
+//! retries per [`RetryPolicy`] (or the call's own, see [`CallOptions`]), and maps failures
+//! to [`Error`].
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use luxcore_api::ResponseValue;
+use luxcore_api::operations::{Auth, Operation, RateLimitBucket, RetryClass, auth_for_path};
+use luxcore_api::types::ErrorResponse;
+use reqwest::{Method, StatusCode};
+use tracing::{Instrument, Span, field};
+
+use super::decode::{ApiError, from_api_error};
+use super::hook::{AttemptHook, AuthHook};
+use super::retry::RetryPolicy;
+use crate::base::context::{AttemptContext, AttemptMeta, Response, ResponseMeta};
+use crate::base::error::{Error, ErrorCode, Result, body_excerpt};
+use crate::base::headers::server_date;
+use crate::credentials::Credentials;
+use crate::rate_limit::{Limiter, RateBucket};
+use luxcore_auth::unix_now;
+
+/// The LuxCore client. Cheap to clone (an `Arc` inside); share one per process.
+///
+/// Resources hang off it: [`payments()`](Self::payments), [`webhooks()`](Self::webhooks),
+/// [`balance()`](Self::balance), [`tickets()`](Self::tickets). Every typed method returns an
+/// [`ApiCall`]: `.await` it for the value, or `.with_meta().await` for the value and its
+/// [`ResponseMeta`].
+///
+/// # API versions and credentials
+///
+/// The API version follows the credentials. Operations that exist in API v2 (payment
+/// creation, balance reads) go to v2, HMAC-signed, when the client has HMAC credentials,
+/// and to v1 with the API key otherwise. Everything else exists only in v1 and needs the
+/// API key. So a client holding **both** sends payment creation and balance reads to v2
+/// (signed) and every other operation to v1 (with the key); a client with only HMAC
+/// credentials can create payments and read balances but gets [`Error::Config`] for
+/// v1-only operations.
+#[derive(Clone)]
+pub struct LuxCore {
+    inner: Arc<Inner>,
+}
+
+/// What a client shares between its clones (built by the builder).
+pub(crate) struct Inner {
+    pub(crate) raw: luxcore_api::Client,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) hook: Arc<AuthHook>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limiter: Option<Limiter>,
+}
+
+/// Options of one call, overriding the client's for it alone (see [`ApiCall::with_options`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Timeout of each attempt of this call (default: the client's).
+    pub timeout: Option<Duration>,
+    /// Retry policy of this call (default: the client's).
+    pub retry: Option<RetryPolicy>,
+}
+
+impl CallOptions {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`Self::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`Self::retry`].
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+}
+
+/// Sends one attempt through the (per-attempt) generated client.
+pub(crate) type Attempt<T> = Box<
+    dyn FnMut(
+            luxcore_api::Client,
+        ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
+        + Send,
+>;
+
+/// An [`Attempt`] that clones the listed captures for each attempt and sends `$send` with
+/// the attempt's generated client: `attempt!(id => |c| c.get_payment().id(id).send())`.
+macro_rules! attempt {
+    ($($v:ident),* => |$c:ident| $send:expr) => {
+        $crate::transport::client::attempt_fn(move |$c: luxcore_api::Client| {
+            $(let $v = $v.clone();)*
+            $crate::transport::client::boxed(async move { $send.await })
+        })
+    };
+}
+pub(crate) use attempt;
+
+/// Boxes an attempt's future (a function, so that its value type is inferred).
+pub(crate) fn boxed<T>(
+    future: impl Future<Output = std::result::Result<ResponseValue<T>, ApiError>> + Send + 'static,
+) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>> {
+    Box::pin(future)
+}
+
+/// Boxes an attempt function.
+pub(crate) fn attempt_fn<T>(
+    f: impl FnMut(
+        luxcore_api::Client,
+    ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
+    + Send
+    + 'static,
+) -> Attempt<T> {
+    Box::new(f)
+}
+
+/// Sends one attempt, given its context (the runner's view of [`Attempt`] and of hand-made
+/// requests alike).
+type Sender<T> = Box<
+    dyn FnMut(
+            Arc<AttemptContext>,
+        ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
+        + Send,
+>;
+
+type Runner<T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
+
+/// One API call, not sent yet: the request is the builder.
+///
+/// `.await` it for the value; [`with_meta`](Self::with_meta) for the value with its
+/// [`ResponseMeta`] (request id, status, attempts, `X-RateLimit-*`);
+/// [`with_options`](Self::with_options) (or [`timeout`](Self::timeout),
+/// [`retry`](Self::retry)) to change the timeout or retry policy of this call alone.
+///
+/// ```no_run
+/// # async fn demo(client: luxcore_ext::LuxCore) -> luxcore_ext::Result<()> {
+/// use std::time::Duration;
+/// use luxcore_ext::prelude::*;
+///
+/// let payment = client.payments().get("pay_123").await?;
+/// let answer = client
+///     .payments()
+///     .get("pay_123")
+///     .with_options(CallOptions::new().timeout(Duration::from_secs(5)).retry(RetryPolicy::none()))
+///     .with_meta()
+///     .await?;
+/// println!("{:?} after {} attempt(s), request id {:?}", answer.status, answer.meta().attempts, answer.meta().request_id);
+/// # let _ = payment; Ok(()) }
+/// ```
+#[must_use = "an ApiCall does nothing until awaited"]
+pub struct ApiCall<T> {
+    options: CallOptions,
+    run: Runner<T>,
+}
+
+impl<T> fmt::Debug for ApiCall<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiCall")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> ApiCall<T> {
+    /// A call of `operation` that sends each attempt with `attempt`.
+    pub(crate) fn new(client: &LuxCore, operation: Operation, attempt: Attempt<T>) -> Self {
+        let client = client.clone();
+        ApiCall {
+            options: CallOptions::default(),
+            run: Box::new(move |options| {
+                Box::pin(async move {
+                    let send = client.typed(attempt);
+                    client
+                        .run(operation, Some(operation.auth), &options, send)
+                        .await
+                })
+            }),
+        }
+    }
+
+    /// A call that fails at once (a request rejected before sending).
+    pub(crate) fn fail(error: Error) -> Self {
+        ApiCall {
+            options: CallOptions::default(),
+            run: Box::new(move |_| Box::pin(async move { Err(error) })),
+        }
+    }
+
+    /// Replaces this call's options.
+    pub fn with_options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the timeout of each attempt of this call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the retry policy of this call.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options.retry = Some(retry);
+        self
+    }
+
+    /// Sends the call; the value comes with its [`ResponseMeta`].
+    pub fn with_meta(self) -> BoxFuture<'static, Result<Response<T>>> {
+        (self.run)(self.options)
+    }
+
+    /// Converts the value once it arrived.
+    pub(crate) fn map<U: Send + 'static>(
+        self,
+        f: impl FnOnce(T) -> U + Send + 'static,
+    ) -> ApiCall<U> {
+        self.and_then(|value, _| Ok(f(value)))
+    }
+
+    /// Converts the value once it arrived (`f` may reject it).
+    pub(crate) fn and_then<U: Send + 'static>(
+        self,
+        f: impl FnOnce(T, &ResponseMeta) -> Result<U> + Send + 'static,
+    ) -> ApiCall<U> {
+        let run = self.run;
+        ApiCall {
+            options: self.options,
+            run: Box::new(move |options| {
+                Box::pin(async move {
+                    let (value, meta) = run(options).await?.into_parts();
+                    let value = f(value, &meta)?;
+                    Ok(Response::new(value, meta))
+                })
+            }),
+        }
+    }
+}
+
+impl<T: Send + 'static> IntoFuture for ApiCall<T> {
+    type Output = Result<T>;
+    type IntoFuture = BoxFuture<'static, Result<T>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let call = self.with_meta();
+        Box::pin(async move { call.await.map(Response::into_inner) })
+    }
+}
+
+impl LuxCore {
+    /// The generated client, with this client's hook installed (authentication by path,
+    /// User-Agent, timeout). Calls through it get no retries, rate limiting or error
+    /// mapping.
+    pub fn raw(&self) -> &luxcore_api::Client {
+        &self.inner.raw
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The configured credentials (`Debug` redacts them).
+    pub fn credentials(&self) -> &Credentials {
+        self.inner.hook.credentials()
+    }
+
+    /// The operation of a call that exists in API v1 and v2: `v2` when the client has
+    /// HMAC credentials, else `v1` (see [the type documentation](Self)).
+    pub(crate) fn versioned(&self, v1: Operation, v2: Operation) -> Operation {
+        if self.credentials().hmac().is_some() {
+            v2
+        } else {
+            v1
+        }
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Seconds added to the local clock for v2 timestamps (server clock minus local
+    /// clock, learned from a `TIMESTAMP_OUT_OF_WINDOW` answer; 0 until then).
+    pub fn clock_offset_secs(&self) -> i64 {
+        self.inner.hook.clock_offset()
+    }
+
+    /// Runs one logical call of `operation`: client-side rate limit wait, tracing span,
+    /// retries per policy, error mapping. `attempt` sends one attempt.
+    pub(crate) async fn run<T>(
+        &self,
+        operation: Operation,
+        auth: Option<Auth>,
+        options: &CallOptions,
+        mut attempt: Sender<T>,
+    ) -> Result<Response<T>> {
+        let span = tracing::info_span!(
+            "luxcore.request",
+            method = operation.method,
+            path = operation.path,
+            status = field::Empty,
+            attempt = field::Empty,
+            latency_ms = field::Empty,
+        );
+        self.run_attempts(operation, auth, options, &mut attempt)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_attempts<T>(
+        &self,
+        operation: Operation,
+        auth: Option<Auth>,
+        options: &CallOptions,
+        send: &mut Sender<T>,
+    ) -> Result<Response<T>> {
+        let inner = &*self.inner;
+        let policy = options.retry.as_ref().unwrap_or(&inner.retry);
+        let started = Instant::now();
+        let mut clock_corrected = false;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if let Some(limiter) = &inner.limiter {
+                limiter.until_ready(bucket(operation.bucket)).await?;
+            }
+            let context = Arc::new(AttemptContext::new(
+                operation,
+                auth,
+                attempt,
+                options.timeout,
+            ));
+            let result = send(Arc::clone(&context)).await;
+            let meta = context.take_meta();
+            let status = meta
+                .status
+                .or_else(|| result.as_ref().ok().map(ResponseValue::status));
+            let err = match result {
+                Ok(value) => {
+                    finish_span(attempt, status, started);
+                    let meta = ResponseMeta::new(value.status(), value.headers(), attempt);
+                    return Ok(Response::new(value.into_inner(), meta));
+                }
+                Err(err) => from_api_error(err, &meta).await,
+            };
+            if !clock_corrected && self.correct_clock(auth, &err, &meta) {
+                clock_corrected = true;
+                continue;
+            }
+            match policy.next_delay(operation.retry, &err, &meta, attempt, started.elapsed()) {
+                Some(delay) => {
+                    tracing::debug!(
+                        attempt,
+                        delay_ms = millis(delay),
+                        error = err.kind(),
+                        status = status.map(|s| s.as_u16()),
+                        "luxcore: retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    finish_span(attempt, status, started);
+                    tracing::debug!(
+                        error = err.kind(),
+                        status = status.map(|s| s.as_u16()),
+                        "luxcore: call failed"
+                    );
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// On a v2 `TIMESTAMP_OUT_OF_WINDOW` with a `Date` header, adopts the server clock.
+    /// Returns `true` when the request should be sent again at once.
+    fn correct_clock(&self, auth: Option<Auth>, err: &Error, meta: &AttemptMeta) -> bool {
+        if auth != Some(Auth::HmacV2) || err.code() != Some(&ErrorCode::TimestampOutOfWindow) {
+            return false;
+        }
+        let Some(server_now) = server_date(&meta.headers) else {
+            return false;
+        };
+        let offset = server_now.saturating_sub(unix_now());
+        self.inner.hook.set_clock_offset(offset);
+        tracing::info!(
+            offset_secs = offset,
+            "luxcore: v2 timestamp rejected; adopted the server clock from its Date header"
+        );
+        true
+    }
+
+    /// The hook of one attempt.
+    fn attempt_hook(&self, context: Arc<AttemptContext>) -> AttemptHook {
+        AttemptHook {
+            shared: Arc::clone(&self.inner.hook),
+            context,
+        }
+    }
+
+    /// Sends typed attempts through a generated client bound to each attempt's context.
+    fn typed<T: 'static>(&self, mut attempt: Attempt<T>) -> Sender<T> {
+        let client = self.clone();
+        Box::new(move |context| {
+            let hook = client.attempt_hook(context);
+            attempt(luxcore_api::Client::new_with_client(
+                &client.inner.base_url,
+                client.inner.http.clone(),
+                luxcore_api::Hooks::new(Arc::new(hook)),
+            ))
+        })
+    }
+
+    /// Sends a hand-built request through the hook of its attempt (authentication as the
+    /// context says), mapping the answer like generated operations do.
+    async fn send_manual(
+        &self,
+        mut request: reqwest::Request,
+        hook: AttemptHook,
+    ) -> std::result::Result<ResponseValue<Bytes>, ApiError> {
+        use luxcore_api::RequestHook;
+        hook.before_send(&mut request).map_err(ApiError::Custom)?;
+        let result = self.inner.http.execute(request).await;
+        hook.after_response(&result);
+        let response = result?;
+        let status = response.status();
+        if !(status.is_success() || status.is_client_error() || status.is_server_error()) {
+            return Err(ApiError::UnexpectedResponse(response));
+        }
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(ApiError::ResponseBodyError)?;
+        if status.is_success() {
+            return Ok(ResponseValue::new(body, status, headers));
+        }
+        match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(parsed) => Err(ApiError::ErrorResponse(ResponseValue::new(
+                parsed, status, headers,
+            ))),
+            Err(e) => Err(ApiError::InvalidResponsePayload(body, e)),
+        }
+    }
+
+    /// Runs a hand-built request (`build` makes each attempt's request) as a logical call
+    /// of `operation`, authenticated per `auth`.
+    pub(crate) async fn run_manual(
+        &self,
+        operation: Operation,
+        auth: Option<Auth>,
+        options: &CallOptions,
+        build: impl Fn() -> reqwest::Request + Send + 'static,
+    ) -> Result<Response<Bytes>> {
+        let client = self.clone();
+        let send: Sender<Bytes> = Box::new(move |context| {
+            let request = build();
+            let client = client.clone();
+            Box::pin(async move {
+                let hook = client.attempt_hook(context);
+                client.send_manual(request, hook).await
+            })
+        });
+        self.run(operation, auth, options, send).await
+    }
+
+    /// Escape hatch for endpoints the SDK does not wrap: sends `method path_and_query`
+    /// (relative to the base URL, query exactly as it should go on the wire) with an
+    /// optional JSON body. The request is authenticated like any other (by its API prefix:
+    /// the API key for v1, a fresh HMAC signature over the exact bytes for v2), retried per
+    /// policy as the operation table classifies it (unknown paths: `GET`/`PUT`/`DELETE`
+    /// only) and error-mapped. Returns the status and the JSON body (`Null` when empty) of
+    /// a 2xx answer.
+    pub async fn signed_request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, serde_json::Value)> {
+        if !path_and_query.starts_with('/') {
+            return Err(Error::InvalidRequest(
+                "path_and_query must start with '/'".into(),
+            ));
+        }
+        let url = reqwest::Url::parse(&format!("{}{path_and_query}", self.base_url()))
+            .map_err(|e| Error::InvalidRequest(format!("invalid path_and_query: {e}")))?;
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::InvalidRequest(format!("body is not serializable: {e}")))?;
+        let path = url.path();
+        let relative = path
+            .strip_prefix(self.inner.hook.base_path())
+            .unwrap_or(path);
+        let operation = Operation::find(method.as_str(), relative)
+            .copied()
+            .unwrap_or_else(|| dynamic_operation(&method));
+        let auth = auth_for_path(relative);
+        let response = self
+            .run_manual(operation, auth, &CallOptions::default(), move || {
+                let mut request = reqwest::Request::new(method.clone(), url.clone());
+                if let Some(body) = &body {
+                    request.headers_mut().insert(
+                        reqwest::header::CONTENT_TYPE,
+                        reqwest::header::HeaderValue::from_static("application/json"),
+                    );
+                    *request.body_mut() = Some(body.clone().into());
+                }
+                request
+            })
+            .await?;
+        let status = StatusCode::from_u16(response.meta().status).unwrap_or(StatusCode::OK);
+        let bytes = response.into_inner();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok((status, serde_json::Value::Null));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            status: Some(status.as_u16()),
+            message: e.to_string(),
+            body_excerpt: body_excerpt(&bytes),
+        })?;
+        Ok((status, value))
+    }
+}
+
+/// A request to a path the operation table does not know (`signed_request`, uploads).
+pub(crate) fn dynamic_operation(method: &Method) -> Operation {
+    let retry = match *method {
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS => {
+            RetryClass::Idempotent
+        }
+        _ => RetryClass::NotRetryableAfterSend,
+    };
+    Operation {
+        id: "dynamic",
+        method: static_method(method),
+        path: "{dynamic}",
+        auth: Auth::ApiKey,
+        retry,
+        bucket: RateLimitBucket::Standard,
+    }
+}
+
+fn bucket(bucket: RateLimitBucket) -> RateBucket {
+    match bucket {
+        RateLimitBucket::Create => RateBucket::Create,
+        RateLimitBucket::Standard => RateBucket::Standard,
+    }
+}
+
+fn static_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Records the outcome of the call on the current `luxcore.request` span.
+fn finish_span(attempts: u32, status: Option<StatusCode>, started: Instant) {
+    let span = Span::current();
+    span.record("attempt", attempts);
+    if let Some(status) = status {
+        span.record("status", status.as_u16());
+    }
+    span.record("latency_ms", millis(started.elapsed()));
+}
+
+impl fmt::Debug for LuxCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LuxCore")
+            .field("base_url", &self.inner.base_url)
+            .field("credentials", self.credentials())
+            .field("retry", &self.inner.retry)
+            .field("rate_limited", &self.inner.limiter.is_some())
+            .field("clock_offset_secs", &self.clock_offset_secs())
+            .finish()
+    }
+}
+
+impl From<Inner> for LuxCore {
+    fn from(inner: Inner) -> Self {
+        LuxCore {
+            inner: Arc::new(inner),
+        }
+    }
+}
