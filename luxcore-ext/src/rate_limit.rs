@@ -19,8 +19,8 @@
 //! the in-process default: it counts one process only, so N processes with one key send
 //! up to N times the quotas. With the `redis` feature, `RedisRateLimiter` (built by
 //! `LuxCoreBuilder::shared_rate_limits`) keeps the quotas in Redis, so every process
-//! using one key shares them; see the `redis` submodule docs for the algorithm, the keys
-//! and what happens when Redis is down.
+//! using one key shares them; see `SharedLimits` for the algorithm, the keys and what
+//! happens when Redis is down.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -42,7 +42,7 @@ pub use self::redis::{OnUnavailable, RedisRateLimiter, SharedLimits};
 /// Which limit an operation counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RateBucket {
-    /// Payment creation (`POST /api/v1/payments`, `POST /api/v2/payments`).
+    /// Payment creation (the `createPayment` operations of API v1 and v2).
     Create,
     /// Every other endpoint.
     Standard,

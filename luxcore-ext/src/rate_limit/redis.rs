@@ -1,33 +1,6 @@
 //! Rate limits shared by every process that uses one API key, kept in Redis (`redis`
 //! feature).
-//!
-//! **Algorithm.** One atomic Lua script (`gcra.lua`, run with `EVALSHA` through
-//! [`redis::Script`]) checks every quota of the bucket with GCRA on the Redis clock and
-//! *reserves* the earliest instant at which all of them allow the request; the caller
-//! sleeps until then and sends. Callers therefore queue in arrival order, one round trip
-//! per request, without polling. For a quota of `N` requests per `T`, the GCRA burst is
-//! `N / 20` (at least 1) and the remaining `N - burst` requests are spread over `T` plus
-//! a 2 % margin (for network jitter): any window of length `T` holds fewer than `N`
-//! requests, whatever the alignment of the server's windows, and a sustained load runs at
-//! about 93 % of the quota (a burst of twice the quota completes at about 95 %).
-//! A call cancelled while it waits for its reserved instant leaves that slot unused (the
-//! limiter errs on the safe side).
-//!
-//! **Keys.** `{prefix}:{<hash>}:<bucket>:<requests>per<period_ms>ms`, where `<hash>` is
-//! the first 128 bits of SHA-256 over a domain tag and the API key (or, without a key, the
-//! v2 merchant id) — the key itself is never sent to Redis nor logged. The prefix defaults
-//! to `luxcore:rl`. Keys expire one second after their quota is idle again.
-//!
-//! **When Redis is unreachable** (connect or answer slower than [`SharedLimits::timeout`],
-//! 500 ms by default), the behaviour is [`OnUnavailable`]:
-//! - [`OnUnavailable::FailOpen`] (**the default**) falls back to an in-process limiter with
-//!   the same quotas, logs a warning (without secrets), and tries Redis again after
-//!   [`SharedLimits::recheck_after`] (1 s by default). Payments keep flowing during a Redis
-//!   outage; N processes may then send up to N times the quotas, and the server's 429 with
-//!   `Retry-After` (honoured by the retry policy) is the backstop.
-//! - [`OnUnavailable::FailClosed`] fails the call with
-//!   [`Error::RateLimiter`](crate::error::Error::RateLimiter) (nothing is sent): for
-//!   deployments where exceeding the quota is worse than refusing work.
+//! See [`SharedLimits`] for the algorithm, the keys and what happens when Redis is down.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -56,7 +29,35 @@ pub enum OnUnavailable {
     FailClosed,
 }
 
-/// Configuration of a shared (Redis) rate limiter; see the [module docs](self).
+/// Configuration of a shared (Redis) rate limiter.
+///
+/// **Algorithm.** One atomic Lua script (`gcra.lua`, run with `EVALSHA` through
+/// [`redis::Script`]) checks every quota of the bucket with GCRA on the Redis clock and
+/// *reserves* the earliest instant at which all of them allow the request; the caller
+/// sleeps until then and sends. Callers therefore queue in arrival order, one round trip
+/// per request, without polling. For a quota of `N` requests per `T`, the GCRA burst is
+/// `N / 20` (at least 1) and the remaining `N - burst` requests are spread over `T` plus
+/// a 2 % margin (for network jitter): any window of length `T` holds fewer than `N`
+/// requests, whatever the alignment of the server's windows, and a sustained load runs at
+/// about 93 % of the quota (a burst of twice the quota completes at about 95 %).
+/// A call cancelled while it waits for its reserved instant leaves that slot unused (the
+/// limiter errs on the safe side).
+///
+/// **Keys.** `{prefix}:{<hash>}:<bucket>:<requests>per<period_ms>ms`, where `<hash>` is
+/// the first 128 bits of SHA-256 over a domain tag and the API key (or, without a key, the
+/// v2 merchant id) — the key itself is never sent to Redis nor logged. The prefix defaults
+/// to `luxcore:rl`. Keys expire one second after their quota is idle again.
+///
+/// **When Redis is unreachable** (connect or answer slower than [`SharedLimits::timeout`],
+/// 500 ms by default), the behaviour is [`OnUnavailable`]:
+/// - [`OnUnavailable::FailOpen`] (**the default**) falls back to an in-process limiter with
+///   the same quotas, logs a warning (without secrets), and tries Redis again after
+///   [`SharedLimits::recheck_after`] (1 s by default). Payments keep flowing during a Redis
+///   outage; N processes may then send up to N times the quotas, and the server's 429 with
+///   `Retry-After` (honoured by the retry policy) is the backstop.
+/// - [`OnUnavailable::FailClosed`] fails the call with
+///   [`Error::RateLimiter`](crate::error::Error::RateLimiter) (nothing is sent): for
+///   deployments where exceeding the quota is worse than refusing work.
 #[derive(Clone)]
 pub struct SharedLimits {
     redis_url: SecretString,
@@ -174,7 +175,7 @@ fn shared_quotas(
 }
 
 /// A [`RateLimiter`] whose quotas live in Redis, shared by every process that uses the
-/// same API key; see the [module docs](self). Build it with
+/// same API key; see [`SharedLimits`]. Build it with
 /// `LuxCoreBuilder::shared_rate_limits`, or with [`Self::new`] and pass it to
 /// `LuxCoreBuilder::rate_limiter`.
 pub struct RedisRateLimiter {

@@ -1,24 +1,5 @@
 //! Where [`WebhookProcessor`](super::WebhookProcessor) keeps what it has processed: the
-//! [`WebhookStore`] trait and the in-memory [`MemoryStore`].
-//!
-//! # The model
-//!
-//! Every delivery maps to one [`DedupKey`]: a payment (with its `status_version`), an
-//! event id, or a body hash. The store keeps, per key, the highest version **applied**
-//! (unversioned keys use version [`DedupKey::UNVERSIONED`]) and at most one **claim**: a
-//! random token with an expiry (a lease), measured by the store's own clock.
-//!
-//! * [`begin`](WebhookStore::begin): atomically, if the key's applied version is at
-//!   least the delivery's → [`Begin::Done`]; else if another live claim holds the key →
-//!   [`Begin::Busy`]; else take the claim → [`Begin::Claimed`].
-//! * [`commit`](WebhookStore::commit): after the handler succeeded, raise the applied
-//!   version to the delivery's (never lower it) and drop the claim if it is still ours.
-//! * [`release`](WebhookStore::release): after the handler failed, drop the claim if it
-//!   is still ours; nothing is recorded.
-//!
-//! Because a payment's claim is per **payment** (not per event), two versions of one
-//! payment are never applied concurrently, so versions are applied in increasing order
-//! even across instances.
+//! [`WebhookStore`] trait (its docs describe the model) and the in-memory [`MemoryStore`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -146,8 +127,27 @@ pub enum StoreError {
 }
 
 /// Storage for [`WebhookProcessor`](super::WebhookProcessor): async, fallible and shared
-/// by every instance that receives webhooks for one endpoint. See the [module
-/// docs](self) for the semantics each method must implement atomically.
+/// by every instance that receives webhooks for one endpoint. Each method must be atomic
+/// with respect to concurrent callers on any instance.
+///
+/// # The model
+///
+/// Every delivery maps to one [`DedupKey`]: a payment (with its `status_version`), an
+/// event id, or a body hash. The store keeps, per key, the highest version **applied**
+/// (unversioned keys use version [`DedupKey::UNVERSIONED`]) and at most one **claim**: a
+/// random token with an expiry (a lease), measured by the store's own clock.
+///
+/// * [`begin`](WebhookStore::begin): atomically, if the key's applied version is at
+///   least the delivery's → [`Begin::Done`]; else if another live claim holds the key →
+///   [`Begin::Busy`]; else take the claim → [`Begin::Claimed`].
+/// * [`commit`](WebhookStore::commit): after the handler succeeded, raise the applied
+///   version to the delivery's (never lower it) and drop the claim if it is still ours.
+/// * [`release`](WebhookStore::release): after the handler failed, drop the claim if it
+///   is still ours; nothing is recorded.
+///
+/// Because a payment's claim is per **payment** (not per event), two versions of one
+/// payment are never applied concurrently, so versions are applied in increasing order
+/// even across instances.
 pub trait WebhookStore: Send + Sync {
     /// Claims `key` for `lease` unless it is already applied at `key.version()` or
     /// another live claim holds it.
