@@ -278,74 +278,66 @@ mod tests {
         Currency::ARS
     }
 
+    /// `(available, frozen)` of ARS.
+    fn ars_balance(m: &BalanceModel) -> (i64, i64) {
+        let b = m.balance(&ars());
+        (b.available, b.frozen)
+    }
+
     #[test]
     fn documented_table() {
+        use BalanceEvent::*;
+        let currency = ars;
+        // Each documented balance change, and ARS (available, frozen) after it.
+        let steps = [
+            (
+                DepositCompleted {
+                    currency: currency(),
+                    net_amount: 1000,
+                },
+                (1000, 0),
+            ),
+            (
+                WithdrawalCreated {
+                    currency: currency(),
+                    amount: 300,
+                },
+                (700, 300),
+            ),
+            (
+                WithdrawalCompleted {
+                    currency: currency(),
+                    amount: 300,
+                },
+                (700, 0),
+            ),
+            (
+                WithdrawalCreated {
+                    currency: currency(),
+                    amount: 200,
+                },
+                (500, 200),
+            ),
+            (
+                WithdrawalReleased {
+                    currency: currency(),
+                    amount: 200,
+                },
+                (700, 0),
+            ),
+            (
+                Refund {
+                    currency: currency(),
+                    amount: 100,
+                },
+                (600, 0),
+            ),
+        ];
         let mut m = BalanceModel::new();
-        m.apply(&BalanceEvent::DepositCompleted {
-            currency: ars(),
-            net_amount: 1000,
-        })
-        .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 1000,
-                frozen: 0
-            }
-        );
-        m.apply(&BalanceEvent::WithdrawalCreated {
-            currency: ars(),
-            amount: 300,
-        })
-        .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 700,
-                frozen: 300
-            }
-        );
-        m.apply(&BalanceEvent::WithdrawalCompleted {
-            currency: ars(),
-            amount: 300,
-        })
-        .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 700,
-                frozen: 0
-            }
-        );
-        m.apply(&BalanceEvent::WithdrawalCreated {
-            currency: ars(),
-            amount: 200,
-        })
-        .unwrap();
-        m.apply(&BalanceEvent::WithdrawalReleased {
-            currency: ars(),
-            amount: 200,
-        })
-        .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 700,
-                frozen: 0
-            }
-        );
-        m.apply(&BalanceEvent::Refund {
-            currency: ars(),
-            amount: 100,
-        })
-        .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 600,
-                frozen: 0
-            }
-        );
+        for (event, expected) in steps {
+            m.apply(&event).unwrap();
+            assert_eq!(ars_balance(&m), expected, "after {event:?}");
+        }
         assert_eq!(m.balance(&ars()).total(), 600);
         // Other currencies are independent.
         assert_eq!(m.balance(&Currency::MXN), ModelBalance::default());
@@ -368,13 +360,7 @@ mod tests {
                 available: Money::new(100, ars()),
             }
         );
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 100,
-                frozen: 5
-            }
-        );
+        assert_eq!(ars_balance(&m), (100, 5));
         // Refunds cannot overdraw either.
         assert!(matches!(
             m.apply(&BalanceEvent::Refund {
@@ -389,13 +375,7 @@ mod tests {
             amount: 100,
         })
         .unwrap();
-        assert_eq!(
-            m.balance(&ars()),
-            ModelBalance {
-                available: 0,
-                frozen: 105
-            }
-        );
+        assert_eq!(ars_balance(&m), (0, 105));
     }
 
     #[test]
