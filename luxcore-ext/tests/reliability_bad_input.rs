@@ -301,10 +301,6 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
-/// Random bodies, headers, secrets, header names, tolerances and clocks: verification
-/// never panics and every rejection is a typed error; the guard never panics either and
-/// never applies the same (payment, version) twice.
-
 /// What `verify_at` must answer, derived from the inputs by the documented rules in their
 /// order: both headers present, a decimal timestamp, within the tolerance, at least one
 /// well-formed `[hmac_sha256=|sha256=]<64 hex>` entry, one of them the right digest.
@@ -402,6 +398,9 @@ impl KindName for EventParseError {
     }
 }
 
+/// Random bodies, headers, secrets, header names, tolerances and clocks: verification
+/// never panics and every rejection is the error kind of its input class; parsing never
+/// panics either, and the store never applies the same (payment, version) twice.
 #[test]
 fn webhook_verification_and_parsing_never_panic() {
     let strategy = (
