@@ -867,10 +867,18 @@ async fn deliver_concurrently<S: WebhookStore + 'static>(store: Arc<S>, body: &[
                     .await;
                 match outcome {
                     Outcome::Busy { .. } => {
+                        // Answered so that LuxCore redelivers.
+                        assert!(outcome.is_retryable() && !outcome.is_acknowledged());
                         busy += 1;
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
-                    other => return (other, busy),
+                    other => {
+                        assert!(
+                            other.is_acknowledged() && !other.is_retryable(),
+                            "{other:?}"
+                        );
+                        return (other, busy);
+                    }
                 }
             }
         });
