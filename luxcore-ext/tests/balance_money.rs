@@ -1,6 +1,6 @@
 //! Money formatting/parsing properties, and the typed balance helpers against luxcore-mock.
 
-use luxcore_ext::balance::{Money, MoneyParseError};
+use luxcore_ext::balance::{Money, MoneyError, MoneyParseError};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
 use luxcore_ext::payments::PaymentRequest;
@@ -71,15 +71,122 @@ proptest! {
         prop_assert_eq!(x.checked_add(&y).ok().map(|m| m.minor), sum);
         let diff = i64::try_from(i128::from(a) - i128::from(b)).ok();
         prop_assert_eq!(x.checked_sub(&y).ok().map(|m| m.minor), diff);
-        prop_assert!(x.checked_add(&Money::new(b, Currency::ARS)).is_err());
+        let mismatch = Err(MoneyError::CurrencyMismatch { left: Currency::UYU, right: Currency::ARS });
+        prop_assert_eq!(x.checked_add(&Money::new(b, Currency::ARS)), mismatch.clone());
+        prop_assert_eq!(x.checked_sub(&Money::new(b, Currency::ARS)), mismatch);
     }
 
+    /// Garbage, and near-misses of the accepted shapes: each parser answers exactly what
+    /// the documented grammar says, the error kind included.
     #[test]
-    fn garbage_never_panics(text in "\\PC{0,40}") {
-        let _ = Money::parse_decimal(&text, Currency::ARS);
-        let _ = Money::from_minor_str(&text, Currency::ARS);
-        let _ = text.parse::<Money>();
+    fn garbage_gets_the_error_of_its_class(
+        text in prop_oneof![
+            "\\PC{0,40}",
+            "[-+ ,.0-9]{0,24}",
+            // Near-misses of grouped amounts: groups of 0 to 4 digits, 0 to 3 decimals.
+            "[-+]?[0-9]{0,4}(,[0-9]{0,4}){0,3}(\\.[0-9]{0,3})?",
+            "[-+ ,.0-9]{0,16} [A-Za-z]{2,4}",
+        ]
+    ) {
+        prop_assert_eq!(
+            Money::from_minor_str(&text, Currency::ARS).map(|m| m.minor).map_err(|e| kind(&e)),
+            expected_minor_str(&text)
+        );
+        prop_assert_eq!(
+            Money::parse_decimal(&text, Currency::ARS).map(|m| m.minor).map_err(|e| kind(&e)),
+            expected_decimal(&text)
+        );
+        let trimmed = text.trim();
+        let expected = match trimmed.rsplit_once(char::is_whitespace) {
+            _ if trimmed.is_empty() => Err("Empty"),
+            None => Err("MissingCurrency"),
+            Some((_, code)) if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Err("InvalidCurrency")
+            }
+            Some((amount, code)) => expected_decimal(amount).map(|minor| (minor, code.to_owned())),
+        };
+        prop_assert_eq!(
+            text.parse::<Money>().map(|m| (m.minor, m.currency.as_str().to_owned())).map_err(|e| kind(&e)),
+            expected
+        );
     }
+}
+
+fn kind(error: &MoneyParseError) -> &'static str {
+    match error {
+        MoneyParseError::Empty => "Empty",
+        MoneyParseError::InvalidFormat(_) => "InvalidFormat",
+        MoneyParseError::MisplacedSeparator(_) => "MisplacedSeparator",
+        MoneyParseError::TooManyDecimals(_) => "TooManyDecimals",
+        MoneyParseError::Overflow(_) => "Overflow",
+        MoneyParseError::MissingCurrency(_) => "MissingCurrency",
+        MoneyParseError::InvalidCurrency(_) => "InvalidCurrency",
+        _ => "other",
+    }
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A magnitude (decimal digits) with its sign, as an `i64`, or `Overflow`.
+fn in_range(negative: bool, digits: &str) -> Result<i64, &'static str> {
+    let magnitude: i128 = digits.parse().map_err(|_| "Overflow")?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).map_err(|_| "Overflow")
+}
+
+/// `from_minor_str`'s grammar: optional `-`, digits; whitespace around.
+fn expected_minor_str(text: &str) -> Result<i64, &'static str> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("Empty");
+    }
+    let (negative, digits) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed),
+    };
+    if !all_digits(digits) {
+        return Err("InvalidFormat");
+    }
+    in_range(negative, digits)
+}
+
+/// `parse_decimal`'s grammar: optional sign, digits with optional `,` groups of three,
+/// optional `.` and one or two decimals; whitespace around.
+fn expected_decimal(text: &str) -> Result<i64, &'static str> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("Empty");
+    }
+    let (negative, body) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (body, None),
+    };
+    let int_digits = int.replace(',', "");
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit() || b == b',') {
+        return Err("InvalidFormat");
+    }
+    match frac {
+        Some(frac) if !all_digits(frac) => return Err("InvalidFormat"),
+        Some(frac) if frac.len() > 2 => return Err("TooManyDecimals"),
+        _ => {}
+    }
+    if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let first_ok = (1..=3).contains(&groups[0].len());
+        if !first_ok || groups[1..].iter().any(|g| g.len() != 3) {
+            return Err("MisplacedSeparator");
+        }
+    }
+    let frac = format!("{:0<2}", frac.unwrap_or(""));
+    // Leading zeros are harmless; a magnitude beyond i128 is out of range anyway.
+    let digits = format!("{int_digits}{frac}");
+    let digits = digits.trim_start_matches('0');
+    in_range(negative, if digits.is_empty() { "0" } else { digits })
 }
 
 async fn setup() -> (MockServer, LuxCore, LuxCore) {

@@ -286,14 +286,27 @@ async fn connection_refused_is_transport_and_retried_even_for_posts() {
     assert_eq!(retries_in(&captured.text()), 3 + 3);
 }
 
-#[tokio::test]
+/// Waits (bounded) until `seen` has `n` hits, then a little longer: no more may follow.
+async fn settles_at(seen: &Seen, n: usize, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while seen.hits() < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(seen.hits(), n, "{what}");
+}
+
+// The server runs on other worker threads than the client's call, and blocks far longer
+// than the per-attempt timeout, which is generous enough for a loaded machine to reach
+// the handler: a slow machine cannot turn a sent request into an unsent one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_map_to_timeout_and_posts_are_not_retried_after_send() {
     let seen = Seen::default();
     let (s1, s2) = (seen.clone(), seen.clone());
     let slow = |s: Seen| {
         move |headers: HeaderMap| async move {
             s.record(&headers);
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
             json(StatusCode::OK, PAYMENT)
         }
     };
@@ -304,15 +317,30 @@ async fn timeouts_map_to_timeout_and_posts_are_not_retried_after_send() {
     )
     .await;
     let client = builder(&base)
-        .timeout(Duration::from_millis(200))
+        .timeout(Duration::from_secs(1))
         .build()
         .unwrap();
+    // The call runs on this thread (block_on), so the capture sees its retries.
+    let (_guard, captured) = capture_tracing();
+    let started = std::time::Instant::now();
     let err = client.payments().cancel("pay_1").await.unwrap_err();
     assert_eq!(err, Error::Timeout);
-    assert_eq!(seen.hits(), 1, "a timed-out POST must not be sent again");
+    assert_eq!(
+        retries_in(&captured.text()),
+        0,
+        "a timed-out POST is not retried"
+    );
+    settles_at(&seen, 1, "a timed-out POST must not be sent again").await;
     let err = client.payments().get("pay_1").await.unwrap_err();
     assert_eq!(err, Error::Timeout);
-    assert_eq!(seen.hits(), 1 + 4, "a timed-out GET is retried");
+    assert_eq!(
+        retries_in(&captured.text()),
+        3,
+        "a timed-out GET is retried"
+    );
+    settles_at(&seen, 1 + 4, "a timed-out GET is sent four times").await;
+    // Bounded by the timeouts, not by the server's minute.
+    assert!(started.elapsed() < Duration::from_secs(40));
 }
 
 #[tokio::test]
@@ -596,18 +624,20 @@ async fn response_metadata_and_per_call_options() {
     assert_eq!(again.meta().attempts, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_call_timeout() {
     let base = serve(Router::new().route(
         "/api/v1/payments/{id}",
         get(|| async {
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
             json(StatusCode::OK, r#"{"success":true,"data":{}}"#)
         }),
     ))
     .await;
+    // The client's own timeout would let the server's minute run out.
     let client = builder(&base)
         .retry_policy(RetryPolicy::none())
+        .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
     let started = std::time::Instant::now();
@@ -616,11 +646,16 @@ async fn per_call_timeout() {
         .get("pay_1")
         .with_options(
             luxcore_ext::CallOptions::new()
-                .timeout(Duration::from_millis(50))
+                .timeout(Duration::from_millis(200))
                 .retry(RetryPolicy::none()),
         )
         .await
         .unwrap_err();
     assert_eq!(err, Error::Timeout);
-    assert!(started.elapsed() < Duration::from_millis(350));
+    // The call's 200 ms, not the client's 120 s nor the server's 60 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }

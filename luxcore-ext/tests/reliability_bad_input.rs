@@ -34,8 +34,8 @@ use http::HeaderMap;
 use luxcore_ext::auth::webhook::{self as signature, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use luxcore_ext::error::Error;
 use luxcore_ext::webhooks::{
-    Begin, ClaimToken, DedupKey, Event, MemoryStore, WebhookError, WebhookStore, WebhookVerifier,
-    WebhookVerifyError, dedup_key, verify_event,
+    Begin, ClaimToken, DedupKey, Event, EventParseError, MemoryStore, WebhookError, WebhookStore,
+    WebhookVerifier, WebhookVerifyError, dedup_key, verify_event,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -301,10 +301,106 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
-/// Random bodies, headers, secrets, header names, tolerances and clocks: verification
-/// never panics and every rejection is a typed error; the guard never panics either and
-/// never applies the same (payment, version) twice.
+/// What `verify_at` must answer, derived from the inputs by the documented rules in their
+/// order: both headers present, a decimal timestamp, within the tolerance, at least one
+/// well-formed `[hmac_sha256=|sha256=]<64 hex>` entry, one of them the right digest.
+fn expected_verification(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &SecretString,
+    scheme: &signature::SignatureScheme,
+    now: i64,
+) -> Result<(), WebhookVerifyError> {
+    let (sig_name, ts_name) = (&scheme.signature_header, &scheme.timestamp_header);
+    let missing = |name: &String| WebhookVerifyError::MissingHeader(name.clone());
+    let timestamp = headers
+        .get(ts_name.as_str())
+        .ok_or_else(|| missing(ts_name))?;
+    if headers.get(sig_name.as_str()).is_none() {
+        return Err(missing(sig_name));
+    }
+    let timestamp = std::str::from_utf8(timestamp.as_bytes())
+        .ok()
+        .map(|t| t.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or(WebhookVerifyError::InvalidTimestamp)?;
+    let skew_secs = now.saturating_sub(timestamp);
+    if skew_secs.unsigned_abs() > scheme.tolerance.as_secs() {
+        return Err(WebhookVerifyError::TimestampOutOfTolerance { skew_secs });
+    }
+    let entries: Vec<String> = headers
+        .get_all(sig_name.as_str())
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|entry| {
+            let entry = entry.trim_matches(|c: char| c.is_ascii_whitespace());
+            let hex = entry
+                .strip_prefix("hmac_sha256=")
+                .or_else(|| entry.strip_prefix("sha256="))
+                .unwrap_or(entry);
+            hex.to_ascii_lowercase()
+        })
+        .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    if entries.is_empty() {
+        return Err(WebhookVerifyError::MalformedSignature);
+    }
+    let expected = signature::sign_v1(secret, timestamp, body);
+    let expected = expected.strip_prefix("hmac_sha256=").unwrap();
+    if entries.iter().any(|e| e == expected) {
+        Ok(())
+    } else {
+        Err(WebhookVerifyError::SignatureMismatch)
+    }
+}
 
+/// The `EventParseError` variant `Event::parse` must give for a body it rejects, by input
+/// class; the payload variants belong to bodies with an event name.
+fn expected_parse_error(body: &[u8]) -> &'static str {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return "Json";
+    };
+    let Some(object) = value.as_object() else {
+        return "NotAnObject";
+    };
+    let name = ["event", "type"]
+        .iter()
+        .find_map(|key| object.get(*key).and_then(serde_json::Value::as_str));
+    match name {
+        Some(name) if !name.trim().is_empty() => "MissingPayload or InvalidPayload",
+        _ => "MissingEventName",
+    }
+}
+
+/// The variant of an `EventParseError`, the payload variants together (which of the two
+/// depends on the event's documented shape).
+trait KindName {
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindName for EventParseError {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            EventParseError::Json(_) => "Json",
+            EventParseError::NotAnObject => "NotAnObject",
+            EventParseError::MissingEventName => "MissingEventName",
+            EventParseError::MissingPayload { .. } | EventParseError::InvalidPayload { .. } => {
+                "MissingPayload or InvalidPayload"
+            }
+            _ => "other",
+        }
+    }
+}
+
+/// Random bodies, headers, secrets, header names, tolerances and clocks: verification
+/// never panics and every rejection is the error kind of its input class; parsing never
+/// panics either, and the store never applies the same (payment, version) twice.
 #[test]
 fn webhook_verification_and_parsing_never_panic() {
     let strategy = (
@@ -316,18 +412,22 @@ fn webhook_verification_and_parsing_never_panic() {
     );
     runner(512)
         .run(&strategy, |(body, headers, secret, scheme, now)| {
+            let expected = expected_verification(&headers, &body, &secret, &scheme, now);
             let verifier = WebhookVerifier::new(secret).scheme(scheme.clone());
-            match verifier.verify_at(&headers, &body, now) {
-                Ok(_) => {}
-                Err(WebhookVerifyError::MissingHeader(name)) => {
-                    prop_assert!(name == scheme.signature_header || name == scheme.timestamp_header)
-                }
-                Err(err) => prop_assert!(!err.to_string().is_empty()),
-            }
+            // Every input class gets its own error kind.
+            prop_assert_eq!(
+                verifier.verify_at(&headers, &body, now).map(|_| ()),
+                expected
+            );
             match verify_event(&verifier, &headers, &body) {
                 Ok(event) => prop_assert_eq!(Event::parse(&body), Ok(event)),
                 Err(WebhookError::Verify(_)) => {}
-                Err(err) => prop_assert!(!err.to_string().is_empty()),
+                // Only a verified body is parsed, and its parse error is passed on as is.
+                Err(WebhookError::Parse(err)) => {
+                    prop_assert!(verifier.verify(&headers, &body).is_ok());
+                    prop_assert_eq!(Event::parse(&body), Err(err));
+                }
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
             }
             match Event::parse(&body) {
                 Ok(event) => {
@@ -347,7 +447,7 @@ fn webhook_verification_and_parsing_never_panic() {
                     prop_assert_eq!(again, Ok(Begin::Done), "the same event applied twice");
                     let _ = format!("{event:?} {:?} {:?}", event.kind(), event.created_at());
                 }
-                Err(err) => prop_assert!(!err.to_string().is_empty()),
+                Err(err) => prop_assert_eq!(err.kind_name(), expected_parse_error(&body)),
             }
             Ok(())
         })

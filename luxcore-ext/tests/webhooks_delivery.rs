@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use luxcore_ext::api::enums::WebhookEventType;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
+use luxcore_ext::auth::webhook::{DEFAULT_TOLERANCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::webhooks::{Event, EventKind};
@@ -238,6 +238,14 @@ async fn wrong_secret_rejects_real_deliveries() {
     running.task.abort();
 }
 
+/// A timestamp skew the receiver must reject: the default tolerance plus a minute, so
+/// that no clock tick between signing and verifying can bring it back inside.
+const OUTSIDE_TOLERANCE: i64 = DEFAULT_TOLERANCE.as_secs() as i64 + 60;
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
 /// Signs `body` as the mock would, at `timestamp`.
 fn signed(secret: &str, timestamp: i64, body: &[u8]) -> reqwest::header::HeaderMap {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -312,15 +320,18 @@ async fn out_of_order_duplicate_tampered_and_stale_deliveries() {
     tampered[position] = b'8';
     let cases: Vec<(&str, Vec<u8>, reqwest::header::HeaderMap)> = vec![
         ("tampered body", tampered, signed(secret, now, &fresh)),
+        // Outside the tolerance by a clear margin, from a fresh clock reading: `now` was
+        // read several round trips ago, and a second ticking over must not bring a
+        // "future" timestamp back inside the window.
         (
             "stale timestamp",
             fresh.clone(),
-            signed(secret, now - 301, &fresh),
+            signed(secret, unix_now() - OUTSIDE_TOLERANCE, &fresh),
         ),
         (
             "future timestamp",
             fresh.clone(),
-            signed(secret, now + 301, &fresh),
+            signed(secret, unix_now() + OUTSIDE_TOLERANCE, &fresh),
         ),
         (
             "wrong secret",

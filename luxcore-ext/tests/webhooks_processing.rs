@@ -6,6 +6,9 @@
 //!   mid-run, redelivered until acknowledged (as LuxCore does);
 //! * a store outage mid-run (a TCP proxy in front of Redis / PostgreSQL is cut): 503s,
 //!   and after it nothing is lost;
+//! * many tasks released by one barrier deliver the same event to processors sharing a
+//!   `MemoryStore`: the handler runs once; a deliberately non-atomic store fails the same
+//!   scenario;
 //! * PostgreSQL's transactional variant: the merchant's write and the record commit
 //!   together, so nothing is applied twice even across an outage.
 //!
@@ -18,6 +21,7 @@
 #![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -25,9 +29,11 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::{
-    Event, MemoryStore, Outcome, WebhookProcessor, WebhookStore, WebhookVerifier,
+    Begin, ClaimToken, DedupKey, Event, MemoryStore, Outcome, StoreError, WebhookProcessor,
+    WebhookStore, WebhookVerifier,
 };
 use secrecy::SecretString;
+use tokio::sync::Barrier;
 
 const SECRET: &str = "whsec_processing_tests";
 /// Leases in these tests: 10 × the stores' 500 ms timeout, as the lease docs ask.
@@ -793,4 +799,204 @@ async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
         "5xx first, then 2xx; no more deliveries"
     );
     serving.abort();
+}
+
+// ---------------------------------------------------------------------------------------
+// Real contention on one store: many tasks, released together by a barrier, deliver the
+// same event to processors sharing one store. With `MemoryStore` the handler runs exactly
+// once; with a deliberately non-atomic store (check, then set) the same scenario runs it
+// more than once, which proves the scenario can catch a store that is not atomic.
+// ---------------------------------------------------------------------------------------
+
+/// Tasks delivering the same event at once.
+const TASKS: usize = 64;
+
+/// One body per kind of key: a payment version, an event id, a legacy body hash.
+fn bodies() -> [(&'static str, Vec<u8>); 3] {
+    [
+        (
+            "payment",
+            br#"{"id":"evt_1","event":"payment.completed","data":{"id":"pay_1","amount":150000,"currency":"ARS","status":"completed","status_version":3}}"#.to_vec(),
+        ),
+        (
+            "event",
+            br#"{"id":"evt_t","event":"webhook.test","data":{}}"#.to_vec(),
+        ),
+        (
+            "legacy body",
+            br#"{"event":"payment.completed","payment":{"id":"pay_9","amount":1,"currency":"ARS","status":"completed"}}"#.to_vec(),
+        ),
+    ]
+}
+
+/// What one contended delivery round produced.
+#[derive(Debug, Default)]
+struct Round {
+    handler_runs: usize,
+    processed: usize,
+    skipped: usize,
+    busy_answers: usize,
+    /// The kind of the key the deliveries were de-duplicated by.
+    key_kind: &'static str,
+}
+
+/// [`TASKS`] tasks, each with its own processor over the shared `store`, wait on one
+/// barrier, then deliver `body` at the same moment. A `Busy` answer is redelivered (as
+/// LuxCore does after a retryable status) until the delivery is acknowledged.
+async fn deliver_concurrently<S: WebhookStore + 'static>(store: Arc<S>, body: &[u8]) -> Round {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..TASKS {
+        let processor =
+            WebhookProcessor::new(WebhookVerifier::new(SECRET), Arc::clone(&store)).lease(LEASE);
+        let (runs, barrier, body) = (Arc::clone(&runs), Arc::clone(&barrier), body.to_vec());
+        tasks.spawn(async move {
+            let headers = signed_headers(&body);
+            barrier.wait().await;
+            let mut busy = 0;
+            loop {
+                let runs = Arc::clone(&runs);
+                let outcome = processor
+                    .handle(&headers, &body, |_event| async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        // Hold the claim a while, so that others find it taken.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<(), Infallible>(())
+                    })
+                    .await;
+                match outcome {
+                    Outcome::Busy { .. } => {
+                        // Answered so that LuxCore redelivers.
+                        assert!(outcome.is_retryable() && !outcome.is_acknowledged());
+                        busy += 1;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    other => {
+                        assert!(
+                            other.is_acknowledged() && !other.is_retryable(),
+                            "{other:?}"
+                        );
+                        return (other, busy);
+                    }
+                }
+            }
+        });
+    }
+    let mut round = Round::default();
+    while let Some(joined) = tasks.join_next().await {
+        let (outcome, busy) = joined.unwrap();
+        round.busy_answers += busy;
+        round.key_kind = match outcome.key() {
+            Some(DedupKey::Payment { .. }) => "payment",
+            Some(DedupKey::Event { .. }) => "event",
+            Some(DedupKey::Body { .. }) => "legacy body",
+            _ => panic!("unexpected outcome {outcome:?}"),
+        };
+        match outcome {
+            Outcome::Processed { .. } => round.processed += 1,
+            Outcome::Skipped { .. } => round.skipped += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    round.handler_runs = runs.load(Ordering::SeqCst);
+    round
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn contended_deliveries_run_the_handler_exactly_once() {
+    for (what, body) in bodies() {
+        let store = Arc::new(MemoryStore::new());
+        let round = tokio::time::timeout(
+            Duration::from_secs(30),
+            deliver_concurrently(Arc::clone(&store), &body),
+        )
+        .await
+        .expect("every delivery is acknowledged");
+        assert_eq!(round.handler_runs, 1, "{what}: {round:?}");
+        assert_eq!(round.processed, 1, "{what}: {round:?}");
+        assert_eq!(round.skipped, TASKS - 1, "{what}: {round:?}");
+        assert_eq!(store.len(), 1, "{what}");
+        assert_eq!(round.key_kind, what, "{round:?}");
+        // A later redelivery is a duplicate too.
+        let again = deliver_concurrently(store, &body).await;
+        assert_eq!(again.handler_runs, 0, "{what}: {again:?}");
+        assert_eq!(again.skipped, TASKS, "{what}: {again:?}");
+    }
+}
+
+/// A deliberately broken store: `begin` reads the key, yields to other tasks, then writes
+/// the claim — the check and the set are not one atomic step.
+#[derive(Default)]
+struct CheckThenSet {
+    /// Storage key → (applied version, claimed).
+    entries: Mutex<HashMap<String, (Option<i64>, bool)>>,
+}
+
+impl CheckThenSet {
+    fn update(&self, key: &DedupKey, change: impl FnOnce(&mut (Option<i64>, bool))) {
+        change(
+            self.entries
+                .lock()
+                .unwrap()
+                .entry(key.storage_key())
+                .or_default(),
+        );
+    }
+}
+
+impl WebhookStore for CheckThenSet {
+    async fn begin(
+        &self,
+        key: &DedupKey,
+        _: &ClaimToken,
+        _: Duration,
+    ) -> Result<Begin, StoreError> {
+        let (applied, claimed) = self
+            .entries
+            .lock()
+            .unwrap()
+            .get(&key.storage_key())
+            .copied()
+            .unwrap_or_default();
+        if applied.is_some_and(|a| a >= key.version()) {
+            return Ok(Begin::Done);
+        }
+        if claimed {
+            return Ok(Begin::Busy);
+        }
+        // The race window: another task can check the same key here.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.update(key, |entry| entry.1 = true);
+        Ok(Begin::Claimed)
+    }
+
+    async fn commit(&self, key: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+        let version = key.version();
+        self.update(key, |entry| {
+            *entry = (Some(entry.0.map_or(version, |a| a.max(version))), false);
+        });
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+        self.update(key, |entry| entry.1 = false);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn the_same_scenario_catches_a_store_that_is_not_atomic() {
+    for (what, body) in bodies() {
+        let round = tokio::time::timeout(
+            Duration::from_secs(30),
+            deliver_concurrently(Arc::new(CheckThenSet::default()), &body),
+        )
+        .await
+        .expect("every delivery is acknowledged");
+        assert!(
+            round.handler_runs > 1,
+            "{what}: a check-then-set store should let several deliveries run: {round:?}"
+        );
+    }
 }
