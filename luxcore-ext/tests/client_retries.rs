@@ -155,7 +155,8 @@ async fn other_posts_are_not_retried_after_send() {
         PaymentStatus::Cancelled
     );
 
-    // A 503 (refused before processing) is retried.
+    // A 429 (refused by the rate limiter before processing) is retried; a 503 is not, since
+    // a proxy's 503 may follow a request the service already acted on.
     let ticket = client
         .tickets()
         .create(
@@ -167,6 +168,12 @@ async fn other_posts_are_not_retried_after_send() {
         .unwrap();
     server
         .set_faults(FaultConfig::scheduled([Fault::Status(503)]))
+        .await
+        .unwrap();
+    let err = client.tickets().close(&ticket.ticket_id).await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    server
+        .set_faults(FaultConfig::scheduled([Fault::Status(429)]))
         .await
         .unwrap();
     client.tickets().close(&ticket.ticket_id).await.unwrap();

@@ -361,16 +361,15 @@ async fn signed_request_posts_are_not_retried_once_processed() {
             seen.lock().unwrap().len() <= 1,
             "{path}: timed out, sent once"
         );
-        // 503 SERVICE_UNAVAILABLE means "refused before processing": documented as the
-        // one server answer after which such a POST is retried (until the policy's
-        // attempts run out).
+        // Not even 503 SERVICE_UNAVAILABLE: once sent, such a POST is never retried (only a
+        // 429 or a failed connection, which prove it was not processed, are).
         let (base, seen) =
             recording_server(|_| Some((StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))).await;
         let err = bounded(client_v2(&base).signed_request(Method::POST, path, Some(&body)))
             .await
             .unwrap_err();
         assert_eq!(err.code(), Some(&ErrorCode::ServiceUnavailable), "{path}");
-        assert_eq!(seen.lock().unwrap().len(), 4, "{path}: 503 retried");
+        assert_eq!(seen.lock().unwrap().len(), 1, "{path}: 503 not retried");
     }
     // The contrast: the same 500 on payment creation, or on a GET, is retried.
     for (method, path, body) in [

@@ -23,9 +23,11 @@
 //!   practice. v2 retries are signed again with a fresh nonce and timestamp.
 //! * **Other `POST`s** (cancel, close, reopen, add comment, webhook create/test/retry,
 //!   upload URL, method validation): only when the request provably did not reach the
-//!   server (the connection could not be established) or it was refused before
-//!   processing (HTTP 429, or 503 `SERVICE_UNAVAILABLE`). Timeouts and dropped
-//!   connections are *not* retried: the server may have acted on the request.
+//!   server (the connection could not be established) or it was refused by the rate
+//!   limiter before processing (HTTP 429). Once sent they are never retried otherwise:
+//!   not on timeouts or dropped connections, and not on 5xx either — a 503 from a proxy
+//!   may follow a request the service already acted on, and a second ticket, comment or
+//!   cancellation is worse than a typed error the caller can look at.
 //!
 //! # How long to wait
 //!
@@ -163,11 +165,6 @@ fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
         RetryClass::Idempotent | RetryClass::DedupByReference => err.is_retryable(),
         RetryClass::NotRetryableAfterSend => match err {
             Error::RateLimited { .. } => true,
-            Error::Api { status, .. }
-            | Error::Decode {
-                status: Some(status),
-                ..
-            } => *status == 503,
             Error::Transport { .. } | Error::Timeout => meta.connect_error,
             _ => false,
         },
@@ -282,7 +279,7 @@ mod tests {
             (Error::RateLimited { retry_after: None }, true, true),
             (api(500, ErrorCode::InternalError), true, false),
             (api(502, ErrorCode::Other("HTTP_502".into())), true, false),
-            (api(503, ErrorCode::ServiceUnavailable), true, true),
+            (api(503, ErrorCode::ServiceUnavailable), true, false),
             (api(504, ErrorCode::Other("HTTP_504".into())), true, false),
             (api(400, ErrorCode::MissingRequisites), true, false),
             (api(400, ErrorCode::NoAvailableRequisites), true, false),
