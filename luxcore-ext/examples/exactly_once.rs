@@ -129,7 +129,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let v2 = LuxCore::builder()
         .base_url(mock.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
-        .hmac_v2(
+        .hmac(
             luxcore_mock::DEFAULT_MERCHANT_ID,
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )

@@ -44,7 +44,7 @@ async fn the_sdk_signs_the_vectors_wire_bytes() {
     for v in &all {
         let client = LuxCore::builder()
             .base_url(&base)
-            .hmac_v2(v.merchant_id, v.secret.clone())
+            .hmac(v.merchant_id, v.secret.clone())
             .build()
             .unwrap();
         let method = Method::from_bytes(v.method.to_ascii_uppercase().as_bytes()).unwrap();

@@ -200,7 +200,7 @@ async fn setup() -> (MockServer, LuxCore, LuxCore) {
         .expect("client builds");
     let v2 = LuxCore::builder()
         .base_url(server.base_url())
-        .hmac_v2(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET)
+        .hmac(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET)
         .build()
         .expect("client builds");
     (server, v1, v2)

@@ -434,7 +434,7 @@ async fn missing_credentials_for_a_route_are_config_errors() {
     );
     let hmac_only = luxcore_ext::client::LuxCore::builder()
         .base_url(&base)
-        .hmac_v2(MERCHANT, SECRET)
+        .hmac(MERCHANT, SECRET)
         .build()
         .unwrap();
     let err = hmac_only.tickets().get("t1").await.unwrap_err();

@@ -163,7 +163,7 @@ async fn wrong_secret_maps_to_invalid_signature() {
     let (server, _) = mock().await;
     let client = luxcore_ext::client::LuxCore::builder()
         .base_url(server.base_url())
-        .hmac_v2(MERCHANT, "not_the_secret")
+        .hmac(MERCHANT, "not_the_secret")
         .build()
         .unwrap();
     let err = client.balance().get(Currency::ARS, None).await.unwrap_err();

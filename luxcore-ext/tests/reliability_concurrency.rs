@@ -53,7 +53,7 @@ fn with_hmac(client: &LuxCore) -> LuxCore {
     LuxCore::builder()
         .base_url(client.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
-        .hmac_v2(
+        .hmac(
             luxcore_mock::DEFAULT_MERCHANT_ID,
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )

@@ -162,7 +162,7 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
     };
     let client = builder().build().unwrap();
     let v2 = builder()
-        .hmac_v2(
+        .hmac(
             luxcore_mock::DEFAULT_MERCHANT_ID,
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )

@@ -41,7 +41,7 @@ pub async fn setup(creds: Creds, config: MockConfig) -> ExampleResult<Setup> {
         let mut builder = LuxCore::builder().base_url(base_url).api_key(key);
         if creds == Creds::WithHmac {
             let merchant: u64 = std::env::var("LUXCORE_MERCHANT_ID")?.parse()?;
-            builder = builder.hmac_v2(merchant, std::env::var("LUXCORE_HMAC_SECRET")?);
+            builder = builder.hmac(merchant, std::env::var("LUXCORE_HMAC_SECRET")?);
         }
         return Ok(Setup {
             client: builder.build()?,
@@ -53,7 +53,7 @@ pub async fn setup(creds: Creds, config: MockConfig) -> ExampleResult<Setup> {
         .base_url(mock.base_url())
         .api_key(DEFAULT_API_KEY);
     if creds == Creds::WithHmac {
-        builder = builder.hmac_v2(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET);
+        builder = builder.hmac(DEFAULT_MERCHANT_ID, DEFAULT_HMAC_SECRET);
     }
     Ok(Setup {
         client: builder.build()?,

@@ -32,7 +32,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// let client = LuxCore::builder()
 ///     .base_url("http://127.0.0.1:8080")
 ///     .api_key("qp_test_sk_local")
-///     .hmac_v2(123, "hmac_test_secret_local")
+///     .hmac(123, "hmac_test_secret_local")
 ///     .timeout(Duration::from_secs(20))
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(3))
 ///     .build()
@@ -103,7 +103,7 @@ impl LuxCoreBuilder {
     }
 
     /// The API v2 merchant id and payment HMAC secret. Validated by [`Self::build`].
-    pub fn hmac_v2(mut self, merchant_id: u64, secret: impl Into<String>) -> Self {
+    pub fn hmac(mut self, merchant_id: u64, secret: impl Into<String>) -> Self {
         self.hmac = Some(HmacV2::new(merchant_id, secret));
         self
     }
@@ -212,8 +212,7 @@ impl LuxCoreBuilder {
         }
         if credentials.is_empty() {
             return Err(Error::Config(
-                "no credentials: set an API key (api_key) and/or HMAC v2 credentials (hmac_v2)"
-                    .into(),
+                "no credentials: set an API key (api_key) and/or HMAC v2 credentials (hmac)".into(),
             ));
         }
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
@@ -402,7 +401,7 @@ mod tests {
             config_error(LuxCore::builder().base_url("http://x").api_key("")).contains("empty")
         );
         assert!(
-            config_error(LuxCore::builder().base_url("http://x").hmac_v2(1, "")).contains("empty")
+            config_error(LuxCore::builder().base_url("http://x").hmac(1, "")).contains("empty")
         );
         // A later valid value replaces an invalid one.
         let client = LuxCore::builder()
@@ -414,7 +413,7 @@ mod tests {
         assert!(client.credentials().api_key().is_some_and(ApiKey::is_test));
         let client = LuxCore::builder()
             .base_url("http://x")
-            .hmac_v2(123, "s3cr3t_hmac")
+            .hmac(123, "s3cr3t_hmac")
             .build()
             .unwrap();
         assert_eq!(
@@ -456,7 +455,7 @@ mod tests {
         let builder = LuxCore::builder()
             .base_url("http://x")
             .api_key(KEY)
-            .hmac_v2(123, "hmac_secret_xyz");
+            .hmac(123, "hmac_secret_xyz");
         let text = format!("{builder:?}");
         assert!(
             !text.contains(KEY) && !text.contains("hmac_secret_xyz"),

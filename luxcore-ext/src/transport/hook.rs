@@ -128,7 +128,7 @@ impl AuthHook {
     /// Adds fresh v2 signature headers over the exact method, path+query and body sent.
     fn sign(&self, request: &mut reqwest::Request) -> Result<(), String> {
         let hmac = self.credentials.hmac().ok_or(
-            "no HMAC credentials configured: API v2 requests need them (LuxCore::builder().hmac_v2(..))",
+            "no HMAC credentials configured: API v2 requests need them (LuxCore::builder().hmac(..))",
         )?;
         let body: &[u8] = match request.body() {
             None => &[],

@@ -54,7 +54,7 @@ pub fn builder(base_url: &str) -> LuxCoreBuilder {
 /// A builder with the default key *and* HMAC credentials (payment creation and balance
 /// reads go to API v2, signed) and fast retries.
 pub fn builder_v2(base_url: &str) -> LuxCoreBuilder {
-    builder(base_url).hmac_v2(MERCHANT, SECRET)
+    builder(base_url).hmac(MERCHANT, SECRET)
 }
 
 /// A client with the default API key and fast retries.

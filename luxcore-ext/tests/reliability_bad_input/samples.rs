@@ -206,7 +206,7 @@ pub(crate) async fn record_samples(garbage_url: &str) -> Vec<Sample> {
     let client = LuxCore::builder()
         .base_url(server.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
-        .hmac_v2(
+        .hmac(
             luxcore_mock::DEFAULT_MERCHANT_ID,
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )

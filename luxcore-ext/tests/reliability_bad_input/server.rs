@@ -126,7 +126,7 @@ pub(crate) fn client_for(base_url: &str, retries: bool) -> Clients {
     Clients {
         v1: builder().build().unwrap(),
         v2: builder()
-            .hmac_v2(123, "hmac_test_secret_local")
+            .hmac(123, "hmac_test_secret_local")
             .build()
             .unwrap(),
     }
