@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use luxcore_api::operations::{Auth, Operation};
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::headers::{RateLimitInfo, request_id};
+use super::headers::{RateLimitInfo, parse_http_date, request_id};
 
 /// Response headers kept per attempt (for retries, rate limits and support).
 pub(crate) const RECORDED_HEADERS: [&str; 6] = [
@@ -111,6 +111,8 @@ pub struct ResponseMeta {
     pub attempts: u32,
     /// The `X-RateLimit-*` values of the answer.
     pub rate_limit: RateLimitInfo,
+    /// The raw `Date` header of the answer (parsed on demand by [`Self::server_date`]).
+    date: Option<HeaderValue>,
 }
 
 impl ResponseMeta {
@@ -120,7 +122,15 @@ impl ResponseMeta {
             request_id: request_id(headers),
             attempts,
             rate_limit: RateLimitInfo::from_headers(headers),
+            date: headers.get(reqwest::header::DATE).cloned(),
         }
+    }
+
+    /// The server's clock when it answered (its `Date` header, whole seconds), if sent and
+    /// valid.
+    pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let value = self.date.as_ref()?.to_str().ok()?;
+        chrono::DateTime::from_timestamp(parse_http_date(value)?, 0)
     }
 }
 

@@ -29,7 +29,12 @@ macro_rules! status_range_filter {
             pub created_to: Option<DateTime<Utc>>,
         }
 
-        impl Query for $filter {}
+        impl Query for $filter {
+            fn pinned(&self, at: DateTime<Utc>) -> Option<Self> {
+                let to = self.created_to.map_or(at, |to| to.min(at));
+                Some(Self { created_to: Some(to), ..self.clone() })
+            }
+        }
 
         impl $filter {
             #[doc = concat!("No filter: all ", $items, ".")]
@@ -63,6 +68,16 @@ pub(crate) trait Query {
     /// `Ok` when the filter can be sent.
     fn check(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// The filter limited to records created at or before `at` (the earlier of `at` and
+    /// its own upper bound), to pin a walk to a snapshot; `None` when the list has no such
+    /// filter.
+    fn pinned(&self, _at: DateTime<Utc>) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 

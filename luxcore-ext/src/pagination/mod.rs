@@ -27,16 +27,49 @@
 //! # Ok(()) }
 //! ```
 
+//!
+//! # Streams while the list changes
+//!
+//! A stream holds constant memory: the ids of the last [`window`] items (at least 1,024) for
+//! de-duplication, the pages in flight and the page being yielded; never one id per item.
+//!
+//! Streams of payments, webhooks and webhook events are pinned to a *snapshot*: every page
+//! after the first asks only for records created at or before the first page's `Date`
+//! header rounded up to the next second (`created_at_to`, or the filter's own `created_to`
+//! if earlier). What such a stream returns:
+//!
+//! * **Unchanged records** that match the filter: each exactly once, in list order.
+//! * **Records created during the walk**: not returned, except those created in the same
+//!   second as the first page was served (inside the snapshot); those come once, right
+//!   after the first page.
+//! * **Records deleted, or leaving the filter** (a payment completing while
+//!   `status=processing` is streamed): returned if their page was served before the change,
+//!   else not. Either way every other record is still returned once: when the `total` of a
+//!   page falls, the walk goes back twice the fall (at most a window) and skips the repeats.
+//!   A record can be skipped only if more than half a window of records disappears behind
+//!   the walk between two pages, eight times in a row.
+//! * **Records entering the filter** (a status change into it): returned once if their
+//!   position is not walked yet, else not.
+//! * **Records changing** but still matching: returned once, as their page had them.
+//!
+//! Lists without a `created_at_to` filter (tickets, ticket comments) are not pinned:
+//! records inserted during the walk shift later pages, items already yielded are skipped
+//! (within the window), and a page served before inserts that an earlier page saw is
+//! fetched again. See [`paginate`] for the walker itself.
+
 pub(crate) mod filters;
 mod walk;
 
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use luxcore_api::types::Pagination;
 
 pub use filters::MAX_SEARCH_CHARS;
 pub(crate) use filters::status_range_query;
-pub use walk::{Page, paginate, paginate_with};
+pub use walk::{Page, paginate, paginate_with, window};
 
 use crate::base::error::{Error, Result};
 use crate::transport::client::ApiCall;
@@ -163,32 +196,120 @@ pub(crate) fn page_call<T: Send + 'static>(
     }
 }
 
-/// The one list stream: [`paginate_with`] over `fetch(offset, limit)` pages, or the
-/// validation error (of `paging` or `checked`) alone.
+/// A list query that can be pinned to a snapshot: the filter (with its parent id, if any)
+/// limited to records created at or before a time. `None`: the list cannot be pinned.
+pub(crate) trait Pin: Sized {
+    fn pin(&self, at: DateTime<Utc>) -> Option<Self>;
+}
+
+impl<F: filters::Query> Pin for (F,) {
+    fn pin(&self, at: DateTime<Utc>) -> Option<Self> {
+        Some((self.0.pinned(at)?,))
+    }
+}
+
+impl<F: filters::Query> Pin for (String, F) {
+    fn pin(&self, at: DateTime<Utc>) -> Option<Self> {
+        Some((self.0.clone(), self.1.pinned(at)?))
+    }
+}
+
+/// The snapshot a walk is pinned to, once the first page told the server's time.
+struct Snapshot<Q> {
+    /// `Date` (plus one second) of the first unpinned page answered.
+    at: Option<DateTime<Utc>>,
+    /// The query pinned to `at`.
+    pinned: Option<Arc<Q>>,
+}
+
+/// A list stream without a filter to pin: [`paginate_with`] over `fetch(offset, limit)`
+/// pages, or the validation error (of `paging` or `checked`) alone.
 pub(crate) fn walk_list<T, K>(
     paging: Paging,
     checked: Result<()>,
-    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + 'static,
+    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
     id_of: fn(&T) -> Option<K>,
 ) -> ListStream<T>
 where
     T: Send + 'static,
     K: Eq + std::hash::Hash + Send + 'static,
 {
-    match checked.and_then(|()| paging.validate()) {
-        Ok(()) => paginate_with(
-            paging.offset,
-            paging.page_size,
-            paging.concurrency,
-            paging.eager,
-            move |offset, limit| {
-                let call = api_offset(offset).map(|offset| fetch(offset, limit));
-                async move { call?.await }
-            },
-            id_of,
-        )
-        .boxed(),
-        Err(err) => stream::once(async move { Err(err) }).boxed(),
+    walk_query(paging, checked, Unpinned, move |_, o, l| fetch(o, l), id_of)
+}
+
+/// The query of a list that has no `created_at_to` filter.
+struct Unpinned;
+
+impl Pin for Unpinned {
+    fn pin(&self, _at: DateTime<Utc>) -> Option<Self> {
+        None
+    }
+}
+
+/// The one list stream: [`paginate_with`] over `fetch(query, offset, limit)` pages, or the
+/// validation error (of `paging` or `checked`) alone.
+///
+/// The walk is pinned to a snapshot when the list has a `created_at_to` filter: pages after
+/// the first ask only for records created at or before the first page's `Date` rounded up
+/// to the next second (or the filter's own `created_to`, if earlier). Rounded up, so that
+/// every record the first page saw is inside the snapshot.
+pub(crate) fn walk_query<T, K, Q>(
+    paging: Paging,
+    checked: Result<()>,
+    query: Q,
+    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
+    id_of: fn(&T) -> Option<K>,
+) -> ListStream<T>
+where
+    T: Send + 'static,
+    K: Eq + std::hash::Hash + Send + 'static,
+    Q: Pin + Send + Sync + 'static,
+{
+    if let Err(err) = checked.and_then(|()| paging.validate()) {
+        return stream::once(async move { Err(err) }).boxed();
+    }
+    let query = Arc::new(query);
+    let pinnable = query.pin(DateTime::<Utc>::MIN_UTC).is_some();
+    let snapshot = Arc::new(Mutex::new(Snapshot::<Q> {
+        at: None,
+        pinned: None,
+    }));
+    let fetch = Arc::new(fetch);
+    paginate_with(
+        paging.offset,
+        paging.page_size,
+        paging.concurrency,
+        paging.eager,
+        move |offset, limit| {
+            let pinned = snapshot.lock().ok().and_then(|s| s.pinned.clone());
+            let call = api_offset(offset).map(|offset| match &pinned {
+                Some(pinned) => fetch(pinned, offset, limit),
+                None if pinnable => {
+                    let (snapshot, query) = (Arc::clone(&snapshot), Arc::clone(&query));
+                    fetch(&query, offset, limit).and_then(move |page, meta| {
+                        if let Some(date) = meta.server_date() {
+                            pin_snapshot(&snapshot, &query, date);
+                        }
+                        Ok(page)
+                    })
+                }
+                None => fetch(&query, offset, limit),
+            });
+            async move { call?.await }
+        },
+        id_of,
+    )
+    .boxed()
+}
+
+/// Pins the walk at `date` rounded up (`Date` has whole seconds), unless already pinned.
+fn pin_snapshot<Q: Pin>(snapshot: &Mutex<Snapshot<Q>>, query: &Q, date: DateTime<Utc>) {
+    let at = date + chrono::TimeDelta::seconds(1);
+    if let Ok(mut snapshot) = snapshot.lock()
+        && snapshot.at.is_none()
+    {
+        snapshot.at = Some(at);
+        snapshot.pinned = query.pin(at).map(Arc::new);
     }
 }
 
@@ -210,9 +331,9 @@ macro_rules! list_methods {
         #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [`paginate`](crate::pagination::paginate) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
         pub fn $stream(&self, $($parent: impl Into<String>,)? filter: $filter) -> ListStream<$item> {
             let checked = $crate::pagination::filters::Query::check(&filter);
-            let query = std::sync::Arc::new(($($parent.into(),)? filter,));
+            let query = ($($parent.into(),)? filter,);
             let client = self.client.clone();
-            $crate::pagination::walk_list(self.paging, checked, move |o, l| $page(&client, &query, o, l), $id_of)
+            $crate::pagination::walk_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method).")]

@@ -1,10 +1,49 @@
 //! The generic page walker behind every list stream: ordered, bounded-concurrency page
-//! prefetch over `limit`/`offset` pages, with de-duplication by id.
+//! prefetch over `limit`/`offset` pages, with de-duplication by id across a bounded window.
+//!
+//! # What a walk returns while the list changes
+//!
+//! The walker sees the list only through `limit`/`offset` pages, so it reasons about
+//! *positions*. Memory is constant: the ids of the last [`window`] items yielded (never one
+//! id per item), the pages in flight and the items of the page being yielded. (The SDK's
+//! streams also pin payments, webhooks and webhook events to a snapshot with
+//! `created_at_to`, so that records created later do not shift those lists at all: see the
+//! pagination module.)
+//!
+//! * **Nothing changes**: every item exactly once, in list order.
+//! * **Records inserted before the walk's position** shift later pages down: items already
+//!   yielded come back at the start of the next page and are skipped (they are in the
+//!   window). A page that arrived *before* the page taken last and reports a smaller
+//!   `total` was served before inserts that page saw: it is asked again, ahead of the pages
+//!   in flight, so nothing of the original set is lost to prefetching.
+//! * **Records deleted, or leaving the filter**, at a position not walked yet: not
+//!   returned. Behind the walk's position they shift the rest of the list up, which would
+//!   skip as many surviving items: when a page arrives after the page taken last with a
+//!   `total` smaller by `fall`, and starts less than `fall` positions before where that page
+//!   ended, the walk drops it and the pages in flight and goes on from `2 × fall` positions
+//!   (at most the window) before that end, skipping the repeats; twice, so that deletions
+//!   during the next round trip are covered too. After [`MAX_RESTARTS`] such restarts in a
+//!   row a page is taken as it is (the walk always ends); only then, with more than half a
+//!   window of records disappearing behind the walk between two pages, eight times in a
+//!   row, can a surviving item be skipped. Inserts and deletions between the same two pages
+//!   offset each other in `total`, and a fall the walker cannot see cannot be repaired.
+//! * **Records entering the filter** (a status change into it): returned once if their
+//!   position has not been walked yet, else not; they shift later items down (repeats,
+//!   skipped).
+//! * **Records changing** but still matching: returned once, as their page had them.
+//!
+//! Repeats are skipped when an item comes back within [`window`] items of where it was
+//! yielded: always for shifts of fewer records than that between two pages.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::FutureExt;
+use futures::future::Map;
 use futures::stream::{FuturesOrdered, Stream, StreamExt};
 
 /// One page of a list.
@@ -22,19 +61,38 @@ pub struct Page<T> {
     pub total_pages: u64,
 }
 
+/// Restarts in a row (each after a fall of `total`) before a page is taken as it is.
+const MAX_RESTARTS: u32 = 8;
+
+/// Ids remembered for de-duplication by a walk of `page_size` pages, `concurrency` ahead:
+/// the last `window(page_size, concurrency)` items yielded (at least 1024, and at least
+/// `concurrency + 2` pages). The memory of a walk does not grow with the list.
+pub fn window(page_size: u32, concurrency: usize) -> usize {
+    (page_size.max(1) as usize)
+        .saturating_mul(concurrency.max(1).saturating_add(2))
+        .max(1024)
+}
+
 /// Walks every page of a `limit`/`offset` list and yields its items in order.
 ///
 /// * `fetch(offset, limit)` fetches one page. The first page (at `start_offset`) is fetched
 ///   alone; its `total`/`total_pages` then let up to `concurrency` further pages be fetched
-///   ahead (1 = strictly sequential). Items are still yielded in list order.
+///   ahead (1 = strictly sequential). Items are still yielded in list order. Never more
+///   than `concurrency` requests are in flight.
 /// * The walk ends on an empty or short page (fewer items than the page size), whatever
 ///   `total` said, and goes on past `total_pages` (one page at a time) while pages are full.
-/// * `id_of` extracts an item's id: an id already yielded is skipped, so records inserted
-///   at the head of the list during the walk (which shift later pages down) cause no
-///   repeats. Items without an id (`None`) are always yielded. Memory: one id per item.
-/// * A page answered with a smaller `total` than a page before it was served before
-///   records were inserted and may have missed some; it is fetched once more, so nothing
-///   of the original set is lost to prefetching.
+///   Past `total`, a full page with nothing new ends the walk too (a server that ignores
+///   `offset`).
+/// * `id_of` extracts an item's id: an id yielded within the last [`window`] items is
+///   skipped, so records inserted at the head of the list during the walk (which shift
+///   later pages down) cause no repeats. Items without an id (`None`) are always yielded.
+///   Memory is bounded by the window, whatever the length of the list.
+/// * A page answered with a smaller `total` (by `d`) than the pages before it was served
+///   before records were inserted, or after records were deleted: the walk discards it and
+///   the pages in flight and goes on from `d` positions (at most the window) before it, so
+///   nothing of the original set is lost to prefetching or to deletions behind the walk.
+///   The smaller total becomes the new baseline, so deletions cannot cause a refetch loop.
+///   See [the pagination module](crate::pagination) for the exact behaviour under changes.
 /// * The first error ends the stream after being yielded. Dropping the stream drops (and
 ///   so cancels) every in-flight request; nothing is spawned.
 ///
@@ -75,20 +133,30 @@ where
     I: Fn(&T) -> Option<K>,
     K: Eq + Hash,
 {
+    let page_size = page_size.max(1);
+    let concurrency = concurrency.max(1);
+    // Numbers the answers in the order they arrive (which the pages' order is not).
+    let arrivals = Arc::new(AtomicU64::new(0));
+    let stamp = move |result| (result, arrivals.fetch_add(1, Ordering::Relaxed));
     let walk = Walk {
+        stamp,
+        taken_arrival: 0,
         eager,
         fetch,
         id_of,
-        page_size: page_size.max(1),
-        concurrency: concurrency.max(1),
+        page_size,
+        concurrency,
         next_offset: start_offset,
         planned_end: 0,
         first: true,
-        max_total: 0,
+        baseline: 0,
+        resume: start_offset,
+        start_offset,
+        restarts_in_row: 0,
         in_flight: FuturesOrdered::new(),
         offsets: VecDeque::new(),
         ready: VecDeque::new(),
-        seen: HashSet::new(),
+        recent: Recent::new(window(page_size, concurrency)),
         done: false,
     };
     futures::stream::unfold(walk, |mut walk| async move {
@@ -97,7 +165,44 @@ where
     })
 }
 
-struct Walk<T, K, F, Fut: Future, I> {
+/// The ids of the last (at least) `cap` fresh items: two generations of at most `cap` ids.
+struct Recent<K> {
+    current: HashSet<K>,
+    previous: HashSet<K>,
+    cap: usize,
+}
+
+impl<K: Eq + Hash> Recent<K> {
+    fn new(cap: usize) -> Self {
+        Recent {
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            cap,
+        }
+    }
+
+    /// `false` when `id` is among the remembered ids; else remembers it.
+    fn insert(&mut self, id: K) -> bool {
+        if self.current.contains(&id) || self.previous.contains(&id) {
+            return false;
+        }
+        if self.current.len() >= self.cap {
+            std::mem::swap(&mut self.current, &mut self.previous);
+            self.current.clear();
+        }
+        self.current.insert(id);
+        true
+    }
+}
+
+struct Walk<T, K, F, Fut: Future, I, S>
+where
+    S: FnOnce(Fut::Output) -> (Fut::Output, u64),
+{
+    /// Stamps an answer with its arrival number.
+    stamp: S,
+    /// Arrival number of the page taken last.
+    taken_arrival: u64,
     /// Request the first `concurrency` pages together (see [`paginate_with`]).
     eager: bool,
     fetch: F,
@@ -110,20 +215,27 @@ struct Walk<T, K, F, Fut: Future, I> {
     /// there are fetched ahead, pages beyond one at a time.
     planned_end: u64,
     first: bool,
-    /// Largest `total` of a page consumed so far.
-    max_total: u64,
-    in_flight: FuturesOrdered<Fut>,
+    /// `total` of the page taken last.
+    baseline: u64,
+    /// Offset just past the page taken last.
+    resume: u64,
+    /// Where the walk started (restarts never go before it).
+    start_offset: u64,
+    /// Restarts since the last page taken.
+    restarts_in_row: u32,
+    in_flight: FuturesOrdered<Map<Fut, S>>,
     /// Offsets of `in_flight`, in the same (request) order.
     offsets: VecDeque<u64>,
     ready: VecDeque<T>,
-    seen: HashSet<K>,
+    recent: Recent<K>,
     done: bool,
 }
 
-impl<T, K, E, F, Fut, I> Walk<T, K, F, Fut, I>
+impl<T, K, E, F, Fut, I, S> Walk<T, K, F, Fut, I, S>
 where
     F: FnMut(u64, u32) -> Fut,
     Fut: Future<Output = Result<Page<T>, E>>,
+    S: FnOnce(Result<Page<T>, E>) -> (Result<Page<T>, E>, u64) + Clone,
     I: Fn(&T) -> Option<K>,
     K: Eq + Hash,
 {
@@ -136,25 +248,33 @@ where
                 return None;
             }
             self.fill();
-            let (Some(result), Some(offset)) =
+            let (Some((result, arrival)), Some(offset)) =
                 (self.in_flight.next().await, self.offsets.pop_front())
             else {
                 self.done = true;
                 continue;
             };
-            let page = match result {
-                Ok(page) if !self.first && page.total < self.max_total => {
-                    // Served before records were inserted that an earlier page already
-                    // saw: the list may have shifted past it. Ask again, once, and take
-                    // that answer's total as the new baseline (so deletions, which also
-                    // lower the total, cannot cause a refetch loop).
-                    self.max_total = 0;
-                    (self.fetch)(offset, self.page_size).await
+            match result {
+                Ok(page)
+                    if !self.first
+                        && self.restarts_in_row < MAX_RESTARTS
+                        && self.gap(&page, offset) =>
+                {
+                    self.restarts_in_row += 1;
+                    if arrival < self.taken_arrival {
+                        // Served before the page taken last (and before inserts it saw):
+                        // ask again, ahead of the pages in flight.
+                        let again = (self.fetch)(offset, self.page_size).map(self.stamp.clone());
+                        self.in_flight.push_front(again);
+                        self.offsets.push_front(offset);
+                    } else {
+                        self.restart(&page);
+                    }
                 }
-                other => other,
-            };
-            match page {
-                Ok(page) => self.absorb(page, offset),
+                Ok(page) => {
+                    self.taken_arrival = arrival;
+                    self.absorb(page, offset);
+                }
                 Err(err) => {
                     self.stop();
                     return Some(Err(err));
@@ -185,10 +305,36 @@ where
 
     fn issue(&mut self) {
         let offset = self.next_offset;
-        self.in_flight
-            .push_back((self.fetch)(offset, self.page_size));
+        let request = (self.fetch)(offset, self.page_size).map(self.stamp.clone());
+        self.in_flight.push_back(request);
         self.offsets.push_back(offset);
         self.next_offset = offset.saturating_add(u64::from(self.page_size));
+    }
+
+    /// `true` when `page` (at `offset`) may have missed items: its total fell (by `fall`)
+    /// below the total of the page taken last, and it starts less than `fall` positions
+    /// before where that page ended. Records were deleted behind the walk (shifting the
+    /// rest up), or the page was served before inserts the page taken last saw.
+    fn gap(&self, page: &Page<T>, offset: u64) -> bool {
+        let fall = self.baseline.saturating_sub(page.total);
+        fall > 0 && offset.saturating_add(fall) > self.resume
+    }
+
+    /// Drops `page` and the pages in flight, and goes on from twice as many positions
+    /// before the end of the page taken last as the total fell (at most the window, never
+    /// before the start): deletions that go on during the next round trip are covered too.
+    /// The walk cannot loop: after [`MAX_RESTARTS`] restarts in a row the page is taken as
+    /// it is (possible only when more than half a window disappears between two pages).
+    fn restart(&mut self, page: &Page<T>) {
+        let fall = self.baseline - page.total;
+        let back = usize::try_from(fall.saturating_mul(2))
+            .map_or(self.recent.cap, |back| back.min(self.recent.cap));
+        self.in_flight = FuturesOrdered::new();
+        self.offsets.clear();
+        self.next_offset = self
+            .resume
+            .saturating_sub(back as u64)
+            .max(self.start_offset);
     }
 
     fn absorb(&mut self, page: Page<T>, offset: u64) {
@@ -204,7 +350,9 @@ where
         }
         let by_pages = page.total_pages.saturating_mul(u64::from(self.page_size));
         self.planned_end = self.planned_end.max(page.total).max(by_pages);
-        self.max_total = self.max_total.max(page.total);
+        self.baseline = page.total;
+        self.resume = offset.saturating_add(u64::from(self.page_size));
+        self.restarts_in_row = 0;
         if page.items.len() < self.page_size as usize {
             self.stop();
         }
@@ -212,7 +360,7 @@ where
         let mut fresh_items = 0usize;
         for item in page.items {
             let fresh = match (self.id_of)(&item) {
-                Some(id) => self.seen.insert(id),
+                Some(id) => self.recent.insert(id),
                 None => true,
             };
             if fresh {
@@ -264,6 +412,35 @@ mod tests {
         max_limit: u32,
         /// Requests at or past this offset never complete.
         hang_from: Option<u64>,
+        /// Items removed from the head (positions already walked) before serving each request.
+        delete_head_per_request: usize,
+        /// Items removed from the tail (positions not walked yet) before serving each request.
+        delete_tail_per_request: usize,
+        /// Requests issued and not finished (or dropped) yet, and the most at once.
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
+    }
+
+    /// Counts a request as in flight from its issue until it finishes or is dropped.
+    struct InFlight(Arc<AtomicUsize>);
+    impl InFlight {
+        fn new(gauge: &Arc<AtomicUsize>, max: &AtomicUsize) -> Self {
+            let now = gauge.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            InFlight(Arc::clone(gauge))
+        }
+    }
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Every walk must end: a regression that hangs fails here instead of hanging CI.
+    async fn within<F: Future>(walk: F) -> F::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(20), walk)
+            .await
+            .expect("the walk did not end within 20 s")
     }
 
     struct DropCount(Arc<AtomicUsize>);
@@ -294,8 +471,9 @@ mod tests {
             this.started.fetch_add(1, Ordering::SeqCst);
             // Created outside the async block: counts drops of never-polled futures too.
             let guard = DropCount(this.dropped.clone());
+            let gauge = InFlight::new(&this.in_flight, &this.max_in_flight);
             async move {
-                let _guard = guard;
+                let _guard = (guard, gauge);
                 if this.hang_from.is_some_and(|h| offset >= h) {
                     futures::future::pending::<()>().await;
                 }
@@ -312,6 +490,10 @@ mod tests {
                     return Err(format!("boom at {offset}"));
                 }
                 let mut items = this.items.lock().unwrap();
+                let head = this.delete_head_per_request.min(items.len());
+                items.drain(..head);
+                let tail = items.len().saturating_sub(this.delete_tail_per_request);
+                items.truncate(tail);
                 for _ in 0..this.insert_per_request {
                     let mut next = this.next_new.lock().unwrap();
                     *next += 1;
@@ -368,7 +550,9 @@ mod tests {
         let list = FakeList::with(1000);
         let expected: Vec<u64> = (1..=1000).rev().collect();
         for concurrency in [1, 2, 4, 16] {
-            let got: Vec<u64> = list.stream(100, concurrency).try_collect().await.unwrap();
+            let got: Vec<u64> = within(list.stream(100, concurrency).try_collect())
+                .await
+                .unwrap();
             assert_eq!(got, expected, "concurrency {concurrency}");
         }
         // 10 full pages plus one empty probe past the end, per run.
@@ -379,7 +563,7 @@ mod tests {
     async fn odd_sizes_and_empty() {
         for (n, ps) in [(0, 100), (1, 100), (99, 100), (101, 100), (250, 7), (5, 1)] {
             let list = FakeList::with(n);
-            let got: Vec<u64> = list.stream(ps, 4).try_collect().await.unwrap();
+            let got: Vec<u64> = within(list.stream(ps, 4).try_collect()).await.unwrap();
             assert_eq!(got, (1..=n).rev().collect::<Vec<_>>(), "n={n} ps={ps}");
         }
     }
@@ -389,7 +573,7 @@ mod tests {
         for skew in [-500, -1000, 300, 10_000] {
             let mut list = FakeList::with(1000);
             list.total_skew = skew;
-            let got: Vec<u64> = list.stream(100, 4).try_collect().await.unwrap();
+            let got: Vec<u64> = within(list.stream(100, 4).try_collect()).await.unwrap();
             assert_eq!(got.len(), 1000, "skew {skew}");
             assert_eq!(got, (1..=1000).rev().collect::<Vec<_>>());
         }
@@ -405,16 +589,16 @@ mod tests {
             (230, 7, 3),
         ] {
             let list = FakeList::with(n);
-            let got: Vec<u64> = list
-                .stream_eager(ps, concurrency)
-                .try_collect()
+            let got: Vec<u64> = within(list.stream_eager(ps, concurrency).try_collect())
                 .await
                 .unwrap();
             assert_eq!(got, (1..=n).rev().collect::<Vec<_>>(), "n={n} ps={ps}");
         }
         // The first round asks for 4 pages at once (served in any order): 0, 100, 200, 300.
         let list = FakeList::with(1000);
-        let _: Vec<u64> = list.stream_eager(100, 4).try_collect().await.unwrap();
+        let _: Vec<u64> = within(list.stream_eager(100, 4).try_collect())
+            .await
+            .unwrap();
         let calls = list.calls.lock().unwrap().clone();
         let mut first_round = calls[..4].to_vec();
         first_round.sort_unstable();
@@ -430,7 +614,9 @@ mod tests {
     async fn eager_walk_recovers_when_the_server_caps_the_limit() {
         let mut list = FakeList::with(230);
         list.max_limit = 50;
-        let got: Vec<u64> = list.stream_eager(100, 3).try_collect().await.unwrap();
+        let got: Vec<u64> = within(list.stream_eager(100, 3).try_collect())
+            .await
+            .unwrap();
         assert_eq!(got, (1..=230).rev().collect::<Vec<_>>());
     }
 
@@ -438,7 +624,7 @@ mod tests {
     async fn server_caps_limit() {
         let mut list = FakeList::with(230);
         list.max_limit = 50;
-        let got: Vec<u64> = list.stream(100, 3).try_collect().await.unwrap();
+        let got: Vec<u64> = within(list.stream(100, 3).try_collect()).await.unwrap();
         assert_eq!(got, (1..=230).rev().collect::<Vec<_>>());
     }
 
@@ -449,7 +635,9 @@ mod tests {
                 let mut list = FakeList::with(1000);
                 list.insert_per_request = 7;
                 list.reverse_delay = reverse_delay;
-                let got: Vec<u64> = list.stream(50, concurrency).try_collect().await.unwrap();
+                let got: Vec<u64> = within(list.stream(50, concurrency).try_collect())
+                    .await
+                    .unwrap();
                 let unique: HashSet<u64> = got.iter().copied().collect();
                 assert_eq!(unique.len(), got.len(), "duplicates (c={concurrency})");
                 let original: Vec<u64> = got.iter().copied().filter(|&x| x <= 1000).collect();
@@ -466,13 +654,13 @@ mod tests {
     async fn error_ends_stream() {
         let mut list = FakeList::with(1000);
         list.fail_at_offset = Some(300);
-        let results: Vec<Result<u64, String>> = list.stream(100, 4).collect().await;
+        let results: Vec<Result<u64, String>> = within(list.stream(100, 4).collect()).await;
         assert_eq!(results.len(), 301);
         assert!(results[..300].iter().all(Result::is_ok));
         assert_eq!(results[300], Err("boom at 300".to_owned()));
         // First page error.
         list.fail_at_offset = Some(0);
-        let results: Vec<Result<u64, String>> = list.stream(100, 4).collect().await;
+        let results: Vec<Result<u64, String>> = within(list.stream(100, 4).collect()).await;
         assert_eq!(results, vec![Err("boom at 0".to_owned())]);
     }
 
@@ -509,11 +697,13 @@ mod tests {
                 total_pages: 2,
             })
         };
-        let got: Vec<&str> = paginate(0, 3, 2, fetch, |(id, _): &(Option<u32>, &str)| *id)
-            .map_ok(|(_, name)| name)
-            .try_collect()
-            .await
-            .unwrap();
+        let got: Vec<&str> = within(
+            paginate(0, 3, 2, fetch, |(id, _): &(Option<u32>, &str)| *id)
+                .map_ok(|(_, name)| name)
+                .try_collect(),
+        )
+        .await
+        .unwrap();
         assert_eq!(got, ["a", "b", "c", "d", "e"]);
     }
 
@@ -521,16 +711,224 @@ mod tests {
     async fn start_offset_respected() {
         let list = FakeList::with(300);
         let this = list.clone();
-        let got: Vec<u64> = paginate(
-            250,
-            100,
-            4,
-            move |o, l| this.fetch(o, l),
-            |x: &u64| Some(*x),
+        let got: Vec<u64> = within(
+            paginate(
+                250,
+                100,
+                4,
+                move |o, l| this.fetch(o, l),
+                |x: &u64| Some(*x),
+            )
+            .try_collect(),
         )
-        .try_collect()
         .await
         .unwrap();
         assert_eq!(got, (1..=50).rev().collect::<Vec<_>>());
+    }
+
+    /// Requests a walk makes over an unchanging list of `n` items: one per full page, plus
+    /// the short (or empty) page that ends it; eager walks ask at least `concurrency`.
+    fn expected_requests(n: u64, page: u64, concurrency: u64, eager: bool) -> u64 {
+        let plain = n / page + 1;
+        if eager { plain.max(concurrency) } else { plain }
+    }
+
+    #[tokio::test]
+    async fn exact_request_counts_and_pages_in_flight() {
+        const PAGE: u64 = 10;
+        for eager in [false, true] {
+            for concurrency in [1usize, 2, 4] {
+                for n in [
+                    0,
+                    1,
+                    PAGE - 1,
+                    PAGE,
+                    PAGE + 1,
+                    3 * PAGE,
+                    3 * PAGE + 5,
+                    9 * PAGE + 1,
+                ] {
+                    let list = FakeList::with(n);
+                    let walk = if eager {
+                        list.stream_eager(PAGE as u32, concurrency).boxed()
+                    } else {
+                        list.stream(PAGE as u32, concurrency).boxed()
+                    };
+                    let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
+                    let case = format!("n={n} concurrency={concurrency} eager={eager}");
+                    assert_eq!(got, (1..=n).rev().collect::<Vec<_>>(), "{case}");
+                    let requests = list.started.load(Ordering::SeqCst) as u64;
+                    let expected = expected_requests(n, PAGE, concurrency as u64, eager);
+                    assert_eq!(requests, expected, "requests, {case}");
+                    let most = list.max_in_flight.load(Ordering::SeqCst);
+                    assert!(most <= concurrency, "{most} pages in flight, {case}");
+                    // Prefetch does happen: as many pages at once as there are left to ask.
+                    let ahead = if eager {
+                        concurrency
+                    } else {
+                        // The pages below `total` after the first, at least the probe.
+                        (n.div_ceil(PAGE).saturating_sub(1)).clamp(1, concurrency as u64) as usize
+                    };
+                    assert_eq!(most, ahead, "most pages in flight, {case}");
+                    assert_eq!(list.in_flight.load(Ordering::SeqCst), 0, "{case}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn eager_walk_keeps_its_pages_when_the_server_limit_equals_the_page_size() {
+        let mut list = FakeList::with(400);
+        list.max_limit = 100;
+        let got: Vec<u64> = within(list.stream_eager(100, 4).try_collect())
+            .await
+            .unwrap();
+        assert_eq!(got, (1..=400).rev().collect::<Vec<_>>());
+        // 0, 100, 200, 300 together, then the empty probe at 400: nothing asked twice.
+        let mut calls = list.calls.lock().unwrap().clone();
+        calls.sort_unstable();
+        assert_eq!(calls, [0, 100, 200, 300, 400]);
+    }
+
+    #[tokio::test]
+    async fn a_short_page_ends_the_walk_even_when_total_promises_more() {
+        // total says 1000 but the list holds 15: the short second page ends the walk.
+        let mut list = FakeList::with(15);
+        list.total_skew = 985;
+        let got: Vec<u64> = within(list.stream(10, 1).try_collect()).await.unwrap();
+        assert_eq!(got, (1..=15).rev().collect::<Vec<_>>());
+        assert_eq!(*list.calls.lock().unwrap(), [0, 10]);
+    }
+
+    #[tokio::test]
+    async fn deletions_behind_the_walk_lose_no_survivor_and_end() {
+        // Every request first deletes the newest items (already walked): each later page
+        // shifts up. The walk notices the total falling, goes back, and skips the repeats.
+        for concurrency in [1, 2, 4] {
+            // (4 per request at concurrency 4 deletes the whole list before the walk ends.)
+            for per_request in [1usize, 2, 4].into_iter().filter(|&d| d * concurrency < 16) {
+                let mut list = FakeList::with(1000);
+                list.delete_head_per_request = per_request;
+                list.reverse_delay = concurrency > 1;
+                let got: Vec<u64> = within(list.stream(10, concurrency).try_collect())
+                    .await
+                    .unwrap();
+                let case = format!("concurrency={concurrency} deleted per request={per_request}");
+                let unique: HashSet<u64> = got.iter().copied().collect();
+                assert_eq!(unique.len(), got.len(), "no repeats, {case}");
+                assert!(got.windows(2).all(|w| w[0] > w[1]), "in order, {case}");
+                let survivors = list.items.lock().unwrap().clone();
+                assert!(!survivors.is_empty(), "{case}");
+                assert!(
+                    survivors.iter().all(|id| unique.contains(id)),
+                    "every item never deleted is returned, {case}"
+                );
+                // No refetch loop: each restart needs a further fall of the total.
+                let requests = list.started.load(Ordering::SeqCst);
+                println!("{requests} requests, {} items, {case}", got.len());
+                assert!(requests <= 5 * 1000 / 10, "{requests} requests, {case}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn deletions_ahead_of_the_walk_are_not_returned() {
+        // Every request first deletes the oldest items (not walked yet).
+        for concurrency in [1, 4] {
+            let mut list = FakeList::with(500);
+            list.delete_tail_per_request = 5;
+            let got: Vec<u64> = within(list.stream(10, concurrency).try_collect())
+                .await
+                .unwrap();
+            let survivors = list.items.lock().unwrap().clone();
+            // Every survivor, in order, then the items deleted after their page was served
+            // (from the tail: the oldest); none deleted before its page.
+            assert_eq!(
+                got[..survivors.len()],
+                survivors[..],
+                "concurrency={concurrency}"
+            );
+            assert!(
+                got.windows(2).all(|w| w[0] == w[1] + 1),
+                "concurrency={concurrency}"
+            );
+            assert!(got.len() < 500, "c={concurrency}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_falling_total_restarts_once_per_fall_not_forever() {
+        // The total falls once (one deletion behind the walk, before the third request):
+        // exactly one restart, one position back, and one extra request.
+        let list = FakeList::with(100);
+        let deleted = Arc::new(AtomicUsize::new(0));
+        let (this, gone) = (list.clone(), Arc::clone(&deleted));
+        let walk = paginate(
+            0,
+            10,
+            1,
+            move |o, l| {
+                if this.started.load(Ordering::SeqCst) == 2
+                    && gone.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    this.items.lock().unwrap().remove(0);
+                }
+                this.fetch(o, l)
+            },
+            |x: &u64| Some(*x),
+        );
+        let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
+        assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
+        // 0, 10, then 20 with total 99: back twice the fall, to 18; 18, 28, .., 88, and
+        // 98 (short: 1 item).
+        assert_eq!(
+            *list.calls.lock().unwrap(),
+            [0, 10, 20, 18, 28, 38, 48, 58, 68, 78, 88, 98]
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded_by_the_window() {
+        let mut recent = Recent::new(4);
+        for id in 0..100u64 {
+            assert!(recent.insert(id));
+            assert!(!recent.insert(id), "just seen");
+            assert!(recent.current.len() + recent.previous.len() <= 8);
+        }
+        // The last 4 are always remembered.
+        for id in 96..100 {
+            assert!(!recent.insert(id));
+        }
+        assert_eq!(window(100, 4), 1024);
+        assert_eq!(window(100, 20), 2200);
+        assert_eq!(window(0, 0), 1024);
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_offset_ends_the_walk() {
+        // Always the first page, full, whatever the offset.
+        for concurrency in [1, 4] {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&calls);
+            let fetch = move |_offset: u64, limit: u32| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    Ok::<_, String>(Page {
+                        items: (0..u64::from(limit)).collect(),
+                        total: 30,
+                        limit,
+                        offset: 0,
+                        total_pages: 3,
+                    })
+                }
+            };
+            let got: Vec<u64> =
+                within(paginate(0, 10, concurrency, fetch, |x: &u64| Some(*x)).try_collect())
+                    .await
+                    .unwrap();
+            assert_eq!(got, (0..10).collect::<Vec<_>>());
+            // Pages 0, 10, 20 (within total: repeats are skipped), then 30 past it ends it.
+            assert_eq!(calls.load(Ordering::SeqCst), 4, "concurrency {concurrency}");
+        }
     }
 }
