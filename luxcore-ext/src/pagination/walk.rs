@@ -791,6 +791,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_reporting_limit_zero_keeps_the_page_size() {
+        // A server answering `limit: 0` (or none) must not shrink the page size to 0.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let fetch = move |offset: u64, limit: u32| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let end = (offset + u64::from(limit)).min(25);
+                Ok::<_, String>(Page {
+                    items: (offset.min(end)..end).collect(),
+                    total: 25,
+                    limit: 0,
+                    offset,
+                    total_pages: 0,
+                })
+            }
+        };
+        let got: Vec<u64> =
+            within(paginate_with(0, 10, 2, true, fetch, |x: &u64| Some(*x)).try_collect())
+                .await
+                .unwrap();
+        assert_eq!(got, (0..25).collect::<Vec<_>>());
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "0, 10 (eager), then 20 (short)");
+    }
+
+    #[tokio::test]
     async fn a_short_page_ends_the_walk_even_when_total_promises_more() {
         // total says 1000 but the list holds 15: the short second page ends the walk.
         let mut list = FakeList::with(15);
