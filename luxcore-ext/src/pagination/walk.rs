@@ -436,11 +436,22 @@ mod tests {
         }
     }
 
-    /// Every walk must end: a regression that hangs fails here instead of hanging CI.
+    /// Every walk must end: a regression that hangs fails here instead of hanging CI. A
+    /// walk that stops yielding fails the test after 20 s; one that spins without ever
+    /// yielding (which no async timeout can interrupt) ends the test process after 30 s.
     async fn within<F: Future>(walk: F) -> F::Output {
-        tokio::time::timeout(std::time::Duration::from_secs(20), walk)
-            .await
-            .expect("the walk did not end within 20 s")
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watched = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            if !watched.load(Ordering::SeqCst) {
+                eprintln!("a walk spun for 30 s without yielding: aborting the tests");
+                std::process::exit(101);
+            }
+        });
+        let output = tokio::time::timeout(std::time::Duration::from_secs(20), walk).await;
+        finished.store(true, Ordering::SeqCst);
+        output.expect("the walk did not end within 20 s")
     }
 
     struct DropCount(Arc<AtomicUsize>);
@@ -813,7 +824,11 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(got, (0..25).collect::<Vec<_>>());
-        assert_eq!(calls.load(Ordering::SeqCst), 3, "0, 10 (eager), then 20 (short)");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "0, 10 (eager), then 20 (short)"
+        );
     }
 
     #[tokio::test]
