@@ -529,14 +529,7 @@ mod tests {
             page_size: u32,
             concurrency: usize,
         ) -> impl Stream<Item = Result<u64, String>> + use<> {
-            let this = self.clone();
-            paginate(
-                0,
-                page_size,
-                concurrency,
-                move |o, l| this.fetch(o, l),
-                |x: &u64| Some(*x),
-            )
+            self.walk(page_size, concurrency, false)
         }
 
         fn stream_eager(
@@ -544,12 +537,22 @@ mod tests {
             page_size: u32,
             concurrency: usize,
         ) -> impl Stream<Item = Result<u64, String>> + use<> {
+            self.walk(page_size, concurrency, true)
+        }
+
+        /// `paginate_with` over this list (`paginate` is `eager = false`).
+        fn walk(
+            &self,
+            page_size: u32,
+            concurrency: usize,
+            eager: bool,
+        ) -> impl Stream<Item = Result<u64, String>> + use<> {
             let this = self.clone();
             paginate_with(
                 0,
                 page_size,
                 concurrency,
-                true,
+                eager,
                 move |o, l| this.fetch(o, l),
                 |x: &u64| Some(*x),
             )
