@@ -98,7 +98,7 @@ fn payments_page(
         let builder = c.list_payments().limit(limit).offset(offset);
         status_range_query!(builder, &query.0).send()
     });
-    ApiCall::new(client, ops::LIST_PAYMENTS, send)
+    ApiCall::plan(client, ops::LIST_PAYMENTS, send)
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
@@ -128,7 +128,7 @@ impl Payments {
                 c.create_payment().body(request).send().await
             }
         });
-        ApiCall::new(&self.client, operation, send).and_then(|payment, meta| {
+        ApiCall::plan(&self.client, operation, send).and_then(|payment, meta| {
             Ok(if meta.status == 201 {
                 Created::New(payment)
             } else {
@@ -141,7 +141,7 @@ impl Payments {
     pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_payment().id(id).send());
-        ApiCall::new(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
     }
 
     /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
@@ -149,7 +149,7 @@ impl Payments {
     pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment> {
         let id = id.into();
         let send = attempt!(id => |c| c.cancel_payment().id(id).send());
-        ApiCall::new(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
     }
 
     /// The payment methods available to the merchant, optionally only those offered in
@@ -169,7 +169,7 @@ impl Payments {
             }
             builder.send()
         });
-        ApiCall::new(&self.client, ops::GET_PAYMENT_METHODS, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::GET_PAYMENT_METHODS, send).map(|r| r.data)
     }
 
     /// Checks a method/currency/type (and amount) combination before creating a payment.
@@ -178,7 +178,7 @@ impl Payments {
         request: PaymentMethodValidateRequest,
     ) -> ApiCall<PaymentMethodValidation> {
         let send = attempt!(request => |c| c.validate_payment_method().body(request).send());
-        ApiCall::new(&self.client, ops::VALIDATE_PAYMENT_METHOD, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::VALIDATE_PAYMENT_METHOD, send).map(|r| r.data)
     }
 
     list_methods!(

@@ -192,7 +192,7 @@ fn tickets_page(
         }
         builder.send()
     });
-    ApiCall::new(client, ops::LIST_TICKETS, send)
+    ApiCall::plan(client, ops::LIST_TICKETS, send)
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
@@ -210,7 +210,7 @@ fn comments_page(
             .offset(offset)
             .send()
     });
-    ApiCall::new(client, ops::LIST_TICKET_COMMENTS, send)
+    ApiCall::plan(client, ops::LIST_TICKET_COMMENTS, send)
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
@@ -224,28 +224,28 @@ impl Tickets {
     /// Opens a ticket. Not retried once sent.
     pub fn create(&self, request: TicketCreateRequest) -> ApiCall<Ticket> {
         let send = attempt!(request => |c| c.create_ticket().body(request).send());
-        ApiCall::new(&self.client, ops::CREATE_TICKET, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::CREATE_TICKET, send).map(|r| r.data)
     }
 
     /// Gets a ticket by id.
     pub fn get(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_ticket().id(id).send());
-        ApiCall::new(&self.client, ops::GET_TICKET, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::GET_TICKET, send).map(|r| r.data)
     }
 
     /// Closes a ticket (`TICKET_ALREADY_CLOSED` if it is). Not retried once sent.
     pub fn close(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.close_ticket().id(id).send());
-        ApiCall::new(&self.client, ops::CLOSE_TICKET, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::CLOSE_TICKET, send).map(|r| r.data)
     }
 
     /// Reopens a closed ticket (`TICKET_NOT_CLOSED` otherwise). Not retried once sent.
     pub fn reopen(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.reopen_ticket().id(id).send());
-        ApiCall::new(&self.client, ops::REOPEN_TICKET, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::REOPEN_TICKET, send).map(|r| r.data)
     }
 
     /// Adds a comment (optionally linking attachments uploaded with
@@ -257,7 +257,7 @@ impl Tickets {
     ) -> ApiCall<TicketComment> {
         let id = id.into();
         let send = attempt!(id, request => |c| c.add_ticket_comment().id(id).body(request).send());
-        ApiCall::new(&self.client, ops::ADD_TICKET_COMMENT, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::ADD_TICKET_COMMENT, send).map(|r| r.data)
     }
 
     /// Adds a plain-text comment.
@@ -287,7 +287,7 @@ impl Tickets {
         let id = id.into();
         let send =
             attempt!(id, request => |c| c.create_ticket_upload_url().id(id).body(request).send());
-        ApiCall::new(&self.client, ops::CREATE_TICKET_UPLOAD_URL, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::CREATE_TICKET_UPLOAD_URL, send).map(|r| r.data)
     }
 
     /// Uploads a file to a ticket: requests an upload URL, then sends the bytes to it
@@ -413,7 +413,7 @@ impl Tickets {
             let send = c.download_ticket_attachment().id(id).attachment_id(attachment_id).send();
             async move { collect(send.await).await }
         });
-        ApiCall::new(&self.client, ops::DOWNLOAD_TICKET_ATTACHMENT, send)
+        ApiCall::plan(&self.client, ops::DOWNLOAD_TICKET_ATTACHMENT, send).unchanged()
     }
 
     /// Downloads an attachment of a comment.
@@ -433,7 +433,7 @@ impl Tickets {
                 .send();
             async move { collect(send.await).await }
         });
-        ApiCall::new(&self.client, ops::DOWNLOAD_COMMENT_ATTACHMENT, send)
+        ApiCall::plan(&self.client, ops::DOWNLOAD_COMMENT_ATTACHMENT, send).unchanged()
     }
 
     list_methods!(

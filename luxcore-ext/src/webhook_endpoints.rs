@@ -48,7 +48,7 @@ fn webhooks_page(
         let builder = c.list_webhooks().limit(limit).offset(offset);
         status_range_query!(builder, &query.0).send()
     });
-    ApiCall::new(client, ops::LIST_WEBHOOKS, send)
+    ApiCall::plan(client, ops::LIST_WEBHOOKS, send)
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
@@ -64,7 +64,7 @@ fn events_page(
         let builder = c.list_webhook_events().id(webhook_id).limit(limit).offset(offset);
         status_range_query!(builder, filter).send()
     });
-    ApiCall::new(client, ops::LIST_WEBHOOK_EVENTS, send)
+    ApiCall::plan(client, ops::LIST_WEBHOOK_EVENTS, send)
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
@@ -79,7 +79,7 @@ impl Webhooks {
     /// only this once: store it to verify deliveries. Not retried once sent.
     pub fn create(&self, request: WebhookCreateRequest) -> ApiCall<Webhook> {
         let send = attempt!(request => |c| c.create_webhook().body(request).send());
-        ApiCall::new(&self.client, ops::CREATE_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::CREATE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Registers `url` for `events` (signature algorithm left to the server default).
@@ -100,21 +100,21 @@ impl Webhooks {
     pub fn get(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_webhook().id(id).send());
-        ApiCall::new(&self.client, ops::GET_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::GET_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Updates the URL, events and/or signature algorithm (unset fields are unchanged).
     pub fn update(&self, id: impl Into<String>, request: WebhookUpdateRequest) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id, request => |c| c.update_webhook().id(id).body(request).send());
-        ApiCall::new(&self.client, ops::UPDATE_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::UPDATE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Deletes a webhook.
     pub fn delete(&self, id: impl Into<String>) -> ApiCall<()> {
         let id = id.into();
         let send = attempt!(id => |c| c.delete_webhook().id(id).send());
-        ApiCall::new(&self.client, ops::DELETE_WEBHOOK, send).map(|_| ())
+        ApiCall::plan(&self.client, ops::DELETE_WEBHOOK, send).map(|_| ())
     }
 
     /// Sends a test event (`webhook.test` unless `event_type` is given) to the endpoint
@@ -126,21 +126,21 @@ impl Webhooks {
     ) -> ApiCall<WebhookEvent> {
         let (id, body) = (id.into(), WebhookTestRequest { event_type });
         let send = attempt!(id, body => |c| c.test_webhook().id(id).body(body).send());
-        ApiCall::new(&self.client, ops::TEST_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::TEST_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Enables a webhook.
     pub fn enable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.enable_webhook().id(id).send());
-        ApiCall::new(&self.client, ops::ENABLE_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::ENABLE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Disables a webhook (deliveries stop until enabled again).
     pub fn disable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.disable_webhook().id(id).send());
-        ApiCall::new(&self.client, ops::DISABLE_WEBHOOK, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::DISABLE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Queues failed deliveries again: those in `event_ids`, or all failed events when
@@ -152,7 +152,7 @@ impl Webhooks {
     ) -> ApiCall<WebhookRetryResult> {
         let (id, body) = (id.into(), WebhookRetryRequest { event_ids });
         let send = attempt!(id, body => |c| c.retry_webhook_events().id(id).body(body).send());
-        ApiCall::new(&self.client, ops::RETRY_WEBHOOK_EVENTS, send).map(|r| r.data)
+        ApiCall::plan(&self.client, ops::RETRY_WEBHOOK_EVENTS, send).map(|r| r.data)
     }
 
     list_methods!(

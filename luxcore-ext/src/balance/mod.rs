@@ -76,7 +76,7 @@ impl Balances {
                 }
             }
         });
-        ApiCall::new(&self.client, operation, send)
+        ApiCall::plan(&self.client, operation, send).unchanged()
     }
 
     /// All balances (every currency and balance type).
@@ -92,7 +92,7 @@ impl Balances {
                 c.get_all_balances().send().await
             }
         });
-        ApiCall::new(&self.client, operation, send)
+        ApiCall::plan(&self.client, operation, send).unchanged()
     }
 
     /// The balance of merchant `merchant_id` in `currency` (a key can read only its own
@@ -111,13 +111,13 @@ impl Balances {
             }
             .send()
         });
-        ApiCall::new(&self.client, ops::GET_MERCHANT_BALANCE, send)
+        ApiCall::plan(&self.client, ops::GET_MERCHANT_BALANCE, send).unchanged()
     }
 
     /// All balances of merchant `merchant_id` (API v1).
     pub fn merchant_all(&self, merchant_id: i64) -> ApiCall<BalanceList> {
         let send = attempt!( => |c| c.get_merchant_all_balances().id(merchant_id).send());
-        ApiCall::new(&self.client, ops::GET_MERCHANT_ALL_BALANCES, send)
+        ApiCall::plan(&self.client, ops::GET_MERCHANT_ALL_BALANCES, send).unchanged()
     }
 
     /// The available `main` balance in `currency`.

@@ -10,42 +10,37 @@ use luxcore_api::operations::{Auth, Operation};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::headers::{RateLimitInfo, parse_http_date, request_id};
-
-/// Response headers kept per attempt (for retries, rate limits and support).
-pub(crate) const RECORDED_HEADERS: [&str; 6] = [
-    "date",
-    "retry-after",
-    "x-ratelimit-limit",
-    "x-ratelimit-remaining",
-    "x-ratelimit-reset",
-    "x-request-id",
-];
+use super::headers::{RECORDED_HEADERS, RateLimitInfo, parse_http_date, request_id};
 
 /// What the hook saw of one attempt.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AttemptMeta {
     /// HTTP status of the response, if one arrived.
     pub status: Option<StatusCode>,
-    /// The [`RECORDED_HEADERS`] of the response.
+    /// The [`RECORDED_HEADERS`] of an error response (4xx/5xx: what decoding, retries and
+    /// clock correction read). A 2xx answer's headers are read from the answer itself.
     pub headers: HeaderMap,
     /// The transport failed while connecting: the request never reached the server.
     pub connect_error: bool,
 }
 
 impl AttemptMeta {
-    /// Records a transport result (status and the [`RECORDED_HEADERS`], or the failure kind).
+    /// Records a transport result: the status and, for an error status, the
+    /// [`RECORDED_HEADERS`]; or the failure kind.
     pub(crate) fn record(&mut self, result: &reqwest::Result<reqwest::Response>) {
         match result {
             Ok(response) => {
-                self.status = Some(response.status());
-                let mut kept = HeaderMap::new();
-                for name in RECORDED_HEADERS {
-                    if let Some(value) = response.headers().get(name) {
-                        kept.insert(name, value.clone());
+                let status = response.status();
+                self.status = Some(status);
+                if status.is_client_error() || status.is_server_error() {
+                    let mut kept = HeaderMap::with_capacity(RECORDED_HEADERS.len());
+                    for name in RECORDED_HEADERS {
+                        if let Some(value) = response.headers().get(&name) {
+                            kept.insert(name, value.clone());
+                        }
                     }
+                    self.headers = kept;
                 }
-                self.headers = kept;
             }
             Err(err) => self.connect_error = err.is_connect(),
         }
@@ -175,5 +170,43 @@ impl<T> std::ops::Deref for Response<T> {
 
     fn deref(&self) -> &T {
         &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16) -> reqwest::Result<reqwest::Response> {
+        let response = http::Response::builder()
+            .status(status)
+            .header("date", "Tue, 14 Nov 2023 22:13:20 GMT")
+            .header("retry-after", "3")
+            .header("x-ratelimit-remaining", "0")
+            .header("x-request-id", "req_1")
+            .header("content-type", "application/json")
+            .body(Vec::<u8>::new())
+            .unwrap();
+        Ok(reqwest::Response::from(response))
+    }
+
+    #[test]
+    fn error_answers_keep_the_recorded_headers_success_only_the_status() {
+        let mut meta = AttemptMeta::default();
+        meta.record(&answer(429));
+        assert_eq!(meta.status, Some(StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(meta.headers.len(), 4);
+        assert_eq!(meta.headers["x-request-id"], "req_1");
+        assert_eq!(meta.headers["retry-after"], "3");
+        assert!(meta.headers.get("content-type").is_none());
+        let mut meta = AttemptMeta::default();
+        meta.record(&answer(500));
+        assert_eq!(meta.headers.len(), 4);
+        // A 2xx answer's headers are read from the answer itself (ResponseMeta::new).
+        let mut meta = AttemptMeta::default();
+        meta.record(&answer(200));
+        assert_eq!(meta.status, Some(StatusCode::OK));
+        assert!(meta.headers.is_empty());
+        assert!(!meta.connect_error);
     }
 }

@@ -4,7 +4,28 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{DATE, HeaderMap, HeaderName, RETRY_AFTER};
+
+/// `X-RateLimit-Limit`.
+pub(crate) const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Remaining`.
+pub(crate) const X_RATELIMIT_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Reset`.
+pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+/// `X-Request-Id`.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Response headers kept per failed attempt (for retries, rate limits, clock correction
+/// and support). Names are constants: looking them up parses nothing.
+pub(crate) const RECORDED_HEADERS: [HeaderName; 6] = [
+    DATE,
+    RETRY_AFTER,
+    X_RATELIMIT_LIMIT,
+    X_RATELIMIT_REMAINING,
+    X_RATELIMIT_RESET,
+    X_REQUEST_ID,
+];
 
 /// The `X-RateLimit-*` values of a response, when the server sent them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,16 +42,16 @@ impl RateLimitInfo {
     /// Reads the three headers (absent or malformed values are `None`).
     pub fn from_headers(headers: &HeaderMap) -> Self {
         RateLimitInfo {
-            limit: header_str(headers, "x-ratelimit-limit").and_then(|v| v.parse().ok()),
-            remaining: header_str(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok()),
-            reset: header_str(headers, "x-ratelimit-reset").and_then(|v| v.parse().ok()),
+            limit: header_str(headers, &X_RATELIMIT_LIMIT).and_then(|v| v.parse().ok()),
+            remaining: header_str(headers, &X_RATELIMIT_REMAINING).and_then(|v| v.parse().ok()),
+            reset: header_str(headers, &X_RATELIMIT_RESET).and_then(|v| v.parse().ok()),
         }
     }
 }
 
 /// The `X-Request-Id` header.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    header_str(headers, "x-request-id").map(str::to_owned)
+    header_str(headers, &X_REQUEST_ID).map(str::to_owned)
 }
 
 /// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
@@ -40,7 +61,7 @@ pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
         .map(|d| d.timestamp())
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -49,7 +70,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// The server's clock from its `Date` header, in Unix seconds.
 pub(crate) fn server_date(headers: &HeaderMap) -> Option<i64> {
-    header_str(headers, "date").and_then(parse_http_date)
+    header_str(headers, &DATE).and_then(parse_http_date)
 }
 
 fn secs_until(target: i64, now: i64) -> Duration {
@@ -59,7 +80,7 @@ fn secs_until(target: i64, now: i64) -> Duration {
 /// `Retry-After`: delta seconds, or an HTTP date (measured against the response's
 /// `Date` header when present, else `now_unix`).
 pub(crate) fn retry_after_header(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
-    let value = header_str(headers, "retry-after")?;
+    let value = header_str(headers, &RETRY_AFTER)?;
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -71,7 +92,7 @@ pub(crate) fn retry_after_header(headers: &HeaderMap, now_unix: i64) -> Option<D
 /// seconds, measured against the `Date` header when present, else `now_unix`).
 pub(crate) fn server_delay_hint(headers: &HeaderMap, now_unix: i64) -> Option<Duration> {
     retry_after_header(headers, now_unix).or_else(|| {
-        let reset: i64 = header_str(headers, "x-ratelimit-reset")?.parse().ok()?;
+        let reset: i64 = header_str(headers, &X_RATELIMIT_RESET)?.parse().ok()?;
         Some(secs_until(reset, server_date(headers).unwrap_or(now_unix)))
     })
 }

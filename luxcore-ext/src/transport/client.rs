@@ -92,54 +92,89 @@ impl CallOptions {
     }
 }
 
-/// Sends one attempt through the (per-attempt) generated client.
-pub(crate) type Attempt<T> = Box<
-    dyn FnMut(
-            luxcore_api::Client,
-        ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
-        + Send,
->;
-
-/// An [`Attempt`] that clones the listed captures for each attempt and sends `$send` with
-/// the attempt's generated client: `attempt!(id => |c| c.get_payment().id(id).send())`.
+/// The attempt closure of a typed call: it clones the listed captures for each attempt and
+/// sends `$send` with the attempt's generated client:
+/// `attempt!(id => |c| c.get_payment().id(id).send())`. Not boxed: [`ApiCall::plan`] is
+/// generic over it, so a call's attempts live inside the call's one future.
 macro_rules! attempt {
     ($($v:ident),* => |$c:ident| $send:expr) => {
-        $crate::transport::client::attempt_fn(move |$c: luxcore_api::Client| {
+        move |$c: luxcore_api::Client| {
             $(let $v = $v.clone();)*
-            $crate::transport::client::boxed(async move { $send.await })
-        })
+            async move { $send.await }
+        }
     };
 }
 pub(crate) use attempt;
 
-/// Boxes an attempt's future (a function, so that its value type is inferred).
-pub(crate) fn boxed<T>(
-    future: impl Future<Output = std::result::Result<ResponseValue<T>, ApiError>> + Send + 'static,
-) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>> {
-    Box::pin(future)
-}
-
-/// Boxes an attempt function.
-pub(crate) fn attempt_fn<T>(
-    f: impl FnMut(
-        luxcore_api::Client,
-    ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
-    + Send
-    + 'static,
-) -> Attempt<T> {
-    Box::new(f)
-}
-
-/// Sends one attempt, given its context (the runner's view of [`Attempt`] and of hand-made
-/// requests alike).
-type Sender<T> = Box<
-    dyn FnMut(
-            Arc<AttemptContext>,
-        ) -> BoxFuture<'static, std::result::Result<ResponseValue<T>, ApiError>>
-        + Send,
->;
+/// What one attempt of a typed call resolves to.
+type AttemptResult<T> = std::result::Result<ResponseValue<T>, ApiError>;
 
 type Runner<T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
+
+/// A typed call being assembled by a resource method ([`ApiCall::plan`]): the operation
+/// and its attempt closure, waiting for the conversion of the answer
+/// ([`map`](Self::map), [`and_then`](Self::and_then) or [`unchanged`](Self::unchanged)), which
+/// seals it into an [`ApiCall`] with a single boxed future.
+pub(crate) struct CallPlan<A> {
+    client: LuxCore,
+    operation: Operation,
+    attempt: A,
+}
+
+impl<A> CallPlan<A> {
+    /// Converts the value once it arrived.
+    pub(crate) fn map<R, F, T>(self, f: impl FnOnce(R) -> T + Send + 'static) -> ApiCall<T>
+    where
+        A: FnMut(luxcore_api::Client) -> F + Send + 'static,
+        F: Future<Output = AttemptResult<R>> + Send + 'static,
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        self.and_then(|value, _| Ok(f(value)))
+    }
+
+    /// The value as it arrived.
+    pub(crate) fn unchanged<R, F>(self) -> ApiCall<R>
+    where
+        A: FnMut(luxcore_api::Client) -> F + Send + 'static,
+        F: Future<Output = AttemptResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.and_then(|value, _| Ok(value))
+    }
+
+    /// Converts the value once it arrived (`f` may reject it; that is not retried).
+    pub(crate) fn and_then<R, F, T>(
+        self,
+        f: impl FnOnce(R, &ResponseMeta) -> Result<T> + Send + 'static,
+    ) -> ApiCall<T>
+    where
+        A: FnMut(luxcore_api::Client) -> F + Send + 'static,
+        F: Future<Output = AttemptResult<R>> + Send + 'static,
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        let CallPlan {
+            client,
+            operation,
+            mut attempt,
+        } = self;
+        ApiCall {
+            options: CallOptions::default(),
+            run: Box::new(move |options| {
+                Box::pin(async move {
+                    let send = |hook| attempt(client.generated_for(hook));
+                    let answer = client
+                        .run(operation, Some(operation.auth), &options, send)
+                        .await?;
+                    let (value, meta) = answer.into_parts();
+                    let value = f(value, &meta)?;
+                    Ok(Response::new(value, meta))
+                })
+            }),
+        }
+    }
+}
 
 /// One API call, not sent yet: the request is the builder.
 ///
@@ -177,23 +212,20 @@ impl<T> fmt::Debug for ApiCall<T> {
     }
 }
 
-impl<T: Send + 'static> ApiCall<T> {
-    /// A call of `operation` that sends each attempt with `attempt`.
-    pub(crate) fn new(client: &LuxCore, operation: Operation, attempt: Attempt<T>) -> Self {
-        let client = client.clone();
-        ApiCall {
-            options: CallOptions::default(),
-            run: Box::new(move |options| {
-                Box::pin(async move {
-                    let send = client.typed(attempt);
-                    client
-                        .run(operation, Some(operation.auth), &options, send)
-                        .await
-                })
-            }),
+impl ApiCall<()> {
+    /// Starts a typed call of `operation` whose attempts are sent by `attempt` (see
+    /// [`attempt!`]); finish it with [`CallPlan::map`], [`CallPlan::and_then`] or
+    /// [`CallPlan::unchanged`].
+    pub(crate) fn plan<A>(client: &LuxCore, operation: Operation, attempt: A) -> CallPlan<A> {
+        CallPlan {
+            client: client.clone(),
+            operation,
+            attempt,
         }
     }
+}
 
+impl<T: Send + 'static> ApiCall<T> {
     /// A call that fails at once (a request rejected before sending).
     pub(crate) fn fail(error: Error) -> Self {
         ApiCall {
@@ -233,7 +265,8 @@ impl<T: Send + 'static> ApiCall<T> {
         self.and_then(|value, _| Ok(f(value)))
     }
 
-    /// Converts the value once it arrived (`f` may reject it).
+    /// Converts the value once it arrived (`f` may reject it). Wraps the call's future:
+    /// resource methods convert in their [`CallPlan`] instead.
     pub(crate) fn and_then<U: Send + 'static>(
         self,
         f: impl FnOnce(T, &ResponseMeta) -> Result<U> + Send + 'static,
@@ -254,11 +287,34 @@ impl<T: Send + 'static> ApiCall<T> {
 
 impl<T: Send + 'static> IntoFuture for ApiCall<T> {
     type Output = Result<T>;
-    type IntoFuture = BoxFuture<'static, Result<T>>;
+    type IntoFuture = CallFuture<T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let call = self.with_meta();
-        Box::pin(async move { call.await.map(Response::into_inner) })
+        CallFuture(self.with_meta())
+    }
+}
+
+/// The future of an awaited [`ApiCall`]: its value without the [`ResponseMeta`].
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture<T>(BoxFuture<'static, Result<Response<T>>>);
+
+impl<T> Future for CallFuture<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        self.0
+            .as_mut()
+            .poll(cx)
+            .map(|answer| answer.map(Response::into_inner))
+    }
+}
+
+impl<T> fmt::Debug for CallFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallFuture")
     }
 }
 
@@ -303,13 +359,17 @@ impl LuxCore {
 
     /// Runs one logical call of `operation`: client-side rate limit wait, tracing span,
     /// retries per policy, error mapping. `attempt` sends one attempt.
-    pub(crate) async fn run<T>(
+    pub(crate) async fn run<T, S, F>(
         &self,
         operation: Operation,
         auth: Option<Auth>,
         options: &CallOptions,
-        mut attempt: Sender<T>,
-    ) -> Result<Response<T>> {
+        mut send: S,
+    ) -> Result<Response<T>>
+    where
+        S: FnMut(Arc<AttemptHook>) -> F,
+        F: Future<Output = AttemptResult<T>>,
+    {
         let span = tracing::info_span!(
             "luxcore.request",
             method = operation.method,
@@ -318,18 +378,22 @@ impl LuxCore {
             attempt = field::Empty,
             latency_ms = field::Empty,
         );
-        self.run_attempts(operation, auth, options, &mut attempt)
+        self.run_attempts(operation, auth, options, &mut send)
             .instrument(span)
             .await
     }
 
-    async fn run_attempts<T>(
+    async fn run_attempts<T, S, F>(
         &self,
         operation: Operation,
         auth: Option<Auth>,
         options: &CallOptions,
-        send: &mut Sender<T>,
-    ) -> Result<Response<T>> {
+        send: &mut S,
+    ) -> Result<Response<T>>
+    where
+        S: FnMut(Arc<AttemptHook>) -> F,
+        F: Future<Output = AttemptResult<T>>,
+    {
         let inner = &*self.inner;
         let policy = options.retry.as_ref().unwrap_or(&inner.retry);
         let started = Instant::now();
@@ -340,14 +404,12 @@ impl LuxCore {
             if let Some(limiter) = &inner.limiter {
                 limiter.until_ready(bucket(operation.bucket)).await?;
             }
-            let context = Arc::new(AttemptContext::new(
-                operation,
-                auth,
-                attempt,
-                options.timeout,
-            ));
-            let result = send(Arc::clone(&context)).await;
-            let meta = context.take_meta();
+            let hook = Arc::new(AttemptHook {
+                shared: Arc::clone(&inner.hook),
+                context: AttemptContext::new(operation, auth, attempt, options.timeout),
+            });
+            let result = send(Arc::clone(&hook)).await;
+            let meta = hook.context.take_meta();
             let status = meta
                 .status
                 .or_else(|| result.as_ref().ok().map(ResponseValue::status));
@@ -405,25 +467,13 @@ impl LuxCore {
         true
     }
 
-    /// The hook of one attempt.
-    fn attempt_hook(&self, context: Arc<AttemptContext>) -> AttemptHook {
-        AttemptHook {
-            shared: Arc::clone(&self.inner.hook),
-            context,
-        }
-    }
-
-    /// Sends typed attempts through a generated client bound to each attempt's context.
-    fn typed<T: 'static>(&self, mut attempt: Attempt<T>) -> Sender<T> {
-        let client = self.clone();
-        Box::new(move |context| {
-            let hook = client.attempt_hook(context);
-            attempt(luxcore_api::Client::new_with_client(
-                &client.inner.base_url,
-                client.inner.http.clone(),
-                luxcore_api::Hooks::new(Arc::new(hook)),
-            ))
-        })
+    /// A generated client whose requests go through `hook` (one attempt's).
+    fn generated_for(&self, hook: Arc<AttemptHook>) -> luxcore_api::Client {
+        luxcore_api::Client::new_with_client(
+            &self.inner.base_url,
+            self.inner.http.clone(),
+            luxcore_api::Hooks::new(hook),
+        )
     }
 
     /// Sends a hand-built request through the hook of its attempt (authentication as the
@@ -431,8 +481,8 @@ impl LuxCore {
     async fn send_manual(
         &self,
         mut request: reqwest::Request,
-        hook: AttemptHook,
-    ) -> std::result::Result<ResponseValue<Bytes>, ApiError> {
+        hook: Arc<AttemptHook>,
+    ) -> AttemptResult<Bytes> {
         use luxcore_api::RequestHook;
         hook.before_send(&mut request).map_err(ApiError::Custom)?;
         let result = self.inner.http.execute(request).await;
@@ -467,15 +517,7 @@ impl LuxCore {
         options: &CallOptions,
         build: impl Fn() -> reqwest::Request + Send + 'static,
     ) -> Result<Response<Bytes>> {
-        let client = self.clone();
-        let send: Sender<Bytes> = Box::new(move |context| {
-            let request = build();
-            let client = client.clone();
-            Box::pin(async move {
-                let hook = client.attempt_hook(context);
-                client.send_manual(request, hook).await
-            })
-        });
+        let send = |hook| self.send_manual(build(), hook);
         self.run(operation, auth, options, send).await
     }
 
@@ -583,6 +625,9 @@ fn millis(duration: Duration) -> u64 {
 /// Records the outcome of the call on the current `luxcore.request` span.
 fn finish_span(attempts: u32, status: Option<StatusCode>, started: Instant) {
     let span = Span::current();
+    if span.is_disabled() {
+        return; // no subscriber wants it: skip the clock reading
+    }
     span.record("attempt", attempts);
     if let Some(status) = status {
         span.record("status", status.as_u16());

@@ -22,17 +22,12 @@ use luxcore_auth::unix_now;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-const SIGNATURE_HEADERS: [&str; 5] = [
-    "x-merchant-id",
-    "x-timestamp",
-    "x-nonce",
-    "x-signature-version",
-    "x-signature",
-];
 
 /// The hook. Shared (in an `Arc`) by the generated client and the hand-made requests.
 pub(crate) struct AuthHook {
     credentials: Credentials,
+    /// The API key as a sensitive header value, built once (`None` without an API key).
+    api_key_header: Option<HeaderValue>,
     /// Seconds added to the local clock for v2 timestamps (server minus local).
     clock_offset: AtomicI64,
     user_agent: HeaderValue,
@@ -49,8 +44,13 @@ impl AuthHook {
         base_path: String,
         clock_offset: i64,
     ) -> Self {
+        // `ApiKey::new` rejected keys that are not valid header values.
+        let api_key_header = credentials
+            .api_key()
+            .and_then(|key| key.header_value().ok());
         AuthHook {
             credentials,
+            api_key_header,
             clock_offset: AtomicI64::new(clock_offset),
             user_agent,
             timeout,
@@ -94,7 +94,8 @@ impl AuthHook {
         }
     }
 
-    /// Adds the credentials `auth` asks for (and removes any other).
+    /// Adds the credentials `auth` asks for. Requests arrive fresh from the generated code
+    /// or a hand-made builder, so there are no other credentials to remove.
     pub(crate) fn authenticate(
         &self,
         request: &mut reqwest::Request,
@@ -102,26 +103,14 @@ impl AuthHook {
     ) -> Result<(), String> {
         match auth {
             Some(Auth::ApiKey) => {
-                let key = self.credentials.api_key().ok_or(
+                let value = self.api_key_header.clone().ok_or(
                     "no API key configured: API v1 requests need one (LuxCore::builder().api_key(..))",
                 )?;
-                let value = key.header_value()?;
-                let headers = request.headers_mut();
-                for name in SIGNATURE_HEADERS {
-                    headers.remove(name);
-                }
-                headers.insert(X_API_KEY, value);
+                request.headers_mut().insert(X_API_KEY, value);
                 Ok(())
             }
             Some(Auth::HmacV2) => self.sign(request),
-            None => {
-                let headers = request.headers_mut();
-                headers.remove(X_API_KEY);
-                for name in SIGNATURE_HEADERS {
-                    headers.remove(name);
-                }
-                Ok(())
-            }
+            None => Ok(()),
         }
     }
 
@@ -149,10 +138,8 @@ impl AuthHook {
             timestamp,
             &generate_nonce(),
         );
-        let headers = request.headers_mut();
-        headers.remove(X_API_KEY);
         signed
-            .try_apply(headers)
+            .try_apply(request.headers_mut())
             .map_err(|_| "could not build the v2 signature headers".to_owned())
     }
 }
@@ -167,9 +154,10 @@ impl RequestHook for AuthHook {
 }
 
 /// The hook of one attempt: authenticates as its context says, records the response there.
+/// The runner keeps an `Arc` of it to read the context back.
 pub(crate) struct AttemptHook {
     pub(crate) shared: Arc<AuthHook>,
-    pub(crate) context: Arc<AttemptContext>,
+    pub(crate) context: AttemptContext,
 }
 
 impl RequestHook for AttemptHook {
@@ -336,15 +324,14 @@ mod tests {
     #[test]
     fn attempt_hook_follows_its_context_and_records_into_it() {
         let shared = Arc::new(hook(both(), "", 0));
-        let context = Arc::new(AttemptContext::new(
-            GET_BALANCE_V2,
-            Some(Auth::HmacV2),
-            1,
-            Some(Duration::from_millis(750)),
-        ));
         let h = AttemptHook {
             shared,
-            context: Arc::clone(&context),
+            context: AttemptContext::new(
+                GET_BALANCE_V2,
+                Some(Auth::HmacV2),
+                1,
+                Some(Duration::from_millis(750)),
+            ),
         };
         // The context decides: signed, with the per-call timeout, whatever the path says.
         let mut req = request(reqwest::Method::GET, "http://x/anything", None);
@@ -359,7 +346,7 @@ mod tests {
             .body(Vec::<u8>::new())
             .unwrap();
         h.after_response(&Ok(reqwest::Response::from(response)));
-        let meta = context.take_meta();
+        let meta = h.context.take_meta();
         assert_eq!(meta.status, Some(StatusCode::SERVICE_UNAVAILABLE));
         assert_eq!(meta.headers["retry-after"], "3");
         assert_eq!(meta.headers["x-request-id"], "req_1");
