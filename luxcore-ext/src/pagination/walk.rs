@@ -932,6 +932,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_starting_exactly_fall_positions_back_is_taken_as_it_is() {
+        // As above, then one more deletion behind the walk before the fourth request (the
+        // page at 18): the total has fallen by 2 since the page taken last, and the page
+        // starts exactly 2 positions before where that page ended. The 2 deletions shifted
+        // item 80 from position 20 to 18: nothing was missed, so no second restart.
+        let list = FakeList::with(100);
+        let this = list.clone();
+        let walk = paginate(
+            0,
+            10,
+            1,
+            move |o, l| {
+                if matches!(this.started.load(Ordering::SeqCst), 2 | 3) {
+                    this.items.lock().unwrap().remove(0);
+                }
+                this.fetch(o, l)
+            },
+            |x: &u64| Some(*x),
+        );
+        let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
+        assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
+        assert_eq!(
+            *list.calls.lock().unwrap(),
+            [0, 10, 20, 18, 28, 38, 48, 58, 68, 78, 88, 98]
+        );
+    }
+
+    #[tokio::test]
     async fn memory_is_bounded_by_the_window() {
         let mut recent = Recent::new(4);
         for id in 0..100u64 {
