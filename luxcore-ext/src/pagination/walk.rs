@@ -960,6 +960,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn restarts_in_a_row_stop_at_the_limit() {
+        // Before each request after the first, the total falls by more than the walk went
+        // back the previous time (2, 6, 18, ... items deleted behind it): every page shows a
+        // gap. After MAX_RESTARTS restarts in a row the page is taken as it is.
+        let list = FakeList::with(100_000);
+        let this = list.clone();
+        let walk = paginate(
+            0,
+            10,
+            1,
+            move |o, l| {
+                let n = this.started.load(Ordering::SeqCst);
+                if (1..=MAX_RESTARTS as usize + 1).contains(&n) {
+                    let fall = 2 * 3usize.pow(n as u32 - 1);
+                    this.items.lock().unwrap().drain(..fall);
+                }
+                this.fetch(o, l)
+            },
+            |x: &u64| Some(*x),
+        );
+        let got: Vec<u64> = within(walk.take(30).try_collect()).await.unwrap();
+        let unique: HashSet<u64> = got.iter().copied().collect();
+        assert_eq!((got.len(), unique.len()), (30, 30));
+        // The first page; 8 restarts in a row (at 10, at 6, then six times at 0: never
+        // before the start); the ninth page after it (at 0) is taken, and the walk goes on.
+        assert_eq!(MAX_RESTARTS, 8);
+        assert_eq!(
+            *list.calls.lock().unwrap(),
+            [0, 10, 6, 0, 0, 0, 0, 0, 0, 0, 10]
+        );
+    }
+
+    #[tokio::test]
     async fn memory_is_bounded_by_the_window() {
         let mut recent = Recent::new(4);
         for id in 0..100u64 {
