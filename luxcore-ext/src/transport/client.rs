@@ -408,19 +408,23 @@ impl LuxCore {
                 shared: Arc::clone(&inner.hook),
                 context: AttemptContext::new(operation, auth, attempt, options.timeout),
             });
-            let result = send(Arc::clone(&hook)).await;
-            let meta = hook.context.take_meta();
-            let status = meta
-                .status
-                .or_else(|| result.as_ref().ok().map(ResponseValue::status));
-            let err = match result {
-                Ok(value) => {
-                    finish_span(attempt, status, started);
-                    let meta = ResponseMeta::new(value.status(), value.headers(), attempt);
-                    return Ok(Response::new(value.into_inner(), meta));
+            // In a block of its own: the answer (up to a whole payment, ~1 KiB) is not kept in
+            // this future's state across the awaits below.
+            let (failure, meta) = {
+                let result = send(Arc::clone(&hook)).await;
+                let meta = hook.context.take_meta();
+                match result {
+                    Ok(value) => {
+                        let status = meta.status.unwrap_or_else(|| value.status());
+                        finish_span(attempt, Some(status), started);
+                        let meta = ResponseMeta::new(value.status(), value.headers(), attempt);
+                        return Ok(Response::new(value.into_inner(), meta));
+                    }
+                    Err(failure) => (failure, meta),
                 }
-                Err(err) => from_api_error(err, &meta).await,
             };
+            let status = meta.status;
+            let err = from_api_error(failure, &meta).await;
             if !clock_corrected && self.correct_clock(auth, &err, &meta) {
                 clock_corrected = true;
                 continue;
