@@ -1,8 +1,10 @@
 //! `RedisRateLimiter` against a real redis-server (`LUXCORE_TEST_REDIS_URL`, set by
 //! `cargo xtask test`): the Lua GCRA never lets more than the quota through in any window,
 //! even from several limiter instances (processes) at once; the Redis keys never hold the
-//! API key; and with Redis down the limiter fails open (local limiter) or closed (typed
-//! error), as configured.
+//! API key; with Redis down the limiter fails open (local limiter) or closed (typed
+//! error), as configured; and once Redis answers again, the shared quota is used again.
+
+mod cut_proxy;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -216,6 +218,71 @@ async fn fail_open_falls_back_to_the_local_limiter() {
         second.is_err(),
         "the local quota must hold the second request"
     );
+}
+
+#[tokio::test]
+async fn fail_open_goes_back_to_redis_once_it_answers_again() {
+    // Redis behind a proxy that can be cut. While it is cut, the limiter answers from the
+    // local fallback and writes nothing to Redis; once Redis answers again (and the recheck
+    // period has passed), the shared quota is used again: its keys appear in Redis.
+    let (proxy, proxied) = cut_proxy::Proxy::in_front_of(&redis_url()).await;
+    let prefix = unique_prefix("switch-back");
+    // 100 per hour: the keys live long enough to be seen, and the local fallback (half the
+    // quota as burst) lets the few requests of the test through at once.
+    let shared = SharedLimits::new(proxied, limits(100, Duration::from_secs(3600)))
+        .key_prefix(&prefix)
+        .on_unavailable(OnUnavailable::FailOpen)
+        .timeout(Duration::from_millis(200))
+        .recheck_after(Duration::from_millis(300));
+    let limiter = RedisRateLimiter::new(shared, &key()).unwrap();
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys_in_redis = async || -> Vec<String> {
+        redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut con)
+            .await
+            .unwrap()
+    };
+
+    limiter.acquire(RateBucket::Standard).await.unwrap();
+    assert_eq!(
+        keys_in_redis().await,
+        limiter.redis_keys(RateBucket::Standard)
+    );
+    redis::cmd("DEL")
+        .arg(limiter.redis_keys(RateBucket::Standard))
+        .query_async::<()>(&mut client.get_multiplexed_async_connection().await.unwrap())
+        .await
+        .unwrap();
+
+    proxy.cut();
+    for _ in 0..5 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            limiter.acquire(RateBucket::Standard),
+        )
+        .await;
+        assert!(
+            matches!(answer, Ok(Ok(()))),
+            "fail open answers: {answer:?}"
+        );
+    }
+    assert!(keys_in_redis().await.is_empty(), "nothing shared while cut");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        limiter.acquire(RateBucket::Standard).await.unwrap();
+        if keys_in_redis().await == limiter.redis_keys(RateBucket::Standard) {
+            break; // back on the shared quota
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the limiter never went back to Redis after it answered again"
+        );
+    }
 }
 
 #[test]

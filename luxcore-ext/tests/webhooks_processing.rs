@@ -20,6 +20,8 @@
 // The proxy and server helpers are used only by the `redis` / `postgres` tests.
 #![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
 
+mod cut_proxy;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,6 +36,8 @@ use luxcore_ext::webhooks::{
 };
 use secrecy::SecretString;
 use tokio::sync::Barrier;
+
+use cut_proxy::Proxy;
 
 const SECRET: &str = "whsec_processing_tests";
 /// Leases in these tests: 10 × the stores' 500 ms timeout, as the lease docs ask.
@@ -404,65 +408,6 @@ async fn four_instances_memory_store() {
     run_load("memory", instances, LoadConfig::ci_or_full()).await;
 }
 
-// ---------------------------------------------------------------------------------------
-// A TCP proxy that can be cut: the store "goes down" for its clients.
-// ---------------------------------------------------------------------------------------
-
-struct Proxy {
-    addr: std::net::SocketAddr,
-    cut: tokio::sync::watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(upstream: std::net::SocketAddr) -> Arc<Proxy> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (cut, _) = tokio::sync::watch::channel(false);
-        let proxy = Arc::new(Proxy { addr, cut });
-        let state = proxy.cut.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if *state.borrow() {
-                    continue; // refused while cut
-                }
-                let mut rx = state.subscribe();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = rx.wait_for(|cut| *cut) => {}
-                    }
-                });
-            }
-        });
-        proxy
-    }
-
-    fn cut(&self) {
-        self.cut.send_replace(true);
-    }
-
-    fn restore(&self) {
-        self.cut.send_replace(false);
-    }
-}
-
-/// host:port of a `scheme://[user@]host:port/...` URL.
-fn socket_addr(url: &str) -> std::net::SocketAddr {
-    let parsed = url::Url::parse(url).expect("valid URL");
-    let host = parsed.host_str().expect("host");
-    let port = parsed.port().expect("explicit port");
-    format!("{host}:{port}").parse().expect("numeric host")
-}
-
-fn through_proxy(url: &str, proxy: &Proxy) -> String {
-    let mut parsed = url::Url::parse(url).unwrap();
-    parsed.set_port(Some(proxy.addr.port())).unwrap();
-    parsed.to_string()
-}
-
 fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
@@ -518,8 +463,7 @@ mod redis_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_outage_answers_503_and_loses_nothing() {
         let url = required_env("LUXCORE_TEST_REDIS_URL");
-        let proxy = Proxy::start(socket_addr(&url)).await;
-        let proxied = through_proxy(&url, &proxy);
+        let (proxy, proxied) = Proxy::in_front_of(&url).await;
         let prefix = format!("luxcore:test:{}:", run_id());
         let mut stores = Vec::new();
         for _ in 0..4 {
@@ -579,8 +523,7 @@ mod postgres_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_outage_answers_503_and_loses_nothing() {
         let url = required_env("LUXCORE_TEST_POSTGRES_URL");
-        let proxy = Proxy::start(socket_addr(&url)).await;
-        let proxied = through_proxy(&url, &proxy);
+        let (proxy, proxied) = Proxy::in_front_of(&url).await;
         let mut stores = Vec::new();
         for _ in 0..4 {
             stores.push(store(&proxied).await);
@@ -596,8 +539,7 @@ mod postgres_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_transactional_exactly_once_across_an_outage() {
         let url = required_env("LUXCORE_TEST_POSTGRES_URL");
-        let proxy = Proxy::start(socket_addr(&url)).await;
-        let proxied = through_proxy(&url, &proxy);
+        let (proxy, proxied) = Proxy::in_front_of(&url).await;
         let setup = store(&url).await;
         let client = setup.pool().get().await.unwrap();
         client

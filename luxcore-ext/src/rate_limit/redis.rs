@@ -316,20 +316,26 @@ impl RedisRateLimiter {
             return Ok(());
         }
         let error = if self.recently_down() {
+            // Not extending the down period: Redis is tried again once it is over, however
+            // often requests come meanwhile.
             LimiterError::Unavailable("Redis was unreachable moments ago".into())
         } else {
-            match tokio::time::timeout(self.timeout.saturating_mul(2), self.reserve(quotas)).await {
-                Ok(Ok(wait)) => {
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
+            let error =
+                match tokio::time::timeout(self.timeout.saturating_mul(2), self.reserve(quotas))
+                    .await
+                {
+                    Ok(Ok(wait)) => {
+                        if !wait.is_zero() {
+                            tokio::time::sleep(wait).await;
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
-                }
-                Ok(Err(e)) => e,
-                Err(_) => LimiterError::Unavailable("Redis did not answer in time".into()),
-            }
+                    Ok(Err(e)) => e,
+                    Err(_) => LimiterError::Unavailable("Redis did not answer in time".into()),
+                };
+            self.mark_down();
+            error
         };
-        self.mark_down();
         match self.on_unavailable {
             OnUnavailable::FailClosed => Err(error),
             OnUnavailable::FailOpen => {
