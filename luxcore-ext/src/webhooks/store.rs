@@ -201,42 +201,100 @@ impl<S: WebhookStore + ?Sized> WebhookStore for Arc<S> {
     }
 }
 
+/// Claims between two automatic [`MemoryStore::purge_expired`] sweeps.
+const SWEEP_EVERY: u64 = 1024;
+
 #[derive(Debug, Default)]
 struct Entry {
     applied: Option<i64>,
     claim: Option<(ClaimToken, Instant)>,
+    /// When a recorded event-id or body-hash entry may be forgotten (`None` for payments).
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    /// Holds nothing that is still needed: no live claim, and nothing recorded (a released
+    /// claim) or a record past its retention.
+    fn forgettable(&self, now: Instant) -> bool {
+        let claimed = self.claim.as_ref().is_some_and(|(_, until)| *until > now);
+        let recorded = self.applied.is_some() && self.expires.is_none_or(|at| at > now);
+        !claimed && !recorded
+    }
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    claims_since_sweep: u64,
 }
 
 /// An in-process [`WebhookStore`] (the default): correct for **one** process. Several
-/// instances need a shared store (`RedisStore`, `PostgresStore`). Entries are never
-/// evicted.
-#[derive(Debug, Default)]
+/// instances need a shared store (`RedisStore`, `PostgresStore`). As in those, payment
+/// entries are kept for good and event-id and body-hash entries for the retention
+/// ([`Self::DEFAULT_RETENTION`]); expired entries are swept every 1,024 claims, or by
+/// [`purge_expired`](Self::purge_expired).
+#[derive(Debug)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
+    retention: Duration,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            entries: Mutex::default(),
+            retention: Self::DEFAULT_RETENTION,
+        }
+    }
 }
 
 impl MemoryStore {
+    /// Default retention of event-id and body-hash entries (payment entries are kept for
+    /// good), as in the shared stores: 30 days.
+    pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// How long event-id and body-hash entries are kept (default
+    /// [`Self::DEFAULT_RETENTION`]).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// The applied version recorded under `storage_key` (see [`DedupKey::storage_key`]).
     pub fn applied(&self, storage_key: &str) -> Option<i64> {
-        self.lock().get(storage_key).and_then(|e| e.applied)
+        self.lock().map.get(storage_key).and_then(|e| e.applied)
     }
 
     /// Number of keys tracked.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
     }
 
     /// `true` when no key is tracked.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().map.is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    /// Forgets the entries that hold nothing still needed (expired records, released
+    /// claims); returns how many.
+    pub fn purge_expired(&self) -> usize {
+        let mut entries = self.lock();
+        Self::sweep(&mut entries, Instant::now())
+    }
+
+    fn sweep(entries: &mut Entries, now: Instant) -> usize {
+        let before = entries.map.len();
+        entries.map.retain(|_, entry| !entry.forgettable(now));
+        entries.claims_since_sweep = 0;
+        before - entries.map.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // Every critical section leaves the map consistent, so a poisoned lock is usable.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -244,8 +302,14 @@ impl MemoryStore {
     fn begin_now(&self, key: &DedupKey, token: &ClaimToken, lease: Duration) -> Begin {
         let now = Instant::now();
         let mut entries = self.lock();
-        let entry = entries.entry(key.storage_key()).or_default();
-        if entry.applied.is_some_and(|a| a >= key.version()) {
+        entries.claims_since_sweep += 1;
+        if entries.claims_since_sweep >= SWEEP_EVERY {
+            Self::sweep(&mut entries, now);
+        }
+        let entry = entries.map.entry(key.storage_key()).or_default();
+        if entry.applied.is_some_and(|a| a >= key.version())
+            && entry.expires.is_none_or(|at| at > now)
+        {
             return Begin::Done;
         }
         if entry.claim.as_ref().is_some_and(|(_, until)| *until > now) {
@@ -257,13 +321,16 @@ impl MemoryStore {
 
     fn finish(&self, key: &DedupKey, token: &ClaimToken, record: bool) {
         let mut entries = self.lock();
-        let entry = entries.entry(key.storage_key()).or_default();
+        let entry = entries.map.entry(key.storage_key()).or_default();
         if record {
             entry.applied = Some(
                 entry
                     .applied
                     .map_or(key.version(), |a| a.max(key.version())),
             );
+            if !key.is_payment() {
+                entry.expires = Some(Instant::now() + self.retention);
+            }
         }
         if entry.claim.as_ref().is_some_and(|(t, _)| t == token) {
             entry.claim = None;
@@ -301,6 +368,59 @@ mod tests {
             payment_id: "pay_1".into(),
             status_version: v,
         }
+    }
+
+    #[tokio::test]
+    async fn event_entries_expire_after_the_retention_payments_stay() {
+        let store = MemoryStore::new().retention(Duration::from_millis(30));
+        let lease = Duration::from_secs(30);
+        let event = DedupKey::Event { id: "evt_1".into() };
+        let (a, b) = (ClaimToken::random(), ClaimToken::random());
+        assert_eq!(store.begin(&event, &a, lease).await, Ok(Begin::Claimed));
+        store.commit(&event, &a).await.unwrap();
+        assert_eq!(store.begin(&pay(1), &a, lease).await, Ok(Begin::Claimed));
+        store.commit(&pay(1), &a).await.unwrap();
+        let released = DedupKey::Event { id: "evt_2".into() };
+        assert_eq!(store.begin(&released, &a, lease).await, Ok(Begin::Claimed));
+        store.release(&released, &a).await.unwrap();
+        let claimed = DedupKey::Event { id: "evt_3".into() };
+        assert_eq!(store.begin(&claimed, &a, lease).await, Ok(Begin::Claimed));
+        // Within the retention: a duplicate; nothing to purge but the released claim.
+        assert_eq!(store.begin(&event, &b, lease).await, Ok(Begin::Done));
+        assert_eq!(store.purge_expired(), 1);
+        assert_eq!(store.len(), 3);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // Past it: the event is forgotten; the payment and the live claim stay.
+        assert_eq!(store.purge_expired(), 1);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.applied("payment:pay_1"), Some(1));
+        assert_eq!(store.begin(&pay(1), &b, lease).await, Ok(Begin::Done));
+        assert_eq!(store.begin(&claimed, &b, lease).await, Ok(Begin::Busy));
+        // An expired record is not a duplicate even before a sweep removes it.
+        store.commit(&event, &b).await.ok();
+        assert_eq!(store.begin(&event, &b, lease).await, Ok(Begin::Done));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.begin(&event, &a, lease).await, Ok(Begin::Claimed));
+    }
+
+    #[tokio::test]
+    async fn claims_sweep_expired_entries_by_themselves() {
+        let store = MemoryStore::new().retention(Duration::from_millis(1));
+        let lease = Duration::from_secs(30);
+        let token = ClaimToken::random();
+        for i in 0..100 {
+            let key = DedupKey::Event {
+                id: format!("evt_{i}"),
+            };
+            assert_eq!(store.begin(&key, &token, lease).await, Ok(Begin::Claimed));
+            store.commit(&key, &token).await.unwrap();
+        }
+        assert_eq!(store.len(), 100);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for _ in 0..SWEEP_EVERY {
+            let _ = store.begin(&pay(1), &token, lease).await;
+        }
+        assert_eq!(store.len(), 1, "only the payment entry is left");
     }
 
     #[tokio::test]
