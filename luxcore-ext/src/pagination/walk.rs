@@ -900,27 +900,32 @@ mod tests {
         }
     }
 
+    /// A walk over `list` (pages of 10, one at a time) that, before request `n` (0-based),
+    /// deletes `deleted_before(n)` items at the head: behind the walk.
+    fn walk_deleting_behind<D: Fn(usize) -> usize + 'static>(
+        list: &FakeList,
+        deleted_before: D,
+    ) -> impl Stream<Item = Result<u64, String>> + use<D> {
+        let this = list.clone();
+        paginate(
+            0,
+            10,
+            1,
+            move |o, l| {
+                let n = this.started.load(Ordering::SeqCst);
+                this.items.lock().unwrap().drain(..deleted_before(n));
+                this.fetch(o, l)
+            },
+            |x: &u64| Some(*x),
+        )
+    }
+
     #[tokio::test]
     async fn a_falling_total_restarts_once_per_fall_not_forever() {
         // The total falls once (one deletion behind the walk, before the third request):
         // exactly one restart, one position back, and one extra request.
         let list = FakeList::with(100);
-        let deleted = Arc::new(AtomicUsize::new(0));
-        let (this, gone) = (list.clone(), Arc::clone(&deleted));
-        let walk = paginate(
-            0,
-            10,
-            1,
-            move |o, l| {
-                if this.started.load(Ordering::SeqCst) == 2
-                    && gone.fetch_add(1, Ordering::SeqCst) == 0
-                {
-                    this.items.lock().unwrap().remove(0);
-                }
-                this.fetch(o, l)
-            },
-            |x: &u64| Some(*x),
-        );
+        let walk = walk_deleting_behind(&list, |n| usize::from(n == 2));
         let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
         assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
         // 0, 10, then 20 with total 99: back twice the fall, to 18; 18, 28, .., 88, and
@@ -938,19 +943,7 @@ mod tests {
         // starts exactly 2 positions before where that page ended. The 2 deletions shifted
         // item 80 from position 20 to 18: nothing was missed, so no second restart.
         let list = FakeList::with(100);
-        let this = list.clone();
-        let walk = paginate(
-            0,
-            10,
-            1,
-            move |o, l| {
-                if matches!(this.started.load(Ordering::SeqCst), 2 | 3) {
-                    this.items.lock().unwrap().remove(0);
-                }
-                this.fetch(o, l)
-            },
-            |x: &u64| Some(*x),
-        );
+        let walk = walk_deleting_behind(&list, |n| usize::from(matches!(n, 2 | 3)));
         let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
         assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
         assert_eq!(
@@ -965,21 +958,13 @@ mod tests {
         // back the previous time (2, 6, 18, ... items deleted behind it): every page shows a
         // gap. After MAX_RESTARTS restarts in a row the page is taken as it is.
         let list = FakeList::with(100_000);
-        let this = list.clone();
-        let walk = paginate(
-            0,
-            10,
-            1,
-            move |o, l| {
-                let n = this.started.load(Ordering::SeqCst);
-                if (1..=MAX_RESTARTS as usize + 1).contains(&n) {
-                    let fall = 2 * 3usize.pow(n as u32 - 1);
-                    this.items.lock().unwrap().drain(..fall);
-                }
-                this.fetch(o, l)
-            },
-            |x: &u64| Some(*x),
-        );
+        let walk = walk_deleting_behind(&list, |n| {
+            if (1..=MAX_RESTARTS as usize + 1).contains(&n) {
+                2 * 3usize.pow(n as u32 - 1)
+            } else {
+                0
+            }
+        });
         let got: Vec<u64> = within(walk.take(30).try_collect()).await.unwrap();
         let unique: HashSet<u64> = got.iter().copied().collect();
         assert_eq!((got.len(), unique.len()), (30, 30));
