@@ -99,8 +99,6 @@ pub fn canonical_string_v1(
     // Written piece by piece into one buffer of the final size (signing is on every v2
     // request); the same string as
     // `format!("{SIGNATURE_VERSION}.{timestamp}.{nonce}.{METHOD}.{path_with_query}.{body_hash}")`.
-    let mut body_hash = [0u8; 64];
-    hex::encode_to_slice(Sha256::digest(body), &mut body_hash).expect("64 hex digits for 32 bytes");
     let mut timestamp_digits = itoa::Buffer::new();
     let timestamp = timestamp_digits.format(timestamp);
     let mut canonical = String::with_capacity(
@@ -109,26 +107,30 @@ pub fn canonical_string_v1(
             + nonce.len()
             + method.len()
             + path_with_query.len()
-            + body_hash.len()
+            + 64
             + 5,
     );
-    for (i, part) in [SIGNATURE_VERSION, timestamp, nonce]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            canonical.push('.');
-        }
-        canonical.push_str(part);
-    }
+    canonical.push_str(SIGNATURE_VERSION);
+    canonical.push('.');
+    canonical.push_str(timestamp);
+    canonical.push('.');
+    canonical.push_str(nonce);
     canonical.push('.');
     canonical.extend(method.chars().map(|c| c.to_ascii_uppercase()));
     canonical.push('.');
     canonical.push_str(path_with_query);
     canonical.push('.');
-    // Hex digits are ASCII.
-    canonical.extend(body_hash.iter().map(|&b| char::from(b)));
+    push_hex(&mut canonical, &Sha256::digest(body).into());
     canonical
+}
+
+/// Appends the 64 lowercase hex digits of a SHA-256 digest (or HMAC) to `out`, without
+/// allocating.
+fn push_hex(out: &mut String, digest: &[u8; 32]) {
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(digest, &mut digits).expect("64 hex digits for 32 bytes");
+    // Hex digits are ASCII.
+    out.extend(digits.iter().map(|&b| char::from(b)));
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -197,13 +199,9 @@ impl HmacCredentials {
         let canonical = canonical_string_v1(timestamp, nonce, method, path_with_query, body);
         let mut mac = self.keyed.clone();
         mac.update(canonical.as_bytes());
-        let mut digest = [0u8; 64];
-        hex::encode_to_slice(mac.finalize().into_bytes(), &mut digest)
-            .expect("64 hex digits for 32 bytes");
-        let mut signature = String::with_capacity(SIGNATURE_PREFIX.len() + digest.len());
+        let mut signature = String::with_capacity(SIGNATURE_PREFIX.len() + 64);
         signature.push_str(SIGNATURE_PREFIX);
-        // Hex digits are ASCII.
-        signature.extend(digest.iter().map(|&b| char::from(b)));
+        push_hex(&mut signature, &mac.finalize().into_bytes().into());
         SignedHeaders {
             merchant_id: itoa::Buffer::new().format(self.merchant_id).to_owned(),
             timestamp: itoa::Buffer::new().format(timestamp).to_owned(),
