@@ -213,12 +213,21 @@ struct Entry {
 }
 
 impl Entry {
+    /// The applied version, unless its retention has passed.
+    fn live_record(&self, now: Instant) -> Option<i64> {
+        self.applied
+            .filter(|_| self.expires.is_none_or(|at| at > now))
+    }
+
+    /// Another delivery holds an unexpired claim.
+    fn claimed(&self, now: Instant) -> bool {
+        self.claim.as_ref().is_some_and(|(_, until)| *until > now)
+    }
+
     /// Holds nothing that is still needed: no live claim, and nothing recorded (a released
     /// claim) or a record past its retention.
     fn forgettable(&self, now: Instant) -> bool {
-        let claimed = self.claim.as_ref().is_some_and(|(_, until)| *until > now);
-        let recorded = self.applied.is_some() && self.expires.is_none_or(|at| at > now);
-        !claimed && !recorded
+        !self.claimed(now) && self.live_record(now).is_none()
     }
 }
 
@@ -307,12 +316,10 @@ impl MemoryStore {
             Self::sweep(&mut entries, now);
         }
         let entry = entries.map.entry(key.storage_key()).or_default();
-        if entry.applied.is_some_and(|a| a >= key.version())
-            && entry.expires.is_none_or(|at| at > now)
-        {
+        if entry.live_record(now).is_some_and(|a| a >= key.version()) {
             return Begin::Done;
         }
-        if entry.claim.as_ref().is_some_and(|(_, until)| *until > now) {
+        if entry.claimed(now) {
             return Begin::Busy;
         }
         entry.claim = Some((token.clone(), now + lease));
