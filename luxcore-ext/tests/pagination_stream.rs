@@ -694,3 +694,94 @@ async fn a_million_item_walk_runs_in_constant_memory() {
         "peak RSS grew {growth} KiB from item 100,000 to 1,000,000"
     );
 }
+
+/// Counts the handlers of a [`hanging_list`] dropped before they answered: hyper drops a
+/// handler when its client goes away.
+struct Abandoned(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+type Counters = (
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
+
+/// 50 payments in pages of 10: the first page answers, later pages never do. Counts the
+/// later requests started (`.0`) and abandoned by the client (`.1`).
+async fn hanging_list(
+    axum::extract::State((started, abandoned)): axum::extract::State<Counters>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if query.get("offset").is_none_or(|offset| offset == "0") {
+        let items: Vec<String> = (1..=10)
+            .map(|k| {
+                format!(
+                    r#"{{"id":"pay_{k}","amount":1000,"currency":"ARS","status":"completed","created_at":"2026-01-01T00:00:00Z"}}"#
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"success":true,"data":[{}],"total":50,"pagination":{{"limit":10,"offset":0,"total_pages":5}}}}"#,
+            items.join(",")
+        );
+        return (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _abandoned = Abandoned(abandoned);
+    std::future::pending::<axum::response::Response>().await
+}
+
+#[tokio::test]
+async fn dropping_a_stream_cancels_the_pages_it_requested_ahead() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::time::Duration;
+    within(async {
+        let counters: Counters = Default::default();
+        let (started, abandoned) = (counters.0.clone(), counters.1.clone());
+        let app = axum::Router::new()
+            .route("/api/v1/payments", axum::routing::get(hanging_list))
+            .with_state(counters);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let client = generated_client(&base_url);
+        let mut stream = client
+            .payments()
+            .paging(Paging::new().page_size(10).concurrency(4))
+            .stream(PaymentFilter::new());
+        for _ in 0..10 {
+            stream.next().await.unwrap().unwrap();
+        }
+        // The 11th item waits for the pages requested ahead, which never answer.
+        let waited = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+        assert!(waited.is_err(), "the hanging page cannot have answered");
+        while started.load(SeqCst) < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The page requests run on tasks of their own: they go on until the stream is
+        // dropped, and then every one of them is cancelled (well before the client's 30 s
+        // timeout).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(abandoned.load(SeqCst), 0);
+        drop(stream);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while abandoned.load(SeqCst) < 4 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("all 4 requests in flight are cancelled when the stream is dropped");
+        assert_eq!((started.load(SeqCst), abandoned.load(SeqCst)), (4, 4));
+    })
+    .await;
+}

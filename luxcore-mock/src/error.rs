@@ -208,7 +208,7 @@ impl From<ApiError> for MockError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let mut response = crate::routes::json(self.status, &self.body());
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -26,6 +26,10 @@
 //! println!("{} completed payments", all.len());
 //! # Ok(()) }
 //! ```
+//!
+//! Inside a tokio runtime, each page a stream requests ahead runs on a task of its own, so
+//! pages are received and decoded in parallel, also while the consumer is busy with earlier
+//! items; dropping the stream cancels them all.
 
 //!
 //! # Streams while the list changes
@@ -60,6 +64,7 @@
 pub(crate) mod filters;
 mod walk;
 
+use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -72,7 +77,7 @@ pub(crate) use filters::status_range_query;
 pub use walk::{Page, paginate, paginate_with, window};
 
 use crate::base::error::{Error, Result};
-use crate::transport::client::ApiCall;
+use crate::transport::client::{ApiCall, CallFuture};
 
 /// Largest page size the API accepts (`limit` maximum); the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -295,6 +300,7 @@ where
                 }
                 None => fetch(&query, offset, limit),
             });
+            let call = call.map(Prefetched::start);
             async move { call?.await }
         },
         id_of,
@@ -343,6 +349,56 @@ macro_rules! list_methods {
     };
 }
 pub(crate) use list_methods;
+
+/// A page request of a walk, started when the walk asks for the page: on a runtime task of
+/// its own when there is a tokio runtime, so that the pages fetched ahead are received and
+/// decoded in parallel (with each other and with whatever consumes the stream), else polled
+/// by the stream itself. Dropping it aborts the task: a dropped or restarting walk cancels
+/// its requests either way.
+enum Prefetched<T> {
+    Task(tokio::task::JoinHandle<Result<T>>),
+    Inline(CallFuture<T>),
+}
+
+impl<T: Send + 'static> Prefetched<T> {
+    fn start(call: ApiCall<T>) -> Self {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Prefetched::Task(runtime.spawn(call.into_future())),
+            Err(_) => Prefetched::Inline(call.into_future()),
+        }
+    }
+}
+
+impl<T> Future for Prefetched<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        match self.get_mut() {
+            Prefetched::Task(task) => std::pin::Pin::new(task).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|failed| match failed.try_into_panic() {
+                    // A panic in the request is the caller's, as if polled inline.
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(_) => Err(Error::Transport {
+                        message: "the page request was cancelled: the runtime is shutting down"
+                            .into(),
+                    }),
+                })
+            }),
+            Prefetched::Inline(call) => std::pin::Pin::new(call).poll(cx),
+        }
+    }
+}
+
+impl<T> Drop for Prefetched<T> {
+    fn drop(&mut self) {
+        if let Prefetched::Task(task) = self {
+            task.abort();
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

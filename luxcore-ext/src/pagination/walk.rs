@@ -94,7 +94,8 @@ pub fn window(page_size: u32, concurrency: usize) -> usize {
 ///   The smaller total becomes the new baseline, so deletions cannot cause a refetch loop.
 ///   See [the pagination module](crate::pagination) for the exact behaviour under changes.
 /// * The first error ends the stream after being yielded. Dropping the stream drops (and
-///   so cancels) every in-flight request; nothing is spawned.
+///   so cancels) every in-flight request. The walker spawns nothing itself (the SDK's
+///   streams start each page request on a task of their own: see the pagination module).
 ///
 /// `page_size` and `concurrency` must be at least 1 (callers validate; 0 is treated as 1).
 /// If the first page reports a smaller `limit` than requested, that limit is used from then on.
@@ -357,16 +358,16 @@ where
             self.stop();
         }
         let beyond_total = offset >= self.planned_end;
-        let mut fresh_items = 0usize;
-        for item in page.items {
-            let fresh = match (self.id_of)(&item) {
-                Some(id) => self.recent.insert(id),
-                None => true,
-            };
-            if fresh {
-                fresh_items += 1;
-                self.ready.push_back(item);
-            }
+        // The page's own buffer becomes the queue (items are ~1 KiB: not copied), repeats
+        // removed in list order.
+        let mut items = VecDeque::from(page.items);
+        let (id_of, recent) = (&self.id_of, &mut self.recent);
+        items.retain(|item| id_of(item).is_none_or(|id| recent.insert(id)));
+        let fresh_items = items.len();
+        if self.ready.is_empty() {
+            self.ready = items;
+        } else {
+            self.ready.extend(items);
         }
         // Past what `total` promised, a full page of nothing new means the server ignores
         // or caps `offset`: walking on would never end. (Below `planned_end` a page of

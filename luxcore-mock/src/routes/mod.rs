@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use luxcore_api::enums::ErrorCode;
@@ -94,9 +94,22 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// A JSON response with a status.
+/// A JSON response with a status. Serialized into a `Vec` (whose writes serde_json inlines)
+/// rather than through `axum::Json`'s `BytesMut` writer: list pages are ~100 KiB, written
+/// a few bytes at a time. A body that cannot be serialized is a 500, as with `axum::Json`.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    (status, axum::Json(body)).into_response()
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
 }
 
 /// A generated `{success, data}` response type.

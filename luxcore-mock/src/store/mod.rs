@@ -8,6 +8,7 @@ pub(crate) mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use luxcore_api::enums::WebhookEventType;
 use serde_json::Value;
 
@@ -39,6 +40,9 @@ pub(crate) struct Store {
     pub(crate) merchant_id: u64,
     pub(crate) base_url: String,
     pub(crate) payments: Vec<PaymentRecord>,
+    /// `created_at` of each of `payments`, in the same order (set once, at creation): lists
+    /// filter and count on these without reading the ~1 KiB records.
+    pub(crate) payment_created: Vec<Option<DateTime<Utc>>>,
     pub(crate) payment_index: HashMap<String, usize>,
     pub(crate) balances: BTreeMap<String, Funds>,
     pub(crate) webhooks: Vec<WebhookRecord>,
@@ -52,6 +56,7 @@ impl Store {
             merchant_id,
             base_url,
             payments: Vec::new(),
+            payment_created: Vec::new(),
             payment_index: HashMap::new(),
             balances: CURRENCIES
                 .iter()

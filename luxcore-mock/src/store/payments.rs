@@ -328,6 +328,7 @@ impl Store {
             updated_at: Some(created_at),
         };
         self.payment_index.insert(id, self.payments.len());
+        self.payment_created.push(payment.created_at);
         self.payments.push(PaymentRecord {
             payment: payment.clone(),
             refunded: 0,
@@ -483,10 +484,11 @@ impl Store {
         let items = self
             .payments
             .iter()
+            .zip(&self.payment_created)
             .rev()
-            .map(|r| &r.payment)
-            .filter(|p| status.is_none_or(|s| p.status.as_str() == s))
-            .filter(|p| range.contains(p.created_at));
+            .filter(|(_, created)| range.contains(**created))
+            .map(|(r, _)| &r.payment)
+            .filter(|p| status.is_none_or(|s| p.status.as_str() == s));
         paginate(items, page, Payment::clone)
     }
 }
