@@ -10,7 +10,7 @@ use quote::{ToTokens, quote};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{open_enums, operations, redact};
+use crate::{api_version, open_enums, operations, redact};
 
 /// Why generation failed.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
         .map_err(|e| CodegenError::InvalidSpec(format!("not JSON: {e}")))?;
     check_version(&value)?;
     let enums = open_enums::find(&value);
-    let client = redact::apply(generate_client(&value, &enums)?, &value)?;
+    let client = api_version::strip(redact::apply(generate_client(&value, &enums)?, &value)?)?;
     let operations = operations::generate(&value)?;
     let header = header(spec_bytes);
 

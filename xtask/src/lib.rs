@@ -2,6 +2,7 @@
 //! and the full test run with real servers (`cargo xtask test`).
 //! The binary (`cargo xtask`) is a thin CLI over these modules; `tests/` reuses [`surface`].
 
+pub mod api_version;
 pub mod codegen;
 pub mod drift;
 pub mod fetch;

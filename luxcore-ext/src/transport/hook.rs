@@ -21,7 +21,6 @@ use luxcore_auth::request::generate_nonce;
 use luxcore_auth::unix_now;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// The hook. Shared (in an `Arc`) by the generated client and the hand-made requests.
 pub(crate) struct AuthHook {
@@ -83,7 +82,6 @@ impl AuthHook {
     /// User-Agent and timeout, for every request including unauthenticated ones.
     /// `timeout` overrides the client's per-attempt timeout.
     pub(crate) fn prepare(&self, request: &mut reqwest::Request, timeout: Option<Duration>) {
-        request.headers_mut().remove(API_VERSION);
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
@@ -209,9 +207,6 @@ mod tests {
         body: Option<&'static [u8]>,
     ) -> reqwest::Request {
         let mut request = reqwest::Request::new(method, url.parse().unwrap());
-        request
-            .headers_mut()
-            .insert(API_VERSION, HeaderValue::from_static("1.0.0"));
         if let Some(body) = body {
             *request.body_mut() = Some(reqwest::Body::from(body));
         }
@@ -253,7 +248,6 @@ mod tests {
         assert_eq!(req.headers()["x-api-key"], KEY);
         assert!(req.headers()["x-api-key"].is_sensitive());
         assert_eq!(req.headers()[USER_AGENT], "luxcore-rs/test");
-        assert!(req.headers().get("api-version").is_none());
         assert!(req.headers().get("x-signature").is_none());
         assert_eq!(req.timeout(), Some(&Duration::from_secs(5)));
         assert!(!format!("{req:?}").contains(KEY));
