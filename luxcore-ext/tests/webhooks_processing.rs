@@ -510,6 +510,74 @@ mod postgres_store {
         assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
     }
 
+    /// Event rows past their retention are deleted by the store itself, every
+    /// `purge_every` deliveries it records; payment rows are kept.
+    #[tokio::test]
+    async fn expired_event_rows_are_purged_every_n_deliveries() {
+        use luxcore_ext::webhooks::{Begin, ClaimToken, DedupKey, WebhookStore};
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let store = store(&url)
+            .await
+            .retention(Duration::from_millis(1))
+            .purge_every(5);
+        let run = run_id();
+        let record = |key: DedupKey| {
+            let store = store.clone();
+            async move {
+                let token = ClaimToken::random();
+                let begun = store.begin(&key, &token, LEASE).await.unwrap();
+                assert!(matches!(begun, Begin::Claimed), "{begun:?}");
+                store.commit(&key, &token).await.unwrap();
+            }
+        };
+        let events = |n: usize| {
+            (0..n)
+                .map(|i| DedupKey::Event {
+                    id: format!("evt_purge_{run}_{i}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        let client = store.pool().get().await.unwrap();
+        let rows = |pattern: String| {
+            let client = &client;
+            async move {
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM luxcore_webhook_keys WHERE key LIKE $1",
+                        &[&pattern],
+                    )
+                    .await
+                    .unwrap();
+                row.get::<_, i64>(0)
+            }
+        };
+        let payment = DedupKey::Payment {
+            payment_id: format!("pay_purge_{run}"),
+            status_version: 1,
+        };
+        record(payment).await;
+        for key in events(3) {
+            record(key).await;
+        }
+        // Four recorded: expired, but not purged yet.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rows(format!("event:evt_purge_{run}_%")).await, 3);
+        // The fifth starts a purge in the background.
+        record(events(4).pop().unwrap()).await;
+        let started = std::time::Instant::now();
+        while rows(format!("event:evt_purge_{run}_%")).await > 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "expired event rows still there 10 s after the fifth delivery"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for i in 0..3 {
+            assert_eq!(rows(format!("event:evt_purge_{run}_{i}")).await, 0);
+        }
+        assert_eq!(rows(format!("payment:pay_purge_{run}")).await, 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn four_instances_postgres_store() {
         let url = required_env("LUXCORE_TEST_POSTGRES_URL");

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -25,6 +27,9 @@ pub const MIGRATION: &str = include_str!("../../migrations/0001_webhook_keys.sql
 /// Default retention of event-id and body-hash rows (payment rows are kept for good);
 /// [`PostgresStore::purge_expired`] deletes the expired ones.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default number of deliveries recorded between two automatic purges
+/// ([`PostgresStore::purge_every`]).
+pub const DEFAULT_PURGE_EVERY: u64 = 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 const BEGIN: &str = "
@@ -81,6 +86,9 @@ pub struct PostgresStore {
     pool: Pool,
     retention: Duration,
     timeout: Duration,
+    purge_every: u64,
+    /// Deliveries recorded by this store and its clones (for the automatic purge).
+    recorded: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -90,6 +98,7 @@ impl fmt::Debug for PostgresStore {
             .field("pool", &self.pool.status())
             .field("retention", &self.retention)
             .field("timeout", &self.timeout)
+            .field("purge_every", &self.purge_every)
             .finish()
     }
 }
@@ -125,6 +134,8 @@ impl PostgresStore {
             pool,
             retention: DEFAULT_RETENTION,
             timeout: DEFAULT_TIMEOUT,
+            purge_every: DEFAULT_PURGE_EVERY,
+            recorded: Arc::default(),
         }
     }
 
@@ -132,6 +143,18 @@ impl PostgresStore {
     #[must_use]
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// After every `n` deliveries this store (with its clones) records, [`purge_expired`]
+    /// runs on a background task (default 1,024; 0 turns it off: run it yourself). Each
+    /// instance counts its own deliveries; a failed purge is logged and tried again `n`
+    /// deliveries later.
+    ///
+    /// [`purge_expired`]: Self::purge_expired
+    #[must_use]
+    pub fn purge_every(mut self, n: u64) -> Self {
+        self.purge_every = n;
         self
     }
 
@@ -154,7 +177,7 @@ impl PostgresStore {
     }
 
     /// Deletes expired event-id and body-hash rows that no delivery holds; returns how
-    /// many. Run it now and then (e.g. daily).
+    /// many. Runs by itself every [`purge_every`](Self::purge_every) deliveries.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let sql = "DELETE FROM luxcore_webhook_keys WHERE expires_at < clock_timestamp()
@@ -177,6 +200,31 @@ impl PostgresStore {
         tokio::time::timeout(self.timeout, call)
             .await
             .map_err(|_| StoreError::Unavailable("postgres: timed out".into()))?
+    }
+
+    /// Counts a recorded delivery; every `purge_every`-th starts a purge in the background
+    /// (when there is a tokio runtime to run it on).
+    fn recorded(&self) {
+        if self.purge_every == 0 {
+            return;
+        }
+        let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
+        if !count.is_multiple_of(self.purge_every) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            match store.purge_expired().await {
+                Ok(deleted) => tracing::debug!(deleted, "luxcore: purged expired webhook keys"),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "luxcore: purging expired webhook keys failed; tried again later"
+                ),
+            }
+        });
     }
 
     fn retention_ms(&self, key: &DedupKey) -> Option<i64> {
@@ -247,7 +295,9 @@ impl WebhookStore for PostgresStore {
                 .map_err(pg_error)
                 .map(drop)
         })
-        .await
+        .await?;
+        self.recorded();
+        Ok(())
     }
 
     async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
@@ -352,7 +402,10 @@ impl WebhookProcessor<PostgresStore> {
         let message = match self.run_handler(claiming, handler(event, tx)).await {
             Ok(tx) => {
                 return match store.bounded(record(tx, &key, store)).await {
-                    Ok(()) => Outcome::Processed { key },
+                    Ok(()) => {
+                        store.recorded();
+                        Outcome::Processed { key }
+                    }
                     Err(error) => unavailable(Some(key), error),
                 };
             }
