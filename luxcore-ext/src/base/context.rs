@@ -10,7 +10,7 @@ use luxcore_api::operations::{Auth, Operation};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::headers::{RECORDED_HEADERS, RateLimitInfo, parse_http_date, request_id};
+use super::headers::{MetaHeaders, RECORDED_HEADERS, RateLimitInfo, parse_http_date};
 
 /// What the hook saw of one attempt.
 #[derive(Debug, Clone, Default)]
@@ -112,12 +112,13 @@ pub struct ResponseMeta {
 
 impl ResponseMeta {
     pub(crate) fn new(status: StatusCode, headers: &HeaderMap, attempts: u32) -> Self {
+        let found = MetaHeaders::scan(headers);
         ResponseMeta {
             status: status.as_u16(),
-            request_id: request_id(headers),
+            request_id: found.request_id(),
             attempts,
-            rate_limit: RateLimitInfo::from_headers(headers),
-            date: headers.get(reqwest::header::DATE).cloned(),
+            rate_limit: found.rate_limit(),
+            date: found.date.cloned(),
         }
     }
 

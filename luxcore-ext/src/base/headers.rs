@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{DATE, HeaderMap, HeaderName, RETRY_AFTER};
+use reqwest::header::{DATE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 /// `X-RateLimit-Limit`.
 pub(crate) const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -41,15 +41,57 @@ pub struct RateLimitInfo {
 impl RateLimitInfo {
     /// Reads the three headers (absent or malformed values are `None`).
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        RateLimitInfo {
-            limit: header_str(headers, &X_RATELIMIT_LIMIT).and_then(|v| v.parse().ok()),
-            remaining: header_str(headers, &X_RATELIMIT_REMAINING).and_then(|v| v.parse().ok()),
-            reset: header_str(headers, &X_RATELIMIT_RESET).and_then(|v| v.parse().ok()),
-        }
+        MetaHeaders::scan(headers).rate_limit()
     }
 }
 
 /// The `X-Request-Id` header.
+/// What the metadata of an answer reads from its headers (`Date`, `X-Request-Id`,
+/// `X-RateLimit-*`), found in one pass over the map: the first value of each name, as
+/// `HeaderMap::get` gives, without one hashed lookup per name.
+#[derive(Debug, Default)]
+pub(crate) struct MetaHeaders<'h> {
+    pub(crate) date: Option<&'h HeaderValue>,
+    request_id: Option<&'h HeaderValue>,
+    limit: Option<&'h HeaderValue>,
+    remaining: Option<&'h HeaderValue>,
+    reset: Option<&'h HeaderValue>,
+}
+
+impl<'h> MetaHeaders<'h> {
+    pub(crate) fn scan(headers: &'h HeaderMap) -> Self {
+        let mut found = MetaHeaders::default();
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "date" => &mut found.date,
+                "x-request-id" => &mut found.request_id,
+                "x-ratelimit-limit" => &mut found.limit,
+                "x-ratelimit-remaining" => &mut found.remaining,
+                "x-ratelimit-reset" => &mut found.reset,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+
+    pub(crate) fn request_id(&self) -> Option<String> {
+        value_str(self.request_id).map(str::to_owned)
+    }
+
+    pub(crate) fn rate_limit(&self) -> RateLimitInfo {
+        RateLimitInfo {
+            limit: value_str(self.limit).and_then(|v| v.parse().ok()),
+            remaining: value_str(self.remaining).and_then(|v| v.parse().ok()),
+            reset: value_str(self.reset).and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
+fn value_str(value: Option<&HeaderValue>) -> Option<&str> {
+    value.and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     header_str(headers, &X_REQUEST_ID).map(str::to_owned)
 }
@@ -62,10 +104,7 @@ pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    value_str(headers.get(name))
 }
 
 /// The server's clock from its `Date` header, in Unix seconds.
@@ -153,6 +192,31 @@ pub(crate) mod tests {
             server_date(&headers(&[("date", "Tue, 14 Nov 2023 22:13:20 GMT")])),
             Some(NOW)
         );
+    }
+
+    #[test]
+    fn one_pass_reads_the_first_value_of_each_name_as_get_does() {
+        let mut h = headers(&[
+            ("x-request-id", "req_first"),
+            ("content-type", "application/json"),
+            ("x-ratelimit-remaining", " 7 "),
+            ("date", "Tue, 14 Nov 2023 22:13:20 GMT"),
+            ("x-ratelimit-reset", "soon"),
+        ]);
+        h.append("x-request-id", HeaderValue::from_static("req_second"));
+        h.append("x-ratelimit-remaining", HeaderValue::from_static("8"));
+        let found = MetaHeaders::scan(&h);
+        assert_eq!(found.request_id().as_deref(), Some("req_first"));
+        assert_eq!(found.request_id(), request_id(&h));
+        assert_eq!(found.date, h.get(DATE));
+        let info = found.rate_limit();
+        assert_eq!(
+            (info.limit, info.remaining, info.reset),
+            (None, Some(7), None)
+        );
+        let empty = HeaderMap::new();
+        let none = MetaHeaders::scan(&empty);
+        assert_eq!((none.request_id(), none.date), (None, None));
     }
 
     #[test]
