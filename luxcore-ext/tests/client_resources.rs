@@ -272,3 +272,47 @@ async fn webhook_retry_requeues_a_failed_event() {
     assert_eq!(retried.retried, 1);
     assert_eq!(retried.event_ids, vec![event.id]);
 }
+
+/// Pages a stream requests ahead run on tasks of their own, on any worker thread: their
+/// `luxcore.request` spans still reach the caller's subscriber (here a thread-local one),
+/// under the caller's span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_page_spans_keep_their_parent_and_subscriber() {
+    use futures::TryStreamExt;
+    use luxcore_ext::pagination::Paging;
+    use luxcore_ext::payments::PaymentFilter;
+    use tracing::Instrument;
+    let (_server, client) = mock().await;
+    for _ in 0..25 {
+        let reference = unique_ref("span");
+        let request = deposit(
+            1_000,
+            Currency::ARS,
+            luxcore_ext::PaymentMethod::BankTransfer,
+            &reference,
+        );
+        client.payments().create(request).await.unwrap();
+    }
+    let (_guard, captured) = capture_tracing();
+    let all: Vec<_> = client
+        .payments()
+        .paging(Paging::new().page_size(5).concurrency(3))
+        .stream(PaymentFilter::new())
+        .try_collect()
+        .instrument(tracing::info_span!("merchant_export"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25);
+    let text = captured.text();
+    let pages = text
+        .lines()
+        .filter(|line| {
+            line.contains("merchant_export")
+                && line.contains("luxcore.request")
+                && line.contains(r#"path="/api/v1/payments""#)
+                && line.contains("close")
+        })
+        .count();
+    // 5 full pages, then the walk may ask one more (empty) page.
+    assert!((5..=6).contains(&pages), "{pages} page spans in: {text}");
+}

@@ -71,6 +71,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use luxcore_api::types::Pagination;
+use tracing::instrument::{Instrument, WithSubscriber};
 
 pub use filters::MAX_SEARCH_CHARS;
 pub(crate) use filters::status_range_query;
@@ -363,7 +364,15 @@ enum Prefetched<T> {
 impl<T: Send + 'static> Prefetched<T> {
     fn start(call: ApiCall<T>) -> Self {
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => Prefetched::Task(runtime.spawn(call.into_future())),
+            Ok(runtime) => {
+                // The request's `luxcore.request` span keeps the parent and the subscriber it
+                // would have had polled by the stream, on whichever thread the task runs.
+                let call = call
+                    .into_future()
+                    .instrument(tracing::Span::current())
+                    .with_current_subscriber();
+                Prefetched::Task(runtime.spawn(call))
+            }
             Err(_) => Prefetched::Inline(call.into_future()),
         }
     }
