@@ -6,15 +6,23 @@ use std::time::Duration;
 
 use reqwest::header::{DATE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
+// The names as written in a `HeaderName` (lower case), once: the constants below and the
+// one-pass scan of `MetaHeaders` both use them.
+const DATE_NAME: &str = "date";
+const X_RATELIMIT_LIMIT_NAME: &str = "x-ratelimit-limit";
+const X_RATELIMIT_REMAINING_NAME: &str = "x-ratelimit-remaining";
+const X_RATELIMIT_RESET_NAME: &str = "x-ratelimit-reset";
+const X_REQUEST_ID_NAME: &str = "x-request-id";
+
 /// `X-RateLimit-Limit`.
-pub(crate) const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+pub(crate) const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static(X_RATELIMIT_LIMIT_NAME);
 /// `X-RateLimit-Remaining`.
 pub(crate) const X_RATELIMIT_REMAINING: HeaderName =
-    HeaderName::from_static("x-ratelimit-remaining");
+    HeaderName::from_static(X_RATELIMIT_REMAINING_NAME);
 /// `X-RateLimit-Reset`.
-pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static(X_RATELIMIT_RESET_NAME);
 /// `X-Request-Id`.
-pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static(X_REQUEST_ID_NAME);
 
 /// Response headers kept per failed attempt (for retries, rate limits, clock correction
 /// and support). Names are constants: looking them up parses nothing.
@@ -45,7 +53,6 @@ impl RateLimitInfo {
     }
 }
 
-/// The `X-Request-Id` header.
 /// What the metadata of an answer reads from its headers (`Date`, `X-Request-Id`,
 /// `X-RateLimit-*`), found in one pass over the map: the first value of each name, as
 /// `HeaderMap::get` gives, without one hashed lookup per name.
@@ -63,11 +70,11 @@ impl<'h> MetaHeaders<'h> {
         let mut found = MetaHeaders::default();
         for (name, value) in headers {
             let slot = match name.as_str() {
-                "date" => &mut found.date,
-                "x-request-id" => &mut found.request_id,
-                "x-ratelimit-limit" => &mut found.limit,
-                "x-ratelimit-remaining" => &mut found.remaining,
-                "x-ratelimit-reset" => &mut found.reset,
+                DATE_NAME => &mut found.date,
+                X_REQUEST_ID_NAME => &mut found.request_id,
+                X_RATELIMIT_LIMIT_NAME => &mut found.limit,
+                X_RATELIMIT_REMAINING_NAME => &mut found.remaining,
+                X_RATELIMIT_RESET_NAME => &mut found.reset,
                 _ => continue,
             };
             slot.get_or_insert(value);
@@ -92,6 +99,7 @@ fn value_str(value: Option<&HeaderValue>) -> Option<&str> {
     value.and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// The `X-Request-Id` header.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     header_str(headers, &X_REQUEST_ID).map(str::to_owned)
 }

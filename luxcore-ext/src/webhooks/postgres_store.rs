@@ -204,7 +204,7 @@ impl PostgresStore {
 
     /// Counts a recorded delivery; every `purge_every`-th starts a purge in the background
     /// (when there is a tokio runtime to run it on).
-    fn recorded(&self) {
+    fn count_recorded(&self) {
         if self.purge_every == 0 {
             return;
         }
@@ -296,7 +296,7 @@ impl WebhookStore for PostgresStore {
                 .map(drop)
         })
         .await?;
-        self.recorded();
+        self.count_recorded();
         Ok(())
     }
 
@@ -403,7 +403,7 @@ impl WebhookProcessor<PostgresStore> {
             Ok(tx) => {
                 return match store.bounded(record(tx, &key, store)).await {
                     Ok(()) => {
-                        store.recorded();
+                        store.count_recorded();
                         Outcome::Processed { key }
                     }
                     Err(error) => unavailable(Some(key), error),
