@@ -43,12 +43,15 @@ pub use base::error;
 pub use transport::retry;
 
 /// The client and its call types: [`LuxCore`], [`LuxCoreBuilder`], [`ApiCall`] (awaited,
-/// a [`CallFuture`](client::CallFuture)), [`CallOptions`], [`Response`] and [`ResponseMeta`].
+/// a [`CallFuture`](client::CallFuture); [`Run`](client::Run) is what it sends),
+/// [`CallOptions`], [`Response`] and [`ResponseMeta`].
 pub mod client {
     pub use crate::base::context::{Response, ResponseMeta};
     pub use crate::base::headers::RateLimitInfo;
     pub use crate::transport::builder::{DEFAULT_BASE_URL, LuxCoreBuilder, USER_AGENT};
-    pub use crate::transport::client::{ApiCall, CallFuture, CallOptions, LuxCore};
+    pub use crate::transport::client::{
+        ApiCall, BoxedRun, CallFuture, CallOptions, LuxCore, MetaFuture, Run,
+    };
 }
 
 /// Everything the tour uses, in one `use luxcore_ext::prelude::*;`.

@@ -26,7 +26,7 @@ use luxcore_api::types::{
 
 use crate::base::error::{Error, Result};
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
-use crate::transport::client::{ApiCall, LuxCore, attempt};
+use crate::transport::client::{ApiCall, LuxCore, Run, attempt};
 
 pub use crate::pagination::filters::PaymentFilter;
 
@@ -92,7 +92,7 @@ fn payments_page(
     query: &Arc<(PaymentFilter,)>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<Payment>> {
+) -> ApiCall<Page<Payment>, impl Run<Page<Payment>> + use<>> {
     let query = Arc::clone(query);
     let send = attempt!(query => |c| {
         let builder = c.list_payments().limit(limit).offset(offset);
@@ -116,7 +116,10 @@ impl Payments {
     /// (HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`). Retried automatically on transient
     /// failures: safe because of that de-duplication (see [`crate::retry`]). Each v2
     /// attempt carries a fresh nonce and timestamp.
-    pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
+    pub fn create(
+        &self,
+        request: PaymentCreateRequest,
+    ) -> ApiCall<Created<Payment>, impl Run<Created<Payment>>> {
         let operation = self
             .client
             .versioned(ops::CREATE_PAYMENT, ops::CREATE_PAYMENT_V2);
@@ -138,7 +141,7 @@ impl Payments {
     }
 
     /// Gets a payment by id (`pay_...`).
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment> {
+    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment, impl Run<Payment>> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_payment().id(id).send());
         ApiCall::plan(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
@@ -146,7 +149,7 @@ impl Payments {
 
     /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
     /// Not retried once sent (see [`crate::retry`]).
-    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment> {
+    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment, impl Run<Payment>> {
         let id = id.into();
         let send = attempt!(id => |c| c.cancel_payment().id(id).send());
         ApiCall::plan(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
@@ -158,7 +161,7 @@ impl Payments {
         &self,
         currency: Option<Currency>,
         payment_type: Option<PaymentType>,
-    ) -> ApiCall<Vec<PaymentMethodInfo>> {
+    ) -> ApiCall<Vec<PaymentMethodInfo>, impl Run<Vec<PaymentMethodInfo>>> {
         let send = attempt!(currency, payment_type => |c| {
             let mut builder = c.get_payment_methods();
             if let Some(currency) = currency {
@@ -176,7 +179,7 @@ impl Payments {
     pub fn validate(
         &self,
         request: PaymentMethodValidateRequest,
-    ) -> ApiCall<PaymentMethodValidation> {
+    ) -> ApiCall<PaymentMethodValidation, impl Run<PaymentMethodValidation>> {
         let send = attempt!(request => |c| c.validate_payment_method().body(request).send());
         ApiCall::plan(&self.client, ops::VALIDATE_PAYMENT_METHOD, send).map(|r| r.data)
     }

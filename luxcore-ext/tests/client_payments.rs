@@ -173,3 +173,66 @@ async fn methods_and_validation() {
     assert!(!bad.valid);
     assert_eq!(bad.error_code, Some(ErrorCode::WithdrawalNotSupported));
 }
+
+/// Calls of different methods boxed into one `Vec<ApiCall<Payment>>` run as they would
+/// unboxed (meta included); a call rejected before sending stays rejected when boxed, and
+/// its future answers an error (no panic) if polled again after it failed.
+#[tokio::test]
+async fn boxed_calls_run_like_unboxed_ones() {
+    use luxcore_ext::ApiCall;
+    use luxcore_ext::pagination::{Page, Paging};
+    use luxcore_ext::payments::PaymentFilter;
+    use luxcore_ext::types::Payment;
+    use luxcore_ext::{Error, client::Response};
+
+    let (_server, client) = mock().await;
+    let payment = client
+        .payments()
+        .create(deposit(
+            150_000,
+            Currency::ARS,
+            PaymentMethod::BankTransfer,
+            &unique_ref("boxed"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = payment.transaction_id.unwrap();
+
+    let calls: Vec<ApiCall<Payment>> = vec![
+        client.payments().get(&id).boxed(),
+        client.payments().cancel(&id).boxed(),
+    ];
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.with_meta().await.unwrap());
+    }
+    let statuses: Vec<_> = answers.iter().map(|a| a.status.clone()).collect();
+    assert_eq!(
+        statuses,
+        [PaymentStatus::Processing, PaymentStatus::Cancelled]
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.meta().status == 200 && a.meta().attempts == 1)
+    );
+
+    let rejected: ApiCall<Page<Payment>> = client
+        .payments()
+        .paging(Paging::new().page_size(0))
+        .list(&PaymentFilter::new())
+        .boxed();
+    let mut sent = std::pin::pin!(rejected.with_meta());
+    let first: std::task::Poll<luxcore_ext::Result<Response<Page<Payment>>>> =
+        futures::poll!(sent.as_mut());
+    assert!(
+        matches!(first, std::task::Poll::Ready(Err(Error::Config(_)))),
+        "{first:?}"
+    );
+    let again = futures::poll!(sent.as_mut());
+    assert!(
+        matches!(again, std::task::Poll::Ready(Err(Error::InvalidRequest(_)))),
+        "{again:?}"
+    );
+}

@@ -58,6 +58,14 @@ fn key() -> ApiKey {
     ApiKey::new(KEY).unwrap()
 }
 
+/// `limiter.acquire(Standard)`, or `Err(Elapsed)` if it has not answered within `limit`.
+async fn acquire_within(
+    limiter: &RedisRateLimiter,
+    limit: Duration,
+) -> Result<Result<(), LimiterError>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(limit, limiter.acquire(RateBucket::Standard)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_more_than_the_quota_in_any_window_across_instances() {
     const QUOTA: usize = 20;
@@ -200,20 +208,12 @@ async fn fail_open_falls_back_to_the_local_limiter() {
         .on_unavailable(OnUnavailable::FailOpen)
         .timeout(Duration::from_millis(300));
     let limiter = RedisRateLimiter::new(shared, &key()).unwrap();
-    let first = tokio::time::timeout(
-        Duration::from_secs(3),
-        limiter.acquire(RateBucket::Standard),
-    )
-    .await;
+    let first = acquire_within(&limiter, Duration::from_secs(3)).await;
     assert!(
         matches!(first, Ok(Ok(()))),
         "fail open must answer: {first:?}"
     );
-    let second = tokio::time::timeout(
-        Duration::from_secs(1),
-        limiter.acquire(RateBucket::Standard),
-    )
-    .await;
+    let second = acquire_within(&limiter, Duration::from_secs(1)).await;
     assert!(
         second.is_err(),
         "the local quota must hold the second request"
@@ -258,11 +258,7 @@ async fn fail_open_goes_back_to_redis_once_it_answers_again() {
 
     proxy.cut();
     for _ in 0..5 {
-        let answer = tokio::time::timeout(
-            Duration::from_secs(2),
-            limiter.acquire(RateBucket::Standard),
-        )
-        .await;
+        let answer = acquire_within(&limiter, Duration::from_secs(2)).await;
         assert!(
             matches!(answer, Ok(Ok(()))),
             "fail open answers: {answer:?}"

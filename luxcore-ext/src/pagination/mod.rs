@@ -69,6 +69,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream};
 use luxcore_api::types::Pagination;
 use tracing::instrument::{Instrument, WithSubscriber};
@@ -78,7 +79,7 @@ pub(crate) use filters::status_range_query;
 pub use walk::{Page, paginate, paginate_with, window};
 
 use crate::base::error::{Error, Result};
-use crate::transport::client::{ApiCall, CallFuture};
+use crate::transport::client::{ApiCall, Run};
 
 /// Largest page size the API accepts (`limit` maximum); the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -188,11 +189,11 @@ pub(crate) fn api_offset(offset: u64) -> Result<i32> {
 }
 
 /// One page as a call (validating paging and `checked` first).
-pub(crate) fn page_call<T: Send + 'static>(
+pub(crate) fn page_call<T, R>(
     paging: Paging,
     checked: Result<()>,
-    fetch: impl FnOnce(i32, u32) -> ApiCall<Page<T>>,
-) -> ApiCall<Page<T>> {
+    fetch: impl FnOnce(i32, u32) -> ApiCall<Page<T>, R>,
+) -> ApiCall<Page<T>, R> {
     match checked
         .and_then(|()| paging.validate())
         .and_then(|()| api_offset(paging.offset))
@@ -230,14 +231,15 @@ struct Snapshot<Q> {
 
 /// A list stream without a filter to pin: [`paginate_with`] over `fetch(offset, limit)`
 /// pages, or the validation error (of `paging` or `checked`) alone.
-pub(crate) fn walk_list<T, K>(
+pub(crate) fn walk_list<T, K, R>(
     paging: Paging,
     checked: Result<()>,
-    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
+    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>, R> + Send + Sync + 'static,
     id_of: fn(&T) -> Option<K>,
 ) -> ListStream<T>
 where
     T: Send + 'static,
+    R: Run<Page<T>>,
     K: Eq + std::hash::Hash + Send + 'static,
 {
     walk_query(paging, checked, Unpinned, move |_, o, l| fetch(o, l), id_of)
@@ -259,15 +261,16 @@ impl Pin for Unpinned {
 /// the first ask only for records created at or before the first page's `Date` rounded up
 /// to the next second (or the filter's own `created_to`, if earlier). Rounded up, so that
 /// every record the first page saw is inside the snapshot.
-pub(crate) fn walk_query<T, K, Q>(
+pub(crate) fn walk_query<T, K, Q, R>(
     paging: Paging,
     checked: Result<()>,
     query: Q,
-    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
+    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>, R> + Send + Sync + 'static,
     id_of: fn(&T) -> Option<K>,
 ) -> ListStream<T>
 where
     T: Send + 'static,
+    R: Run<Page<T>>,
     K: Eq + std::hash::Hash + Send + 'static,
     Q: Pin + Send + Sync + 'static,
 {
@@ -289,19 +292,19 @@ where
         move |offset, limit| {
             let pinned = snapshot.lock().ok().and_then(|s| s.pinned.clone());
             let call = api_offset(offset).map(|offset| match &pinned {
-                Some(pinned) => fetch(pinned, offset, limit),
+                Some(pinned) => Prefetched::start(fetch(pinned, offset, limit)),
                 None if pinnable => {
                     let (snapshot, query) = (Arc::clone(&snapshot), Arc::clone(&query));
-                    fetch(&query, offset, limit).and_then(move |page, meta| {
+                    let call = fetch(&query, offset, limit).and_then(move |page, meta| {
                         if let Some(date) = meta.server_date() {
                             pin_snapshot(&snapshot, &query, date);
                         }
                         Ok(page)
-                    })
+                    });
+                    Prefetched::start(call)
                 }
-                None => fetch(&query, offset, limit),
+                None => Prefetched::start(fetch(&query, offset, limit)),
             });
-            let call = call.map(Prefetched::start);
             async move { call?.await }
         },
         id_of,
@@ -328,7 +331,7 @@ macro_rules! list_methods {
         $list:ident, $stream:ident, $collect:ident $(, $parent:ident)?
     ) => {
         #[doc = concat!("One page of ", $what, ": the resource's [`Paging`](crate::pagination::Paging) `page_size` items from its `offset`.")]
-        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>> {
+        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>, impl Run<Page<$item>>> {
             let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
             let client = self.client.clone();
             let checked = $crate::pagination::filters::Query::check(filter);
@@ -358,11 +361,11 @@ pub(crate) use list_methods;
 /// its requests either way.
 enum Prefetched<T> {
     Task(tokio::task::JoinHandle<Result<T>>),
-    Inline(CallFuture<T>),
+    Inline(BoxFuture<'static, Result<T>>),
 }
 
 impl<T: Send + 'static> Prefetched<T> {
-    fn start(call: ApiCall<T>) -> Self {
+    fn start(call: ApiCall<T, impl Run<T>>) -> Self {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 // The request's `luxcore.request` span keeps the parent and the subscriber it
@@ -373,7 +376,7 @@ impl<T: Send + 'static> Prefetched<T> {
                     .with_current_subscriber();
                 Prefetched::Task(runtime.spawn(call))
             }
-            Err(_) => Prefetched::Inline(call.into_future()),
+            Err(_) => Prefetched::Inline(Box::pin(call.into_future())),
         }
     }
 }

@@ -533,14 +533,6 @@ mod tests {
             self.walk(page_size, concurrency, false)
         }
 
-        fn stream_eager(
-            &self,
-            page_size: u32,
-            concurrency: usize,
-        ) -> impl Stream<Item = Result<u64, String>> + use<> {
-            self.walk(page_size, concurrency, true)
-        }
-
         /// `paginate_with` over this list (`paginate` is `eager = false`).
         fn walk(
             &self,
@@ -604,16 +596,14 @@ mod tests {
             (230, 7, 3),
         ] {
             let list = FakeList::with(n);
-            let got: Vec<u64> = within(list.stream_eager(ps, concurrency).try_collect())
+            let got: Vec<u64> = within(list.walk(ps, concurrency, true).try_collect())
                 .await
                 .unwrap();
             assert_eq!(got, (1..=n).rev().collect::<Vec<_>>(), "n={n} ps={ps}");
         }
         // The first round asks for 4 pages at once (served in any order): 0, 100, 200, 300.
         let list = FakeList::with(1000);
-        let _: Vec<u64> = within(list.stream_eager(100, 4).try_collect())
-            .await
-            .unwrap();
+        let _: Vec<u64> = within(list.walk(100, 4, true).try_collect()).await.unwrap();
         let calls = list.calls.lock().unwrap().clone();
         let mut first_round = calls[..4].to_vec();
         first_round.sort_unstable();
@@ -629,9 +619,7 @@ mod tests {
     async fn eager_walk_recovers_when_the_server_caps_the_limit() {
         let mut list = FakeList::with(230);
         list.max_limit = 50;
-        let got: Vec<u64> = within(list.stream_eager(100, 3).try_collect())
-            .await
-            .unwrap();
+        let got: Vec<u64> = within(list.walk(100, 3, true).try_collect()).await.unwrap();
         assert_eq!(got, (1..=230).rev().collect::<Vec<_>>());
     }
 
@@ -765,7 +753,7 @@ mod tests {
                 ] {
                     let list = FakeList::with(n);
                     let walk = if eager {
-                        list.stream_eager(PAGE as u32, concurrency).boxed()
+                        list.walk(PAGE as u32, concurrency, true).boxed()
                     } else {
                         list.stream(PAGE as u32, concurrency).boxed()
                     };
@@ -795,9 +783,7 @@ mod tests {
     async fn eager_walk_keeps_its_pages_when_the_server_limit_equals_the_page_size() {
         let mut list = FakeList::with(400);
         list.max_limit = 100;
-        let got: Vec<u64> = within(list.stream_eager(100, 4).try_collect())
-            .await
-            .unwrap();
+        let got: Vec<u64> = within(list.walk(100, 4, true).try_collect()).await.unwrap();
         assert_eq!(got, (1..=400).rev().collect::<Vec<_>>());
         // 0, 100, 200, 300 together, then the empty probe at 400: nothing asked twice.
         let mut calls = list.calls.lock().unwrap().clone();
@@ -921,18 +907,26 @@ mod tests {
         )
     }
 
+    /// The offsets requested by a [`walk_deleting_behind`] over 100 items, once it returned
+    /// all 100 of them, in order.
+    async fn requests_of_a_walk_over_100<D: Fn(usize) -> usize + 'static>(
+        deleted_before: D,
+    ) -> Vec<u64> {
+        let list = FakeList::with(100);
+        let walk = walk_deleting_behind(&list, deleted_before);
+        let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
+        assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
+        list.calls.lock().unwrap().clone()
+    }
+
     #[tokio::test]
     async fn a_falling_total_restarts_once_per_fall_not_forever() {
         // The total falls once (one deletion behind the walk, before the third request):
         // exactly one restart, one position back, and one extra request.
-        let list = FakeList::with(100);
-        let walk = walk_deleting_behind(&list, |n| usize::from(n == 2));
-        let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
-        assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
         // 0, 10, then 20 with total 99: back twice the fall, to 18; 18, 28, .., 88, and
         // 98 (short: 1 item).
         assert_eq!(
-            *list.calls.lock().unwrap(),
+            requests_of_a_walk_over_100(|n| usize::from(n == 2)).await,
             [0, 10, 20, 18, 28, 38, 48, 58, 68, 78, 88, 98]
         );
     }
@@ -943,12 +937,8 @@ mod tests {
         // page at 18): the total has fallen by 2 since the page taken last, and the page
         // starts exactly 2 positions before where that page ended. The 2 deletions shifted
         // item 80 from position 20 to 18: nothing was missed, so no second restart.
-        let list = FakeList::with(100);
-        let walk = walk_deleting_behind(&list, |n| usize::from(matches!(n, 2 | 3)));
-        let got: Vec<u64> = within(walk.try_collect()).await.unwrap();
-        assert_eq!(got, (1..=100).rev().collect::<Vec<_>>());
         assert_eq!(
-            *list.calls.lock().unwrap(),
+            requests_of_a_walk_over_100(|n| usize::from(matches!(n, 2 | 3))).await,
             [0, 10, 20, 18, 28, 38, 48, 58, 68, 78, 88, 98]
         );
     }

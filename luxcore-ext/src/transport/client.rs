@@ -11,7 +11,10 @@
 
 use std::fmt;
 use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +22,7 @@ use futures::future::BoxFuture;
 use luxcore_api::ResponseValue;
 use luxcore_api::operations::{Auth, Operation, RateLimitBucket, RetryClass, auth_for_path};
 use luxcore_api::types::ErrorResponse;
+use pin_project_lite::pin_project;
 use reqwest::{Method, StatusCode};
 use tracing::{Instrument, Span, field};
 
@@ -109,12 +113,10 @@ pub(crate) use attempt;
 /// What one attempt of a typed call resolves to.
 type AttemptResult<T> = std::result::Result<ResponseValue<T>, ApiError>;
 
-type Runner<T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
-
 /// A typed call being assembled by a resource method ([`ApiCall::plan`]): the operation
 /// and its attempt closure, waiting for the conversion of the answer
 /// ([`map`](Self::map), [`and_then`](Self::and_then) or [`unchanged`](Self::unchanged)), which
-/// seals it into an [`ApiCall`] with a single boxed future.
+/// seals it into an [`ApiCall`] whose future the caller holds (not boxed).
 pub(crate) struct CallPlan<A> {
     client: LuxCore,
     operation: Operation,
@@ -123,7 +125,10 @@ pub(crate) struct CallPlan<A> {
 
 impl<A> CallPlan<A> {
     /// Converts the value once it arrived.
-    pub(crate) fn map<R, F, T>(self, f: impl FnOnce(R) -> T + Send + 'static) -> ApiCall<T>
+    pub(crate) fn map<R, F, T>(
+        self,
+        f: impl FnOnce(R) -> T + Send + 'static,
+    ) -> ApiCall<T, impl Run<T>>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -134,7 +139,7 @@ impl<A> CallPlan<A> {
     }
 
     /// The value as it arrived.
-    pub(crate) fn unchanged<R, F>(self) -> ApiCall<R>
+    pub(crate) fn unchanged<R, F>(self) -> ApiCall<R, impl Run<R>>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -147,7 +152,7 @@ impl<A> CallPlan<A> {
     pub(crate) fn and_then<R, F, T>(
         self,
         f: impl FnOnce(R, &ResponseMeta) -> Result<T> + Send + 'static,
-    ) -> ApiCall<T>
+    ) -> ApiCall<T, impl Run<T>>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -159,34 +164,62 @@ impl<A> CallPlan<A> {
             operation,
             mut attempt,
         } = self;
-        ApiCall {
-            options: CallOptions::default(),
-            run: Box::new(move |options| {
-                Box::pin(async move {
-                    let send = |hook| attempt(client.generated_for(hook));
-                    let answer = client
-                        .run(operation, Some(operation.auth), &options, send)
-                        .await?;
-                    let (value, meta) = answer.into_parts();
-                    let value = f(value, &meta)?;
-                    Ok(Response::new(value, meta))
-                })
-            }),
-        }
+        ApiCall::new(move |options: CallOptions| async move {
+            let send = |hook| attempt(client.generated_for(hook));
+            let answer = client
+                .run(operation, Some(operation.auth), &options, send)
+                .await?;
+            let (value, meta) = answer.into_parts();
+            let value = f(value, &meta)?;
+            Ok(Response::new(value, meta))
+        })
     }
 }
+
+/// What an [`ApiCall`] does once sent: the call's sealed request, from its [`CallOptions`]
+/// to the future of its value with the [`ResponseMeta`].
+///
+/// Typed methods return `ApiCall<T, impl Run<T>>`, so the call's future is held by whoever
+/// awaits it (on the stack, in a task) instead of in a box of its own. To name the type (a
+/// struct field, calls of different methods in one `Vec`), use [`ApiCall::boxed`], which
+/// gives an [`ApiCall<T>`] of the default [`BoxedRun<T>`].
+pub trait Run<T>: Send + 'static {
+    /// The future of the sent call.
+    type Future: Future<Output = Result<Response<T>>> + Send + 'static;
+
+    /// Sends the call with `options`.
+    fn run(self, options: CallOptions) -> Self::Future;
+}
+
+impl<T, R, F> Run<T> for R
+where
+    R: FnOnce(CallOptions) -> F + Send + 'static,
+    F: Future<Output = Result<Response<T>>> + Send + 'static,
+{
+    type Future = F;
+
+    fn run(self, options: CallOptions) -> F {
+        self(options)
+    }
+}
+
+/// A [`Run`] in a box: the type of [`ApiCall::boxed`] calls, and `ApiCall`'s default.
+pub type BoxedRun<T> =
+    Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
 
 /// One API call, not sent yet: the request is the builder.
 ///
 /// `.await` it for the value; [`with_meta`](Self::with_meta) for the value with its
 /// [`ResponseMeta`] (request id, status, attempts, `X-RateLimit-*`);
 /// [`with_options`](Self::with_options) (or [`timeout`](Self::timeout),
-/// [`retry`](Self::retry)) to change the timeout or retry policy of this call alone.
+/// [`retry`](Self::retry)) to change the timeout or retry policy of this call alone;
+/// [`boxed`](Self::boxed) to give it a type you can name (`ApiCall<T>`).
 ///
 /// ```no_run
 /// # async fn demo(client: luxcore_ext::LuxCore) -> luxcore_ext::Result<()> {
 /// use std::time::Duration;
 /// use luxcore_ext::prelude::*;
+/// use luxcore_ext::types::Payment;
 ///
 /// let payment = client.payments().get("pay_123").await?;
 /// let answer = client
@@ -196,18 +229,27 @@ impl<A> CallPlan<A> {
 ///     .with_meta()
 ///     .await?;
 /// println!("{:?} after {} attempt(s), request id {:?}", answer.status, answer.meta().attempts, answer.meta().request_id);
-/// # let _ = payment; Ok(()) }
+///
+/// // Calls of different methods, kept together: box them.
+/// let calls: Vec<ApiCall<Payment>> = vec![
+///     client.payments().get("pay_1").boxed(),
+///     client.payments().cancel("pay_2").boxed(),
+/// ];
+/// # let _ = (payment, calls); Ok(()) }
 /// ```
 #[must_use = "an ApiCall does nothing until awaited"]
-pub struct ApiCall<T> {
+pub struct ApiCall<T, R = BoxedRun<T>> {
     options: CallOptions,
-    run: Runner<T>,
+    /// The request, or why it was rejected before sending.
+    run: std::result::Result<R, Error>,
+    value: PhantomData<fn() -> T>,
 }
 
-impl<T> fmt::Debug for ApiCall<T> {
+impl<T, R> fmt::Debug for ApiCall<T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiCall")
             .field("options", &self.options)
+            .field("rejected", &self.run.as_ref().err())
             .finish_non_exhaustive()
     }
 }
@@ -225,12 +267,22 @@ impl ApiCall<()> {
     }
 }
 
-impl<T: Send + 'static> ApiCall<T> {
+impl<T, R> ApiCall<T, R> {
+    /// A call that sends `run`.
+    fn new(run: R) -> Self {
+        ApiCall {
+            options: CallOptions::default(),
+            run: Ok(run),
+            value: PhantomData,
+        }
+    }
+
     /// A call that fails at once (a request rejected before sending).
     pub(crate) fn fail(error: Error) -> Self {
         ApiCall {
             options: CallOptions::default(),
-            run: Box::new(move |_| Box::pin(async move { Err(error) })),
+            run: Err(error),
+            value: PhantomData,
         }
     }
 
@@ -251,17 +303,39 @@ impl<T: Send + 'static> ApiCall<T> {
         self.options.retry = Some(retry);
         self
     }
+}
 
+impl<T: Send + 'static, R: Run<T>> ApiCall<T, R> {
     /// Sends the call; the value comes with its [`ResponseMeta`].
-    pub fn with_meta(self) -> BoxFuture<'static, Result<Response<T>>> {
-        (self.run)(self.options)
+    pub fn with_meta(self) -> MetaFuture<R::Future> {
+        match self.run {
+            Ok(run) => MetaFuture {
+                sent: Some(run.run(self.options)),
+                rejected: None,
+            },
+            Err(error) => MetaFuture {
+                sent: None,
+                rejected: Some(error),
+            },
+        }
+    }
+
+    /// The same call with its request in a box, as an [`ApiCall<T>`]: a type you can name.
+    pub fn boxed(self) -> ApiCall<T> {
+        ApiCall {
+            options: self.options,
+            run: self
+                .run
+                .map(|run| -> BoxedRun<T> { Box::new(move |options| Box::pin(run.run(options))) }),
+            value: PhantomData,
+        }
     }
 
     /// Converts the value once it arrived.
     pub(crate) fn map<U: Send + 'static>(
         self,
         f: impl FnOnce(T) -> U + Send + 'static,
-    ) -> ApiCall<U> {
+    ) -> ApiCall<U, impl Run<U>> {
         self.and_then(|value, _| Ok(f(value)))
     }
 
@@ -270,49 +344,83 @@ impl<T: Send + 'static> ApiCall<T> {
     pub(crate) fn and_then<U: Send + 'static>(
         self,
         f: impl FnOnce(T, &ResponseMeta) -> Result<U> + Send + 'static,
-    ) -> ApiCall<U> {
-        let run = self.run;
+    ) -> ApiCall<U, impl Run<U>> {
         ApiCall {
             options: self.options,
-            run: Box::new(move |options| {
-                Box::pin(async move {
-                    let (value, meta) = run(options).await?.into_parts();
+            run: self.run.map(|run| {
+                move |options| async move {
+                    let (value, meta) = run.run(options).await?.into_parts();
                     let value = f(value, &meta)?;
                     Ok(Response::new(value, meta))
-                })
+                }
             }),
+            value: PhantomData,
         }
     }
 }
 
-impl<T: Send + 'static> IntoFuture for ApiCall<T> {
+impl<T: Send + 'static, R: Run<T>> IntoFuture for ApiCall<T, R> {
     type Output = Result<T>;
-    type IntoFuture = CallFuture<T>;
+    type IntoFuture = CallFuture<R::Future>;
 
     fn into_future(self) -> Self::IntoFuture {
-        CallFuture(self.with_meta())
+        CallFuture {
+            call: self.with_meta(),
+        }
     }
 }
 
-/// The future of an awaited [`ApiCall`]: its value without the [`ResponseMeta`].
-#[must_use = "futures do nothing unless polled"]
-pub struct CallFuture<T>(BoxFuture<'static, Result<Response<T>>>);
+pin_project! {
+    /// The future of [`ApiCall::with_meta`]: the value with its [`ResponseMeta`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct MetaFuture<F> {
+        #[pin]
+        sent: Option<F>,
+        rejected: Option<Error>,
+    }
+}
 
-impl<T> Future for CallFuture<T> {
+impl<T, F: Future<Output = Result<Response<T>>>> Future for MetaFuture<F> {
+    type Output = Result<Response<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.sent.as_pin_mut() {
+            Some(sent) => sent.poll(cx),
+            None => Poll::Ready(Err(this.rejected.take().unwrap_or_else(|| {
+                Error::InvalidRequest("the call was polled again after it failed".into())
+            }))),
+        }
+    }
+}
+
+impl<F> fmt::Debug for MetaFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetaFuture")
+    }
+}
+
+pin_project! {
+    /// The future of an awaited [`ApiCall`]: its value without the [`ResponseMeta`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct CallFuture<F> {
+        #[pin]
+        call: MetaFuture<F>,
+    }
+}
+
+impl<T, F: Future<Output = Result<Response<T>>>> Future for CallFuture<F> {
     type Output = Result<T>;
 
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<T>> {
-        self.0
-            .as_mut()
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.project()
+            .call
             .poll(cx)
             .map(|answer| answer.map(Response::into_inner))
     }
 }
 
-impl<T> fmt::Debug for CallFuture<T> {
+impl<F> fmt::Debug for CallFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CallFuture")
     }
