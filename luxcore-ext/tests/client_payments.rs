@@ -223,6 +223,26 @@ async fn boxed_calls_run_like_unboxed_ones() {
         .paging(Paging::new().page_size(0))
         .list(&PaymentFilter::new())
         .boxed();
+    let debug = format!("{rejected:?}");
+    assert!(
+        debug.starts_with(
+            "ApiCall { options: CallOptions { timeout: None, retry: None }, rejected: Some(Config("
+        ) && !debug.contains(luxcore_mock::DEFAULT_API_KEY),
+        "{debug}"
+    );
+    let get = client.payments().get(&id);
+    assert_eq!(
+        format!("{get:?}"),
+        "ApiCall { options: CallOptions { timeout: None, retry: None }, rejected: None, .. }"
+    );
+    assert_eq!(format!("{:?}", get.boxed().with_meta()), "MetaFuture");
+    assert_eq!(
+        format!(
+            "{:?}",
+            std::future::IntoFuture::into_future(client.payments().get(&id))
+        ),
+        "CallFuture"
+    );
     let mut sent = std::pin::pin!(rejected.with_meta());
     let first: std::task::Poll<luxcore_ext::Result<Response<Page<Payment>>>> =
         futures::poll!(sent.as_mut());
