@@ -175,8 +175,8 @@ async fn methods_and_validation() {
 }
 
 /// Calls of different methods boxed into one `Vec<ApiCall<Payment>>` run as they would
-/// unboxed (meta included); a call rejected before sending stays rejected when boxed, and
-/// its future answers an error (no panic) if polled again after it failed.
+/// unboxed (meta included); a call rejected before sending stays rejected when boxed; a
+/// call's future answers an error (no panic) if polled again after it completed or failed.
 #[tokio::test]
 async fn boxed_calls_run_like_unboxed_ones() {
     use luxcore_ext::ApiCall;
@@ -207,6 +207,14 @@ async fn boxed_calls_run_like_unboxed_ones() {
     for call in calls {
         answers.push(call.with_meta().await.unwrap());
     }
+    // Polled again after it completed, a call answers an error; it does not panic.
+    let mut done = std::pin::pin!(client.payments().get(&id).with_meta());
+    assert_eq!(done.as_mut().await.unwrap().meta().status, 200);
+    let again = futures::poll!(done.as_mut());
+    assert!(
+        matches!(again, std::task::Poll::Ready(Err(Error::InvalidRequest(_)))),
+        "{again:?}"
+    );
     let statuses: Vec<_> = answers.iter().map(|a| a.status.clone()).collect();
     assert_eq!(
         statuses,

@@ -371,7 +371,8 @@ impl<T: Send + 'static, R: Run<T>> IntoFuture for ApiCall<T, R> {
 }
 
 pin_project! {
-    /// The future of [`ApiCall::with_meta`]: the value with its [`ResponseMeta`].
+    /// The future of [`ApiCall::with_meta`]: the value with its [`ResponseMeta`]. Polled again
+    /// after it completed, it answers [`Error::InvalidRequest`] (it does not panic).
     #[must_use = "futures do nothing unless polled"]
     pub struct MetaFuture<F> {
         #[pin]
@@ -384,13 +385,16 @@ impl<T, F: Future<Output = Result<Response<T>>>> Future for MetaFuture<F> {
     type Output = Result<Response<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.sent.as_pin_mut() {
-            Some(sent) => sent.poll(cx),
-            None => Poll::Ready(Err(this.rejected.take().unwrap_or_else(|| {
-                Error::InvalidRequest("the call was polled again after it failed".into())
-            }))),
+        let mut this = self.project();
+        if let Some(sent) = this.sent.as_mut().as_pin_mut() {
+            let answer = std::task::ready!(sent.poll(cx));
+            // Fused: polled again, it answers an error instead of resuming a finished future.
+            this.sent.set(None);
+            return Poll::Ready(answer);
         }
+        Poll::Ready(Err(this.rejected.take().unwrap_or_else(|| {
+            Error::InvalidRequest("the call was polled again after it completed".into())
+        })))
     }
 }
 
