@@ -186,18 +186,14 @@ async fn boxed_calls_run_like_unboxed_ones() {
     use luxcore_ext::{Error, client::Response};
 
     let (_server, client) = mock().await;
-    let payment = client
-        .payments()
-        .create(deposit(
-            150_000,
-            Currency::ARS,
-            PaymentMethod::BankTransfer,
-            &unique_ref("boxed"),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let id = payment.transaction_id.unwrap();
+    let id = new_deposit_id(
+        &client,
+        150_000,
+        Currency::ARS,
+        PaymentMethod::BankTransfer,
+        "boxed",
+    )
+    .await;
 
     let calls: Vec<ApiCall<Payment>> = vec![
         client.payments().get(&id).boxed(),

@@ -116,18 +116,7 @@ async fn random_faults_leave_exactly_one_payment_per_reference() {
 #[tokio::test]
 async fn other_posts_are_not_retried_after_send() {
     let (server, client) = mock().await;
-    let payment = client
-        .payments()
-        .create(deposit(
-            5000,
-            Currency::ARS,
-            PaymentMethod::Card,
-            &unique_ref("c"),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let id = payment.transaction_id.unwrap();
+    let id = new_deposit_id(&client, 5000, Currency::ARS, PaymentMethod::Card, "c").await;
 
     // A 500 on cancel is not retried: the payment stays as it was.
     server

@@ -150,6 +150,22 @@ pub fn deposit(
         .unwrap()
 }
 
+/// Creates a new deposit (merchant reference `unique_ref(prefix)`) and returns its id.
+pub async fn new_deposit_id(
+    client: &LuxCore,
+    amount: u64,
+    currency: luxcore_ext::Currency,
+    method: luxcore_ext::PaymentMethod,
+    prefix: &str,
+) -> String {
+    let created = client
+        .payments()
+        .create(deposit(amount, currency, method, &unique_ref(prefix)))
+        .await
+        .unwrap();
+    created.into_inner().transaction_id.unwrap()
+}
+
 /// The code of an `Error::Api`, panicking with the error otherwise.
 pub fn api_code(err: &luxcore_ext::error::Error) -> luxcore_ext::ErrorCode {
     match err {
