@@ -31,7 +31,7 @@ async fn round(setup: &Setup, side: Side) {
 fn concurrent(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let setup = rt.block_on(Setup::start());
-    if Side::profile_alone_if_asked(&rt, |side| round(&setup, side)) {
+    if Side::profile_alone_if_asked(&rt, 10, |side| round(&setup, side)) {
         return;
     }
 

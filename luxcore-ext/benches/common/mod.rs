@@ -39,10 +39,11 @@ impl Side {
         }
     }
 
-    /// With `LUXCORE_BENCH_ONLY=sdk|generated|raw`, runs 10 rounds of that side alone (for
-    /// profiling: `perf record <bench binary> --bench`) and returns `true`.
+    /// With `LUXCORE_BENCH_ONLY=sdk|generated|raw`, runs `rounds` rounds of that side alone
+    /// (for profiling: `perf record <bench binary> --bench`, or callgrind) and returns `true`.
     pub fn profile_alone_if_asked<F: Future<Output = ()>>(
         rt: &tokio::runtime::Runtime,
+        rounds: usize,
         mut round: impl FnMut(Side) -> F,
     ) -> bool {
         let Ok(only) = std::env::var("LUXCORE_BENCH_ONLY") else {
@@ -54,7 +55,7 @@ impl Side {
             _ => Side::Raw,
         };
         rt.block_on(async {
-            for _ in 0..10 {
+            for _ in 0..rounds {
                 round(side).await;
             }
         });
@@ -149,16 +150,22 @@ pub struct Round {
     pub cpu: Option<Duration>,
 }
 
-/// CPU time of this process so far, from `/proc/self/stat` (Linux; `None` elsewhere).
-/// Clock ticks of 10 ms.
+/// CPU time of all threads of this process so far (`CLOCK_PROCESS_CPUTIME_ID`, nanoseconds:
+/// `/proc/self/stat`'s 10 ms ticks are longer than a round of the `overhead` bench).
 fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which ends with the last ')'): utime is the 12th,
-    // stime the 13th.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable `timespec` for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    if rc != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(now.tv_sec).ok()?,
+        u32::try_from(now.tv_nsec).ok()?,
+    ))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -312,10 +312,12 @@ impl<T: Send + 'static, R: Run<T>> ApiCall<T, R> {
             Ok(run) => MetaFuture {
                 sent: Some(run.run(self.options)),
                 rejected: None,
+                answered: false,
             },
             Err(error) => MetaFuture {
                 sent: None,
                 rejected: Some(error),
+                answered: false,
             },
         }
     }
@@ -378,6 +380,10 @@ pin_project! {
         #[pin]
         sent: Option<F>,
         rejected: Option<Error>,
+        // Fused: once answered, polling again answers an error instead of resuming a
+        // finished future. A flag rather than `sent.set(None)`, which writes the whole
+        // (~2 KiB) future.
+        answered: bool,
     }
 }
 
@@ -385,13 +391,15 @@ impl<T, F: Future<Output = Result<Response<T>>>> Future for MetaFuture<F> {
     type Output = Result<Response<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Some(sent) = this.sent.as_mut().as_pin_mut() {
+        let this = self.project();
+        if !*this.answered
+            && let Some(sent) = this.sent.as_pin_mut()
+        {
             let answer = std::task::ready!(sent.poll(cx));
-            // Fused: polled again, it answers an error instead of resuming a finished future.
-            this.sent.set(None);
+            *this.answered = true;
             return Poll::Ready(answer);
         }
+        *this.answered = true;
         Poll::Ready(Err(this.rejected.take().unwrap_or_else(|| {
             Error::InvalidRequest("the call was polled again after it completed".into())
         })))
