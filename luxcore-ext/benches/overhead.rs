@@ -7,7 +7,7 @@
 //! per side (see `common`); criterion's per-side times follow for reference. The rounds are
 //! short (~7 ms) so that the three rounds of a set see the same machine: with 15 sets of
 //! 2,000 requests the median of one binary ranged 1.04-1.12x from run to run on the build
-//! machine, with 300 sets of 100 it stays within about 0.02.
+//! machine, with 300 sets of 100 it stays within about 0.02 outside busy spells.
 
 mod common;
 
