@@ -408,6 +408,130 @@ async fn four_instances_memory_store() {
     run_load("memory", instances, LoadConfig::ci_or_full()).await;
 }
 
+// ---------------------------------------------------------------------------------------
+// Issue 27: signed events whose payload drifted from the spec are handed over, never
+// refused, and ordered with the well-formed versions of the same payment.
+// ---------------------------------------------------------------------------------------
+
+/// Five kinds of drift of a `payment.completed` payload, each breaking (or bending) the
+/// generated `Payment` type in another way.
+const DRIFTS: [&str; 5] = [
+    "decimal amount string",
+    "currency missing",
+    "integer strings",
+    "amount null",
+    "status of another type",
+];
+
+fn drifted_body(event_id: &str, payment_id: &str, version: i64, drift: &str) -> Vec<u8> {
+    let mut data = serde_json::json!({"id": payment_id, "amount": 150000, "currency": "ARS",
+        "status": "completed", "status_version": version});
+    match drift {
+        "decimal amount string" => data["amount"] = serde_json::json!("1500.00"),
+        "currency missing" => {
+            data.as_object_mut().unwrap().remove("currency");
+        }
+        "integer strings" => {
+            data["amount"] = serde_json::json!("150000");
+            data["status_version"] = serde_json::json!(version.to_string());
+        }
+        "amount null" => data["amount"] = serde_json::Value::Null,
+        "status of another type" => data["status"] = serde_json::json!({"code": 3}),
+        other => panic!("unknown drift {other}"),
+    }
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "event": "payment.completed", "merchant_id": 123, "data": data
+    }))
+    .unwrap()
+}
+
+/// For each drift: v1 well-formed, v2 drifted, v2 again (another event id), v1 again,
+/// v3 well-formed, v2 again. The handler sees v1, v2, v3 once each, in order; every
+/// answer is 200; v2 reaches it as `Unrecognized` (or typed, for integer strings) with
+/// the raw JSON.
+async fn drifted_events_are_handed_over_in_order<S: WebhookStore>(name: &str, store: S) {
+    let processor = WebhookProcessor::new(WebhookVerifier::new(SECRET), store).lease(LEASE);
+    let run = run_id();
+    for drift in DRIFTS {
+        let payment = format!("pay_{run}_{}", drift.replace(' ', "_"));
+        let deliveries = [
+            (
+                payment_body(&format!("evt_{run}_{drift}_1"), &payment, 1),
+                1,
+                true,
+            ),
+            (
+                drifted_body(&format!("evt_{run}_{drift}_2"), &payment, 2, drift),
+                2,
+                true,
+            ),
+            (
+                drifted_body(&format!("evt_{run}_{drift}_2b"), &payment, 2, drift),
+                2,
+                false,
+            ),
+            (
+                payment_body(&format!("evt_{run}_{drift}_1"), &payment, 1),
+                1,
+                false,
+            ),
+            (
+                payment_body(&format!("evt_{run}_{drift}_3"), &payment, 3),
+                3,
+                true,
+            ),
+            (
+                drifted_body(&format!("evt_{run}_{drift}_2"), &payment, 2, drift),
+                2,
+                false,
+            ),
+        ];
+        let seen = Mutex::new(Vec::new());
+        for (body, version, applies) in deliveries {
+            let outcome = processor
+                .handle(&signed_headers(&body), &body, |event| {
+                    let (seen, body, payment) = (&seen, &body, &payment);
+                    async move {
+                        assert_eq!(event.payment_id(), Some(payment.as_str()));
+                        assert_eq!(
+                            event.raw(),
+                            &serde_json::from_slice::<serde_json::Value>(body).unwrap()
+                        );
+                        let typed = event.payment().is_some();
+                        lock(seen).push((event.status_version().unwrap(), typed));
+                        Ok::<_, Infallible>(())
+                    }
+                })
+                .await;
+            assert_eq!(
+                outcome.status(),
+                200,
+                "{name} {drift} v{version}: {outcome}"
+            );
+            let processed = matches!(outcome, Outcome::Processed { .. });
+            assert_eq!(processed, applies, "{name} {drift} v{version}: {outcome}");
+            assert_eq!(
+                outcome.key(),
+                Some(&DedupKey::Payment {
+                    payment_id: payment.clone(),
+                    status_version: version
+                })
+            );
+        }
+        let typed_v2 = drift == "integer strings";
+        assert_eq!(
+            lock(&seen).clone(),
+            vec![(1, true), (2, typed_v2), (3, true)],
+            "{name} {drift}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn drifted_events_memory_store() {
+    drifted_events_are_handed_over_in_order("memory", MemoryStore::new()).await;
+}
+
 fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
@@ -447,6 +571,13 @@ mod redis_store {
             )
             .contains("RedisStore")
         );
+    }
+
+    #[tokio::test]
+    async fn drifted_events_redis_store() {
+        let url = required_env("LUXCORE_TEST_REDIS_URL");
+        let prefix = format!("luxcore:test:{}:", run_id());
+        drifted_events_are_handed_over_in_order("redis", store(&url, &prefix).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,6 +709,12 @@ mod postgres_store {
         assert_eq!(rows(format!("payment:pay_purge_{run}")).await, 1);
     }
 
+    #[tokio::test]
+    async fn drifted_events_postgres_store() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        drifted_events_are_handed_over_in_order("postgres", store(&url).await).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn four_instances_postgres_store() {
         let url = required_env("LUXCORE_TEST_POSTGRES_URL");
@@ -599,6 +736,95 @@ mod postgres_store {
         let mut config = LoadConfig::sized(400, 40);
         config.outage = Some((proxy, Duration::from_millis(1_500)));
         run_load("postgres outage", processors(stores), config).await;
+    }
+
+    /// Issue 23.1: the claim's 50 ms `lock_timeout` is the claim's alone. Another session
+    /// holds the merchant's account row (`SELECT ... FOR UPDATE`) for 300 ms while each of
+    /// 10 deliveries updates it in the handler: every delivery waits for the row, as the
+    /// merchant's session settings say, and is processed (before the fix: 10 of 10
+    /// answered 500 with SQLSTATE 55P03 and the balance stayed 0).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handler_statements_keep_the_sessions_lock_timeout() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let store = store(&url).await.timeout(Duration::from_secs(5));
+        let processor =
+            WebhookProcessor::new(WebhookVerifier::new(SECRET), store.clone()).lease(LEASE);
+        let (setup, _) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .map(|(client, connection)| (client, tokio::spawn(connection)))
+            .unwrap();
+        let account = format!("acct_{}", run_id());
+        setup
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS luxcore_test_accounts (
+                     id text PRIMARY KEY, balance bigint NOT NULL)",
+            )
+            .await
+            .unwrap();
+        setup
+            .execute(
+                "INSERT INTO luxcore_test_accounts (id, balance) VALUES ($1, 0)",
+                &[&account],
+            )
+            .await
+            .unwrap();
+        let run = run_id();
+        let mut failed = Vec::new();
+        for i in 0..10 {
+            // Another session locks the account row for 300 ms.
+            setup
+                .batch_execute(&format!(
+                    "BEGIN; SELECT balance FROM luxcore_test_accounts WHERE id = '{account}' FOR UPDATE"
+                ))
+                .await
+                .unwrap();
+            let release = async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                setup.batch_execute("COMMIT").await.unwrap();
+            };
+            let body = payment_body(&format!("evt_{run}_{i}"), &format!("pay_{run}_{i}"), 1);
+            let headers = signed_headers(&body);
+            let account = &account;
+            let deliver = processor.handle_in_transaction(
+                &headers,
+                &body,
+                |_event, tx: Transaction| async move {
+                    tx.execute(
+                        "UPDATE luxcore_test_accounts SET balance = balance + 1 WHERE id = $1",
+                        &[account],
+                    )
+                    .await
+                    .map_err(|e| format!("{:?}", e.code()))?;
+                    let timeout: String = tx
+                        .query_one("SHOW lock_timeout", &[])
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .get(0);
+                    if timeout != "0" {
+                        return Err(format!("the handler runs with lock_timeout = {timeout}"));
+                    }
+                    Ok(tx)
+                },
+            );
+            let (outcome, ()) = tokio::join!(deliver, release);
+            if !matches!(outcome, Outcome::Processed { .. }) {
+                failed.push(format!("delivery {i}: {} {outcome}", outcome.status()));
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of 10 failed: {failed:#?}",
+            failed.len()
+        );
+        let balance: i64 = setup
+            .query_one(
+                "SELECT balance FROM luxcore_test_accounts WHERE id = $1",
+                &[&account],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(balance, 10);
     }
 
     /// The transactional variant: the merchant's ledger row and the record commit together,

@@ -7,24 +7,43 @@
 //!   with the event name under `event` or `type` and the payload under `data` or `payment`;
 //! * the legacy flat shape of the first docs: `{"event":"payment.completed","payment":{…}}`.
 //!
-//! Unknown event names parse to [`EventKind::Unknown`] so new events never break a
-//! receiver. Malformed bodies are a typed [`EventParseError`], never a panic. Verify the
-//! signature on the raw bytes **before** parsing (see [`super::verify_event`]).
+//! **A signed JSON object with an event name always parses.** Unknown event names parse to
+//! [`EventKind::Unknown`] so new events never break a receiver; a known event whose payload
+//! does not fit the generated type (a field renamed, missing or of another type — the
+//! spec is a reconstruction) parses to [`EventKind::Unrecognized`] with the payload and
+//! the decode error, so the handler decides instead of the event being refused. Only a
+//! body that is not JSON, not an object, or has no event name is an [`EventParseError`].
+//! [`Event::raw`] always gives the delivery's JSON, and an [`Event`] serializes as that
+//! JSON (and deserializes by parsing it again), so it can be queued and read back.
+//!
+//! The payment id and `status_version` that de-duplication and ordering use are read
+//! leniently from the JSON (see [`Event::payment_id`]), whatever variant the payload
+//! parsed to. Verify the signature on the raw bytes **before** parsing (see
+//! [`super::verify_event`]).
 
 use chrono::{DateTime, Utc};
 use luxcore_api::enums::WebhookEventType;
 use luxcore_api::types;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// A parsed webhook event.
+use crate::base::lenient;
+
+/// A parsed webhook event: the delivery's JSON, its envelope fields and the typed payload.
+///
+/// `Serialize` writes the delivery's JSON unchanged ([`raw`](Self::raw)); `Deserialize`
+/// parses it again, so an event read back from a queue equals the one stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    raw: Value,
     id: Option<String>,
     name: String,
     created_at: Option<DateTime<Utc>>,
     merchant_id: Option<i64>,
     legacy: bool,
+    payment_id: Option<String>,
+    status_version: Option<i64>,
     kind: EventKind,
 }
 
@@ -76,6 +95,19 @@ pub enum EventKind {
     TicketClosed(Box<types::Ticket>),
     /// `webhook.test`: a test delivery (payload as received, `Null` when absent).
     WebhookTest(Value),
+    /// A **known** event whose payload is missing or does not fit the documented type
+    /// (after the lenient forms of [`Event`]'s module docs). The event is still genuine
+    /// (it was signed) and, for payment events, still de-duplicated and ordered by its
+    /// payment id and `status_version` when those can be read: decide in the handler
+    /// (read what you need from `payload`, or fail to have it redelivered).
+    Unrecognized {
+        /// The event name as sent, e.g. `payment.completed`.
+        kind: String,
+        /// The payload as received (`data` or `payment`; `Null` when absent).
+        payload: Value,
+        /// Why it did not decode (serde's message, with the field where it knows it).
+        error: String,
+    },
     /// An event this SDK version does not know.
     Unknown {
         /// The event name as sent.
@@ -85,7 +117,9 @@ pub enum EventKind {
     },
 }
 
-/// Why a webhook body could not be parsed.
+/// Why a webhook body could not be parsed: it is not JSON, not an object, or has no
+/// event name. (A known event with an unexpected payload is not an error: see
+/// [`EventKind::Unrecognized`].)
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EventParseError {
@@ -98,21 +132,20 @@ pub enum EventParseError {
     /// Neither `event` nor `type` holds an event name.
     #[error("webhook body has no event name (`event` or `type`)")]
     MissingEventName,
-    /// A known event without its payload (`data` or `payment`).
-    #[error("webhook event {event} has no payload (`data` or `payment`)")]
-    MissingPayload {
-        /// The event name.
-        event: String,
-    },
-    /// A known event whose payload does not have the documented shape.
-    #[error("webhook event {event} has an invalid payload: {message}")]
-    InvalidPayload {
-        /// The event name.
-        event: String,
-        /// What was wrong.
-        message: String,
-    },
 }
+
+/// Event names whose payload is a payment.
+const PAYMENT_EVENTS: [&str; 9] = [
+    "payment.created",
+    "payment.processing",
+    "payment.completed",
+    "payment.failed",
+    "payment.cancelled",
+    "payment.refunded",
+    "payout.created",
+    "payout.completed",
+    "payout.failed",
+];
 
 impl Event {
     /// Parses a delivery body (the raw bytes, after signature verification).
@@ -123,8 +156,8 @@ impl Event {
     }
 
     /// Builds an event from an already parsed JSON body.
-    pub fn from_value(value: Value) -> Result<Event, EventParseError> {
-        let Value::Object(mut body) = value else {
+    pub fn from_value(raw: Value) -> Result<Event, EventParseError> {
+        let Value::Object(body) = &raw else {
             return Err(EventParseError::NotAnObject);
         };
         let name = ["event", "type"]
@@ -139,24 +172,38 @@ impl Event {
             .and_then(Value::as_str)
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.with_timezone(&Utc));
-        let merchant_id = body.get("merchant_id").and_then(|v| match v {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        });
+        let merchant_id = body.get("merchant_id").and_then(lenient::integer);
         let has_data = body.get("data").is_some_and(|d| !d.is_null());
         let legacy = id.is_none() && !has_data && body.contains_key("payment");
         let payload_key = if has_data { "data" } else { "payment" };
-        let payload = body.remove(payload_key);
-        let kind = EventKind::parse(&name, payload_key, payload, body)?;
+        let payload = body.get(payload_key);
+        let (payment_id, status_version) = if PAYMENT_EVENTS.contains(&name.as_str()) {
+            payment_ref(body, payload)
+        } else {
+            (None, None)
+        };
+        let kind = EventKind::parse(&name, payload, body);
         Ok(Event {
             id,
             name,
             created_at,
             merchant_id,
             legacy,
+            payment_id,
+            status_version,
             kind,
+            raw,
         })
+    }
+
+    /// The delivery's JSON as received, whatever variant it parsed to.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// Consumes the event, returning the delivery's JSON.
+    pub fn into_raw(self) -> Value {
+        self.raw
     }
 
     /// The event id (`evt_…`); `None` for legacy flat deliveries, which carry none.
@@ -199,7 +246,14 @@ impl Event {
         self.kind
     }
 
-    /// The payment of a `payment.*` / `payout.*` event.
+    /// `true` when this is a known event whose payload did not decode
+    /// ([`EventKind::Unrecognized`]).
+    pub fn is_unrecognized(&self) -> bool {
+        matches!(self.kind, EventKind::Unrecognized { .. })
+    }
+
+    /// The typed payment of a `payment.*` / `payout.*` event (`None` when its payload did
+    /// not decode: see [`payment_id`](Self::payment_id) for what is still known).
     pub fn payment(&self) -> Option<&types::Payment> {
         match &self.kind {
             EventKind::PaymentCreated(p)
@@ -215,106 +269,134 @@ impl Event {
         }
     }
 
-    /// The payment id (`id`, else `transaction_id`) of a payment event.
+    /// The payment id of a `payment.*` / `payout.*` event, read from the JSON whether or
+    /// not the payload decoded: the payload's `id`, else `transaction_id`, else
+    /// `payment_id`, else the envelope's `payment_id` (a string, or an integer as text).
     pub fn payment_id(&self) -> Option<&str> {
-        let payment = self.payment()?;
-        payment.id.as_deref().or(payment.transaction_id.as_deref())
+        self.payment_id.as_deref()
     }
 
-    /// The payment's `status_version` (rises by one per status change), if present.
+    /// The payment's `status_version` (rises by one per status change) of a payment event,
+    /// read from the JSON whether or not the payload decoded: the payload's, else the
+    /// envelope's, as an integer or an integer string.
     pub fn status_version(&self) -> Option<i64> {
-        self.payment()?.status_version
+        self.status_version
+    }
+}
+
+/// The payment id and version of a payment event, from its payload (unwrapped from
+/// `{"payment": {…}}`) or, failing that, its envelope.
+fn payment_ref(
+    envelope: &Map<String, Value>,
+    payload: Option<&Value>,
+) -> (Option<String>, Option<i64>) {
+    let payload = payload.map(|p| unwrap_key(p, "payment"));
+    let field = |key: &str| payload.and_then(|p| p.get(key));
+    let id = ["id", "transaction_id", "payment_id"]
+        .iter()
+        .find_map(|key| field(key).and_then(lenient::identifier))
+        .or_else(|| envelope.get("payment_id").and_then(lenient::identifier));
+    let version = field("status_version")
+        .and_then(lenient::integer)
+        .or_else(|| envelope.get("status_version").and_then(lenient::integer));
+    (id, version)
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Value::deserialize(deserializer)?;
+        Event::from_value(raw).map_err(serde::de::Error::custom)
     }
 }
 
 impl EventKind {
-    /// `payload` was removed from `envelope` under `payload_key` (`data` or `payment`).
-    fn parse(
-        name: &str,
-        payload_key: &str,
-        payload: Option<Value>,
-        mut envelope: Map<String, Value>,
-    ) -> Result<EventKind, EventParseError> {
-        let present = |payload: Option<Value>| payload.filter(|p| !p.is_null());
-        let kind = match name {
-            "payment.created" => Self::PaymentCreated(payment(name, present(payload))?),
-            "payment.processing" => Self::PaymentProcessing(payment(name, present(payload))?),
-            "payment.completed" => Self::PaymentCompleted(payment(name, present(payload))?),
-            "payment.failed" => Self::PaymentFailed(payment(name, present(payload))?),
-            "payment.cancelled" => Self::PaymentCancelled(payment(name, present(payload))?),
-            "payment.refunded" => Self::PaymentRefunded(payment(name, present(payload))?),
-            "payout.created" => Self::PayoutCreated(payment(name, present(payload))?),
-            "payout.completed" => Self::PayoutCompleted(payment(name, present(payload))?),
-            "payout.failed" => Self::PayoutFailed(payment(name, present(payload))?),
-            "balance.updated" => {
-                Self::BalanceUpdated(typed(name, required(name, present(payload))?)?)
-            }
-            "merchant.updated" => Self::MerchantUpdated(payload.unwrap_or(Value::Null)),
-            "ticket.created" => Self::TicketCreated(ticket(name, present(payload))?),
-            "ticket.updated" => Self::TicketUpdated(ticket(name, present(payload))?),
-            "ticket.resolved" => Self::TicketResolved(ticket(name, present(payload))?),
-            "ticket.closed" => Self::TicketClosed(ticket(name, present(payload))?),
-            "ticket.comment_added" => comment_added(name, present(payload))?,
-            "webhook.test" => Self::WebhookTest(payload.unwrap_or(Value::Null)),
-            _ => {
-                // Unknown: hand back the whole body as received.
-                if let Some(payload) = payload {
-                    envelope.insert(payload_key.to_owned(), payload);
-                }
-                Self::Unknown {
-                    kind: name.to_owned(),
-                    raw: Value::Object(envelope),
-                }
-            }
+    /// `payload` is `envelope[payload_key]` (`data` or `payment`), if any.
+    fn parse(name: &str, payload: Option<&Value>, envelope: &Map<String, Value>) -> EventKind {
+        let present = payload.filter(|p| !p.is_null());
+        let decoded = match name {
+            _ if PAYMENT_EVENTS.contains(&name) => payment(name, present),
+            "balance.updated" => balance_entry(present).map(Self::BalanceUpdated),
+            "merchant.updated" => Ok(Self::MerchantUpdated(
+                payload.cloned().unwrap_or(Value::Null),
+            )),
+            "ticket.created" => ticket(present).map(Self::TicketCreated),
+            "ticket.updated" => ticket(present).map(Self::TicketUpdated),
+            "ticket.resolved" => ticket(present).map(Self::TicketResolved),
+            "ticket.closed" => ticket(present).map(Self::TicketClosed),
+            "ticket.comment_added" => comment_added(present),
+            "webhook.test" => Ok(Self::WebhookTest(payload.cloned().unwrap_or(Value::Null))),
+            // Unknown: hand back the whole body as received.
+            _ => Ok(Self::Unknown {
+                kind: name.to_owned(),
+                raw: Value::Object(envelope.clone()),
+            }),
         };
-        Ok(kind)
+        decoded.unwrap_or_else(|error| Self::Unrecognized {
+            kind: name.to_owned(),
+            payload: payload.cloned().unwrap_or(Value::Null),
+            error,
+        })
     }
 }
 
-fn required(name: &str, payload: Option<Value>) -> Result<Value, EventParseError> {
-    payload.ok_or_else(|| EventParseError::MissingPayload {
-        event: name.to_owned(),
-    })
+fn required(payload: Option<&Value>) -> Result<&Value, String> {
+    payload.ok_or_else(|| "no payload (`data` or `payment`)".to_owned())
 }
 
-fn typed<T: DeserializeOwned>(name: &str, value: Value) -> Result<T, EventParseError> {
-    serde_json::from_value(value).map_err(|e| EventParseError::InvalidPayload {
-        event: name.to_owned(),
-        message: e.to_string(),
-    })
+fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    T::deserialize(value).map_err(|e| e.to_string())
 }
 
 /// Takes `value[key]` when the payload wraps the object (`{"payment": {…}}`).
-fn unwrap_key(value: Value, key: &str) -> Value {
+fn unwrap_key<'a>(value: &'a Value, key: &str) -> &'a Value {
     match value {
-        Value::Object(mut map) if map.len() == 1 && map.contains_key(key) => {
-            map.remove(key).unwrap_or(Value::Null)
-        }
+        Value::Object(map) if map.len() == 1 => map.get(key).unwrap_or(value),
         other => other,
     }
 }
 
-fn payment(name: &str, payload: Option<Value>) -> Result<Box<types::Payment>, EventParseError> {
-    let value = unwrap_key(required(name, payload)?, "payment");
-    typed(name, value).map(Box::new)
+fn payment(name: &str, payload: Option<&Value>) -> Result<EventKind, String> {
+    let value = unwrap_key(required(payload)?, "payment");
+    let mut normalized = value.clone();
+    lenient::normalize_payment(&mut normalized);
+    let payment = Box::new(typed::<types::Payment>(&normalized)?);
+    Ok(match name {
+        "payment.created" => EventKind::PaymentCreated(payment),
+        "payment.processing" => EventKind::PaymentProcessing(payment),
+        "payment.completed" => EventKind::PaymentCompleted(payment),
+        "payment.failed" => EventKind::PaymentFailed(payment),
+        "payment.cancelled" => EventKind::PaymentCancelled(payment),
+        "payment.refunded" => EventKind::PaymentRefunded(payment),
+        "payout.created" => EventKind::PayoutCreated(payment),
+        "payout.completed" => EventKind::PayoutCompleted(payment),
+        _ => EventKind::PayoutFailed(payment),
+    })
 }
 
-fn ticket(name: &str, payload: Option<Value>) -> Result<Box<types::Ticket>, EventParseError> {
-    let value = unwrap_key(required(name, payload)?, "ticket");
-    typed(name, value).map(Box::new)
+fn balance_entry(payload: Option<&Value>) -> Result<types::BalanceEntry, String> {
+    let mut normalized = required(payload)?.clone();
+    lenient::normalize_balance_entry(&mut normalized);
+    typed(&normalized)
 }
 
-fn comment_added(name: &str, payload: Option<Value>) -> Result<EventKind, EventParseError> {
-    let raw = required(name, payload)?;
-    let field = |key: &str| raw.get(key).filter(|v| v.is_object()).cloned();
+fn ticket(payload: Option<&Value>) -> Result<Box<types::Ticket>, String> {
+    typed(unwrap_key(required(payload)?, "ticket")).map(Box::new)
+}
+
+fn comment_added(payload: Option<&Value>) -> Result<EventKind, String> {
+    let raw = required(payload)?.clone();
+    let field = |key: &str| raw.get(key).filter(|v| v.is_object());
     let (ticket, comment) = match (field("ticket"), field("comment")) {
-        (None, None) => (
-            serde_json::from_value::<types::Ticket>(raw.clone()).ok(),
-            serde_json::from_value::<types::TicketComment>(raw.clone()).ok(),
-        ),
+        (None, None) => (typed::<types::Ticket>(&raw).ok(), typed(&raw).ok()),
         (ticket, comment) => (
-            ticket.and_then(|t| serde_json::from_value(t).ok()),
-            comment.and_then(|c| serde_json::from_value(c).ok()),
+            ticket.and_then(|t| typed(t).ok()),
+            comment.and_then(|c| typed(c).ok()),
         ),
     };
     Ok(EventKind::TicketCommentAdded {
@@ -326,6 +408,7 @@ fn comment_added(name: &str, payload: Option<Value>) -> Result<EventKind, EventP
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
     use serde_json::json;
 
     use super::*;
@@ -527,26 +610,6 @@ mod tests {
             Event::parse(br#"{"event": 5, "data": {}}"#),
             Err(EventParseError::MissingEventName)
         );
-        assert_eq!(
-            Event::parse(br#"{"id":"evt_1","event":"payment.completed"}"#),
-            Err(EventParseError::MissingPayload {
-                event: "payment.completed".to_owned()
-            })
-        );
-        assert_eq!(
-            Event::parse(br#"{"id":"evt_1","event":"payment.completed","data":null}"#),
-            Err(EventParseError::MissingPayload {
-                event: "payment.completed".to_owned()
-            })
-        );
-        assert!(matches!(
-            Event::parse(&envelope("payment.completed", json!({"amount": "lots"}))),
-            Err(EventParseError::InvalidPayload { .. })
-        ));
-        assert!(matches!(
-            Event::parse(&envelope("balance.updated", json!([]))),
-            Err(EventParseError::InvalidPayload { .. })
-        ));
         // Deep nesting hits serde_json's recursion limit: an error, not a stack overflow.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(
@@ -556,5 +619,262 @@ mod tests {
         // Bad created_at is tolerated (None), the event still parses.
         let body = json!({"id": "evt_1", "event": "webhook.test", "created_at": "yesterday"});
         assert_eq!(Event::from_value(body).unwrap().created_at(), None);
+    }
+
+    /// Issue 27: a known event whose payload is missing or of another shape is handed over,
+    /// never refused; its payment id and version are still read.
+    #[test]
+    fn known_events_with_drifted_payloads_are_unrecognized_not_errors() {
+        let cases = [
+            (
+                envelope("payment.completed", json!({"amount": "lots"})),
+                "payment.completed",
+            ),
+            (
+                envelope(
+                    "payment.completed",
+                    json!({"id": "pay_9", "amount": "1500.00",
+                    "currency": "ARS", "status": "completed", "status_version": "4"}),
+                ),
+                "payment.completed",
+            ),
+            (envelope("balance.updated", json!([])), "balance.updated"),
+            (
+                br#"{"id":"evt_1","event":"payment.completed"}"#.to_vec(),
+                "payment.completed",
+            ),
+            (
+                br#"{"id":"evt_1","event":"payment.completed","data":null}"#.to_vec(),
+                "payment.completed",
+            ),
+            (envelope("ticket.closed", json!(7)), "ticket.closed"),
+        ];
+        for (body, name) in cases {
+            let event = Event::parse(&body).unwrap();
+            let expected: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(event.raw(), &expected);
+            assert!(event.is_unrecognized(), "{:?}", event.kind());
+            let EventKind::Unrecognized {
+                kind,
+                payload,
+                error,
+            } = event.kind()
+            else {
+                unreachable!()
+            };
+            assert_eq!(kind, name);
+            assert_eq!(payload, expected.get("data").unwrap_or(&Value::Null));
+            assert!(!error.is_empty());
+        }
+        let drifted = Event::parse(&envelope(
+            "payment.completed",
+            json!({"id": "pay_9", "amount": "1500.00", "status_version": "4"}),
+        ))
+        .unwrap();
+        assert_eq!(drifted.payment_id(), Some("pay_9"));
+        assert_eq!(drifted.status_version(), Some(4));
+        assert_eq!(drifted.payment(), None);
+    }
+
+    /// The documented alternative forms decode into the typed payload.
+    #[test]
+    fn documented_alternative_forms_decode() {
+        let mut payment = payment_json("completed", 2);
+        payment["amount"] = json!("150000");
+        payment["status_version"] = json!("2");
+        payment["bank_details"] = json!({"amount": 150000, "currency": "ARS"});
+        let event = Event::parse(&envelope("payment.completed", payment)).unwrap();
+        let typed = event.payment().expect("decoded");
+        assert_eq!(typed.amount, 150000);
+        assert_eq!(typed.status_version, Some(2));
+        assert_eq!(
+            typed
+                .bank_details
+                .as_ref()
+                .and_then(|b| b.amount.as_deref()),
+            Some("150000")
+        );
+        let entry = json!({"currency": "ARS", "balance_type": "main", "balance_amount": 5,
+            "available_amount": "4", "frozen_amount": 1});
+        let event = Event::parse(&envelope("balance.updated", entry)).unwrap();
+        assert!(
+            matches!(event.kind(), EventKind::BalanceUpdated(b) if b.balance_amount == "5"),
+            "{:?}",
+            event.kind()
+        );
+    }
+
+    #[test]
+    fn payment_ids_and_versions_are_read_leniently() {
+        let cases = [
+            (
+                json!({"id": "pay_1", "status_version": 3}),
+                Some("pay_1"),
+                Some(3),
+            ),
+            (
+                json!({"transaction_id": "pay_2", "status_version": "5"}),
+                Some("pay_2"),
+                Some(5),
+            ),
+            (
+                json!({"payment_id": 77, "status_version": 1}),
+                Some("77"),
+                Some(1),
+            ),
+            (
+                json!({"payment": {"id": "pay_3", "status_version": 2}}),
+                Some("pay_3"),
+                Some(2),
+            ),
+            (json!({"status_version": "x"}), None, None),
+        ];
+        for (data, id, version) in cases {
+            let event = Event::parse(&envelope("payment.completed", data.clone())).unwrap();
+            assert_eq!(event.payment_id(), id, "{data}");
+            assert_eq!(event.status_version(), version, "{data}");
+        }
+        // At the envelope level.
+        let body = json!({"id": "evt_1", "event": "payment.failed", "payment_id": "pay_e",
+            "status_version": "6", "data": {"amount": "?"}});
+        let event = Event::from_value(body).unwrap();
+        assert_eq!(event.payment_id(), Some("pay_e"));
+        assert_eq!(event.status_version(), Some(6));
+        // Not a payment event: no payment reference, even with the same keys.
+        let event = Event::parse(&envelope(
+            "ticket.closed",
+            json!({"id": "t", "status_version": 1}),
+        ))
+        .unwrap();
+        assert_eq!((event.payment_id(), event.status_version()), (None, None));
+    }
+
+    /// Every variant survives `serde_json` unchanged, typed payload included.
+    #[test]
+    fn events_round_trip_through_serde_for_every_variant() {
+        let ticket = json!({"ticket_id": "a1b2", "title": "Missing deposit", "status": "open",
+            "category": "payment_issue"});
+        let entry = json!({"currency": "ARS", "balance_type": "main", "balance_amount": "1",
+            "available_amount": "1", "frozen_amount": "0"});
+        let mut bodies: Vec<Vec<u8>> = PAYMENT_EVENTS
+            .iter()
+            .map(|name| envelope(name, payment_json("completed", 2)))
+            .collect();
+        bodies.extend([
+            envelope("balance.updated", entry),
+            envelope("merchant.updated", json!({"name": "x"})),
+            envelope("ticket.created", ticket.clone()),
+            envelope("ticket.updated", ticket.clone()),
+            envelope("ticket.resolved", ticket.clone()),
+            envelope("ticket.closed", ticket.clone()),
+            envelope("ticket.comment_added", json!({"ticket": ticket})),
+            envelope("webhook.test", json!({"hello": "world"})),
+            envelope("payment.completed", json!({"amount": "lots"})),
+            envelope("payment.disputed", json!({"whatever": [1, 2]})),
+            br#"{"event":"payment.completed","payment":{"id":"pay_1","status":"completed","amount":1,"currency":"ARS"}}"#.to_vec(),
+        ]);
+        let mut variants = std::collections::BTreeSet::new();
+        for body in bodies {
+            let event = Event::parse(&body).unwrap();
+            variants.insert(
+                format!("{:?}", event.kind())
+                    .split(['(', ' '])
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            );
+            let stored = serde_json::to_string(&event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Value>(&stored).unwrap(),
+                serde_json::from_slice::<Value>(&body).unwrap()
+            );
+            let read_back: Event = serde_json::from_str(&stored).unwrap();
+            assert_eq!(read_back, event);
+        }
+        assert_eq!(variants.len(), 19, "{variants:?}");
+        // Something that is not an event does not deserialize into one.
+        assert!(serde_json::from_str::<Event>("[1]").is_err());
+        assert!(serde_json::from_str::<Event>(r#"{"data": {}}"#).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any JSON object with an event name parses, and `raw()` is the input.
+        #[test]
+        fn any_object_with_an_event_name_parses(
+            name in proptest::prop_oneof![
+                proptest::sample::select(PAYMENT_EVENTS.to_vec()).prop_map(str::to_owned),
+                proptest::sample::select(vec!["balance.updated", "ticket.created",
+                    "ticket.comment_added", "merchant.updated", "webhook.test"]).prop_map(str::to_owned),
+                "[a-z]{1,8}\\.[a-z_]{1,10}",
+            ],
+            payload in json_value(),
+            key in proptest::sample::select(vec!["data", "payment", "other"]),
+            name_key in proptest::sample::select(vec!["event", "type"]),
+            extra in proptest::collection::btree_map("[a-z_]{1,8}", json_value(), 0..4),
+        ) {
+            use proptest::{prop_assert, prop_assert_eq};
+            let mut body: Map<String, Value> = extra.into_iter().collect();
+            body.remove("event");
+            body.remove("type");
+            body.insert(name_key.to_owned(), Value::String(name.clone()));
+            body.insert(key.to_owned(), payload);
+            let body = Value::Object(body);
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let event = Event::parse(&bytes);
+            prop_assert!(event.is_ok(), "{:?}", event);
+            let event = event.unwrap();
+            // The input as JSON (floats compare after serde_json's own parse of the bytes).
+            let input: Value = serde_json::from_slice(&bytes).unwrap();
+            prop_assert_eq!(event.raw(), &input);
+            prop_assert_eq!(event.name(), name.as_str());
+        }
+    }
+
+    /// JSON values shaped like payment payloads: known fields with right, wrong, missing
+    /// and null values, and extra fields.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z0-9_.]{0,12}".prop_map(Value::from),
+            Just(json!("150000")),
+            Just(json!("1500.00")),
+            Just(json!("completed")),
+            Just(json!("ARS")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        proptest::sample::select(vec![
+                            "id",
+                            "amount",
+                            "currency",
+                            "status",
+                            "status_version",
+                            "transaction_id",
+                            "payment",
+                            "ticket",
+                            "comment",
+                            "fee",
+                            "bank_details",
+                            "method"
+                        ])
+                        .prop_map(str::to_owned),
+                        "[a-z_]{1,6}",
+                    ],
+                    inner,
+                    0..8,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 }

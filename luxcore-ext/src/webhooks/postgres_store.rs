@@ -422,8 +422,11 @@ impl WebhookProcessor<PostgresStore> {
         // One transaction: create the key's row if new, lock it. A concurrent delivery of
         // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
         // all (`NOWAIT` on an existing row), then answers Busy.
+        // The session's own `lock_timeout` is saved first: LOCK_ROW puts it back once the
+        // row is locked, so the merchant's statements never inherit the claim's 50 ms.
         tx.batch_execute(&format!(
-            "BEGIN; SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
+            "BEGIN; SELECT set_config('{SAVED_LOCK_TIMEOUT}', current_setting('lock_timeout'), true); \
+             SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
              SET LOCAL idle_in_transaction_session_timeout = {}",
             lease_ms(self.lease_duration())
         ))
@@ -460,8 +463,14 @@ const LOCK_WAIT_MS: u64 = 50;
 const ENSURE_ROW: &str =
     "INSERT INTO luxcore_webhook_keys (key) VALUES ($1) ON CONFLICT DO NOTHING";
 
+/// Where `open` keeps the session's `lock_timeout` for the transaction's life.
+const SAVED_LOCK_TIMEOUT: &str = "luxcore.saved_lock_timeout";
+
+/// Locks the key's row (`NOWAIT`: `lock_timeout` plays no part) and, in the same round
+/// trip, gives the transaction back the session's own `lock_timeout` for the handler.
 const LOCK_ROW: &str = "
-SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_timestamp()
+SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_timestamp(),
+       set_config('lock_timeout', current_setting('luxcore.saved_lock_timeout'), true)
   FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT";
 
 const RECORD: &str = "
