@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p luxcore-ext --bench rate_limited_create`
 
+use luxcore_ext::Money;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
@@ -29,8 +30,7 @@ async fn run(client: &LuxCore, tag: &str) -> Outcome {
     let results: Vec<_> = stream::iter(0..CREATIONS)
         .map(|i| async move {
             let request = PaymentRequest::deposit(
-                1_000,
-                Currency::MXN,
+                Money::new(1_000, Currency::MXN),
                 PaymentMethod::Spei,
                 format!("{tag}-{i}"),
             )

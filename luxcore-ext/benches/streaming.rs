@@ -2,6 +2,7 @@
 //! request: concurrency 4 against sequential (1), with and without `eager` (the first 4 pages
 //! requested together instead of the first page alone). Target: >= 3.5x faster.
 
+use luxcore_ext::Money;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -28,8 +29,7 @@ fn streaming(c: &mut Criterion) {
             .expect("client");
         for i in 0..PAYMENTS {
             let request = PaymentRequest::deposit(
-                1_000 + i as u64,
-                Currency::MXN,
+                Money::new(1_000 + i as i64, Currency::MXN),
                 PaymentMethod::Spei,
                 format!("bench-stream-{i}"),
             )

@@ -36,10 +36,9 @@ async fn main() -> ExampleResult {
     if setup.mock.is_none() {
         return Ok(()); // read-only against a real server
     }
-    for amount in [250_050u64, 5_000_000] {
+    for amount in [250_050i64, 5_000_000] {
         let request = PaymentRequest::withdrawal(
-            amount,
-            Currency::ARS,
+            Money::new(amount, Currency::ARS),
             PaymentMethod::BankTransfer,
             format!("payout_{amount}"),
         )

@@ -14,6 +14,7 @@
 //! tracing events), elapsed time and the per-reference check. Exits non-zero if any
 //! creation failed or any reference does not hold exactly one payment.
 
+use luxcore_ext::Money;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -151,9 +152,12 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let outcomes: Vec<_> = futures::stream::iter(0..count)
         .map(|i| async move {
             let reference = format!("exactly_once_{seed}_{i}");
-            let request =
-                PaymentRequest::deposit(10_000, Currency::MXN, PaymentMethod::Spei, &reference)
-                    .build();
+            let request = PaymentRequest::deposit(
+                Money::new(10_000, Currency::MXN),
+                PaymentMethod::Spei,
+                &reference,
+            )
+            .build();
             RETRIES
                 .scope(RefCell::new(Vec::new()), async {
                     let result = match request {

@@ -21,8 +21,7 @@ async fn main() -> ExampleResult {
     println!("credentials: {:?}", client.credentials()); // the secrets are redacted
 
     let request = PaymentRequest::deposit(
-        250_000,
-        Currency::MXN,
+        Money::new(250_000, Currency::MXN),
         PaymentMethod::Spei,
         format!("v2_order_{}", chrono::Utc::now().timestamp_millis()),
     )

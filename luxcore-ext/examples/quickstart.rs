@@ -17,8 +17,7 @@ async fn main() -> ExampleResult {
     // 1,500.00 ARS by bank transfer. Amounts are integer minor units.
     let reference = format!("order_{}", chrono::Utc::now().timestamp_millis());
     let request = PaymentRequest::deposit(
-        150_000,
-        Currency::ARS,
+        Money::new(150_000, Currency::ARS),
         PaymentMethod::BankTransfer,
         &reference,
     )

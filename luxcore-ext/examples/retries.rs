@@ -56,8 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reference = format!("retry_demo_{}", chrono::Utc::now().timestamp_millis());
     mock.set_faults(FaultConfig::scheduled([Fault::DropAfterCommit]))
         .await?;
-    let request =
-        PaymentRequest::deposit(99_000, Currency::ARS, PaymentMethod::Card, &reference).build()?;
+    let request = PaymentRequest::deposit(
+        Money::new(99_000, Currency::ARS),
+        PaymentMethod::Card,
+        &reference,
+    )
+    .build()?;
     match client.payments().create(request).await? {
         Created::New(_) => println!("created on the first attempt"),
         Created::Existing(p) => println!(

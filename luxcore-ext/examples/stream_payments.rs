@@ -49,8 +49,7 @@ async fn seed(client: &LuxCore, n: u64) -> Result<Vec<String>> {
     futures::stream::iter(0..n)
         .map(|i| async move {
             let request = PaymentRequest::deposit(
-                10_000 + i * 100,
-                Currency::ARS,
+                Money::new(10_000 + i as i64 * 100, Currency::ARS),
                 PaymentMethod::BankTransfer,
                 format!("example_order_{i}"),
             )

@@ -139,8 +139,7 @@ async fn local_tour() -> ExampleResult {
 
     step(2, "Create a deposit of 1,500.00 ARS by bank transfer");
     let request = PaymentRequest::deposit(
-        150_000,
-        Currency::ARS,
+        Money::new(150_000, Currency::ARS),
         PaymentMethod::BankTransfer,
         "tour-order-1",
     )
@@ -210,8 +209,7 @@ async fn local_tour() -> ExampleResult {
     let needed = Money::new(50_000, Currency::ARS);
     client.balance().ensure_available(&needed).await?;
     let withdrawal = PaymentRequest::withdrawal(
-        50_000,
-        Currency::ARS,
+        Money::new(50_000, Currency::ARS),
         PaymentMethod::BankTransfer,
         "tour-payout-1",
     )
@@ -238,8 +236,7 @@ async fn local_tour() -> ExampleResult {
     step(6, "Stream payments (pages fetched ahead, yielded in order)");
     for i in 0..25 {
         let r = PaymentRequest::deposit(
-            1_000 + i,
-            Currency::MXN,
+            Money::new(1_000 + i, Currency::MXN),
             PaymentMethod::Spei,
             format!("tour-bulk-{i}"),
         )

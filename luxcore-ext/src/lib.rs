@@ -43,15 +43,16 @@ pub use base::error;
 pub use transport::retry;
 
 /// The client and its call types: [`LuxCore`], [`LuxCoreBuilder`], [`ApiCall`] (awaited,
-/// a [`CallFuture`](client::CallFuture); [`Run`](client::Run) is what it sends),
-/// [`CallOptions`], [`Response`] and [`ResponseMeta`].
+/// a [`CallFuture`](client::CallFuture)), [`CallOptions`], [`RetryBudget`](client::RetryBudget),
+/// [`Response`] and [`ResponseMeta`].
 pub mod client {
     pub use crate::base::context::{Response, ResponseMeta};
     pub use crate::base::headers::RateLimitInfo;
-    pub use crate::transport::builder::{DEFAULT_BASE_URL, LuxCoreBuilder, USER_AGENT};
-    pub use crate::transport::client::{
-        ApiCall, BoxedRun, CallFuture, CallOptions, LuxCore, MetaFuture, Run,
+    pub use crate::transport::builder::{
+        DEFAULT_BASE_URL, DEFAULT_DEADLINE, LuxCoreBuilder, USER_AGENT,
     };
+    pub use crate::transport::client::{ApiCall, CallFuture, CallOptions, LuxCore, MetaFuture};
+    pub use crate::transport::retry::RetryBudget;
 }
 
 /// Everything the tour uses, in one `use luxcore_ext::prelude::*;`.
@@ -60,7 +61,7 @@ pub mod prelude {
     pub use crate::client::{ApiCall, CallOptions, LuxCore, Response, ResponseMeta};
     pub use crate::error::{Error, ErrorCode, ErrorCodeExt, Result};
     pub use crate::pagination::{ListStream, Page, Paging};
-    pub use crate::payments::{Created, PaymentFilter, PaymentRequest};
+    pub use crate::payments::{Created, PaymentExt as _, PaymentFilter, PaymentRequest};
     pub use crate::rate_limit::RateLimits;
     pub use crate::retry::RetryPolicy;
     pub use crate::tickets::{TicketFilter, TicketRequest};
@@ -73,6 +74,7 @@ pub mod prelude {
     pub use luxcore_auth::WebhookVerifier;
 }
 
+pub use balance::Money;
 pub use client::{ApiCall, CallOptions, LuxCore, LuxCoreBuilder, Response, ResponseMeta};
 pub use error::{Error, Result};
 pub use luxcore_api as api;

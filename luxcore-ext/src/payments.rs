@@ -6,7 +6,7 @@
 //! use luxcore_ext::prelude::*;
 //!
 //! let client = LuxCore::builder().api_key("qp_test_sk_...").build()?;
-//! let request = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "order_123")
+//! let request = PaymentRequest::deposit(Money::new(150_000, Currency::ARS), PaymentMethod::BankTransfer, "order_123")
 //!     .description("Order #123")
 //!     .build()?;
 //! let payment = client.payments().create(request).await?.into_inner();
@@ -25,8 +25,9 @@ use luxcore_api::types::{
 };
 
 use crate::base::error::{Error, Result};
+use crate::base::money::{Money, minor_unit_exponent};
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
-use crate::transport::client::{ApiCall, LuxCore, Run, attempt};
+use crate::transport::client::{ApiCall, LuxCore, attempt};
 
 pub use crate::pagination::filters::PaymentFilter;
 
@@ -80,6 +81,85 @@ impl<T> Created<T> {
     }
 }
 
+/// What a creation request asked for, to compare with the payment an answer returns for
+/// its `merchant_reference`.
+#[derive(Debug, Clone)]
+struct Sent {
+    amount: u64,
+    currency: Currency,
+    type_: PaymentType,
+    method: PaymentMethod,
+}
+
+impl Sent {
+    fn of(request: &PaymentCreateRequest) -> Self {
+        Sent {
+            amount: request.amount.get(),
+            currency: request.currency.clone(),
+            type_: request.type_.clone(),
+            method: request.method.clone(),
+        }
+    }
+
+    /// The fields in which `existing` differs from the request (`amount`, `currency`,
+    /// `type`, `method`), or `None` when it is the same payment. A field the answer leaves
+    /// out (type, method) is not a difference.
+    fn conflicts_with(&self, existing: &Payment) -> Option<Vec<&'static str>> {
+        let mut fields = Vec::new();
+        if u64::try_from(existing.amount).ok() != Some(self.amount) {
+            fields.push("amount");
+        }
+        if existing.currency != self.currency {
+            fields.push("currency");
+        }
+        if existing.type_.as_ref().is_some_and(|t| *t != self.type_) {
+            fields.push("type");
+        }
+        if existing.method.as_ref().is_some_and(|m| *m != self.method) {
+            fields.push("method");
+        }
+        (!fields.is_empty()).then_some(fields)
+    }
+}
+
+/// A creation answered 2xx whose body does not decode: the payment may exist, so this is
+/// never a plain decode error (which a caller might answer by creating again).
+fn creation_unreadable(error: Error) -> Error {
+    match error {
+        Error::Decode {
+            status: Some(status),
+            message,
+            body,
+            request_id,
+            ..
+        } if (200..300).contains(&status) => Error::CreatedButUnreadable {
+            status,
+            message,
+            body,
+            request_id,
+        },
+        other => other,
+    }
+}
+
+/// Typed reads of a generated [`Payment`].
+pub trait PaymentExt {
+    /// The amount as [`Money`] (`amount` minor units of `currency`).
+    fn money(&self) -> Money;
+    /// The payment id: `id` (webhooks, reads), else `transaction_id` (creation answers).
+    fn payment_id(&self) -> Option<&str>;
+}
+
+impl PaymentExt for Payment {
+    fn money(&self) -> Money {
+        Money::new(self.amount, self.currency.clone())
+    }
+
+    fn payment_id(&self) -> Option<&str> {
+        self.id.as_deref().or(self.transaction_id.as_deref())
+    }
+}
+
 fn payment_id(payment: &Payment) -> Option<String> {
     payment
         .id
@@ -92,7 +172,7 @@ fn payments_page(
     query: &Arc<(PaymentFilter,)>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<Payment>, impl Run<Page<Payment>> + use<>> {
+) -> ApiCall<Page<Payment>> {
     let query = Arc::clone(query);
     let send = attempt!(query => |c| {
         let builder = c.list_payments().limit(limit).offset(offset);
@@ -116,14 +196,12 @@ impl Payments {
     /// (HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`). Retried automatically on transient
     /// failures: safe because of that de-duplication (see [`crate::retry`]). Each v2
     /// attempt carries a fresh nonce and timestamp.
-    pub fn create(
-        &self,
-        request: PaymentCreateRequest,
-    ) -> ApiCall<Created<Payment>, impl Run<Created<Payment>>> {
+    pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
         let operation = self
             .client
             .versioned(ops::CREATE_PAYMENT, ops::CREATE_PAYMENT_V2);
         let v2 = operation == ops::CREATE_PAYMENT_V2;
+        let sent = Sent::of(&request);
         let send = attempt!(request => |c| async move {
             if v2 {
                 c.create_payment_v2().body(request).send().await
@@ -131,17 +209,25 @@ impl Payments {
                 c.create_payment().body(request).send().await
             }
         });
-        ApiCall::plan(&self.client, operation, send).and_then(|payment, meta| {
-            Ok(if meta.status == 201 {
-                Created::New(payment)
-            } else {
-                Created::Existing(payment)
+        ApiCall::plan(&self.client, operation, send)
+            .and_then(move |payment, meta| {
+                if meta.status == 201 {
+                    return Ok(Created::New(payment));
+                }
+                match sent.conflicts_with(&payment) {
+                    Some(fields) => Err(Error::ReferenceConflict {
+                        fields,
+                        existing: Box::new(payment),
+                        request_id: meta.request_id.clone(),
+                    }),
+                    None => Ok(Created::Existing(payment)),
+                }
             })
-        })
+            .map_err(creation_unreadable)
     }
 
     /// Gets a payment by id (`pay_...`).
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment, impl Run<Payment>> {
+    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_payment().id(id).send());
         ApiCall::plan(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
@@ -149,7 +235,7 @@ impl Payments {
 
     /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
     /// Not retried once sent (see [`crate::retry`]).
-    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment, impl Run<Payment>> {
+    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment> {
         let id = id.into();
         let send = attempt!(id => |c| c.cancel_payment().id(id).send());
         ApiCall::plan(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
@@ -161,7 +247,7 @@ impl Payments {
         &self,
         currency: Option<Currency>,
         payment_type: Option<PaymentType>,
-    ) -> ApiCall<Vec<PaymentMethodInfo>, impl Run<Vec<PaymentMethodInfo>>> {
+    ) -> ApiCall<Vec<PaymentMethodInfo>> {
         let send = attempt!(currency, payment_type => |c| {
             let mut builder = c.get_payment_methods();
             if let Some(currency) = currency {
@@ -179,7 +265,7 @@ impl Payments {
     pub fn validate(
         &self,
         request: PaymentMethodValidateRequest,
-    ) -> ApiCall<PaymentMethodValidation, impl Run<PaymentMethodValidation>> {
+    ) -> ApiCall<PaymentMethodValidation> {
         let send = attempt!(request => |c| c.validate_payment_method().body(request).send());
         ApiCall::plan(&self.client, ops::VALIDATE_PAYMENT_METHOD, send).map(|r| r.data)
     }
@@ -200,28 +286,27 @@ impl Payments {
 ///
 /// ```
 /// use luxcore_ext::payments::PaymentRequest;
-/// use luxcore_ext::{Currency, PaymentMethod};
+/// use luxcore_ext::{Currency, Money, PaymentMethod};
 ///
-/// let deposit = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "order_1")
+/// let deposit = PaymentRequest::deposit(Money::new(150_000, Currency::ARS), PaymentMethod::BankTransfer, "order_1")
 ///     .description("Order #1")
 ///     .metadata("source", "web")
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(deposit.amount.get(), 150_000);
 ///
-/// let payout = PaymentRequest::withdrawal(50_000, Currency::MXN, PaymentMethod::Spei, "payout_1")
+/// let payout = PaymentRequest::withdrawal(Money::new(50_000, Currency::MXN), PaymentMethod::Spei, "payout_1")
 ///     .payout_field("clabe", "002010077777777771")
 ///     .build()
 ///     .unwrap();
 /// assert!(payout.payout.is_some());
 ///
 /// // Zero is rejected with an error, not a panic.
-/// assert!(PaymentRequest::deposit(0, Currency::ARS, PaymentMethod::Card, "x").build().is_err());
+/// assert!(PaymentRequest::deposit(Money::new(0, Currency::ARS), PaymentMethod::Card, "x").build().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentRequest {
-    amount_minor: u64,
-    currency: Currency,
+    amount: Money,
     method: PaymentMethod,
     payment_type: PaymentType,
     merchant_reference: String,
@@ -239,35 +324,33 @@ macro_rules! constructors {
     ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
         $(#[$doc])*
         pub fn $name(
-            amount_minor: u64,
-            currency: Currency,
+            amount: Money,
             method: PaymentMethod,
             merchant_reference: impl Into<String>,
         ) -> Self {
-            Self::new(amount_minor, currency, method, PaymentType::$kind, merchant_reference)
+            Self::new(amount, method, PaymentType::$kind, merchant_reference)
         }
     )*};
 }
 
 impl PaymentRequest {
     constructors! {
-        /// A deposit (the customer pays you) of `amount_minor` minor units (150000 = 1,500.00).
+        /// A deposit (the customer pays you) of `amount`
+        /// (`Money::new(150_000, Currency::ARS)` = 1,500.00 ARS).
         deposit => Deposit;
-        /// A withdrawal (payout to a recipient) of `amount_minor` minor units. Add the
-        /// recipient's account with [`Self::payout_field`] / [`Self::payout`].
+        /// A withdrawal (payout to a recipient) of `amount`. Add the recipient's account
+        /// with [`Self::payout_field`] / [`Self::payout`].
         withdrawal => Withdrawal;
     }
 
     fn new(
-        amount_minor: u64,
-        currency: Currency,
+        amount: Money,
         method: PaymentMethod,
         payment_type: PaymentType,
         merchant_reference: impl Into<String>,
     ) -> Self {
         PaymentRequest {
-            amount_minor,
-            currency,
+            amount,
             method,
             payment_type,
             merchant_reference: merchant_reference.into(),
@@ -341,10 +424,19 @@ impl PaymentRequest {
         self
     }
 
-    /// The request. Fails with [`Error::InvalidRequest`] when the amount is 0 or the
-    /// merchant reference is empty or longer than 255 characters.
+    /// The request. Fails with [`Error::InvalidRequest`] when the amount is not positive,
+    /// its currency is not one LuxCore documents, or the merchant reference is empty or
+    /// longer than 255 characters.
     pub fn build(self) -> Result<PaymentCreateRequest> {
-        let amount = NonZeroU64::new(self.amount_minor)
+        let Money { minor, currency } = self.amount;
+        if minor_unit_exponent(&currency).is_none() {
+            return Err(Error::InvalidRequest(format!(
+                "currency {currency} is not one LuxCore documents (ARS, AUD, LKR, MXN, TRY, UYU)"
+            )));
+        }
+        let amount = u64::try_from(minor)
+            .ok()
+            .and_then(NonZeroU64::new)
             .ok_or_else(|| Error::InvalidRequest("amount must be at least 1 minor unit".into()))?;
         if self.merchant_reference.trim().is_empty() {
             return Err(Error::InvalidRequest(
@@ -353,7 +445,7 @@ impl PaymentRequest {
         }
         Ok(PaymentCreateRequest {
             amount,
-            currency: self.currency,
+            currency,
             customer: self.customer,
             customer_id: self.customer_id,
             description: self.description,
@@ -385,20 +477,23 @@ mod tests {
 
     #[test]
     fn deposit_and_withdrawal() {
-        let deposit =
-            PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::BankTransfer, "o1")
-                .description("d")
-                .customer_id("c1")
-                .metadata("k", "v")
-                .build()
-                .unwrap();
+        let deposit = PaymentRequest::deposit(
+            Money::new(150_000, Currency::ARS),
+            PaymentMethod::BankTransfer,
+            "o1",
+        )
+        .description("d")
+        .customer_id("c1")
+        .metadata("k", "v")
+        .build()
+        .unwrap();
         assert_eq!(deposit.type_, PaymentType::Deposit);
         assert_eq!(deposit.amount.get(), 150_000);
         assert_eq!(deposit.metadata.unwrap().0["k"], "v");
         assert!(deposit.payout.is_none());
 
         let withdrawal: PaymentCreateRequest =
-            PaymentRequest::withdrawal(5, Currency::MXN, PaymentMethod::Spei, "w1")
+            PaymentRequest::withdrawal(Money::new(5, Currency::MXN), PaymentMethod::Spei, "w1")
                 .payout_field("clabe", "002010077777777771")
                 .try_into()
                 .unwrap();
@@ -411,9 +506,11 @@ mod tests {
 
     #[test]
     fn invalid_requests_are_errors() {
-        let zero = PaymentRequest::deposit(0, Currency::ARS, PaymentMethod::Card, "r").build();
+        let zero =
+            PaymentRequest::deposit(Money::new(0, Currency::ARS), PaymentMethod::Card, "r").build();
         assert!(matches!(zero, Err(Error::InvalidRequest(_))));
-        let empty = PaymentRequest::deposit(1, Currency::ARS, PaymentMethod::Card, " ").build();
+        let empty =
+            PaymentRequest::deposit(Money::new(1, Currency::ARS), PaymentMethod::Card, " ").build();
         assert!(matches!(empty, Err(Error::InvalidRequest(_))));
     }
 

@@ -14,9 +14,9 @@ use luxcore_api::types::{
 use luxcore_api::{ByteStream, ResponseValue};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
-use crate::base::error::{Error, Result, body_excerpt};
+use crate::base::error::{Error, Result};
 use crate::pagination::{ListStream, Page, Paging, list_methods, page_call, walk_list};
-use crate::transport::client::{ApiCall, CallOptions, LuxCore, Run, attempt, dynamic_operation};
+use crate::transport::client::{ApiCall, CallOptions, LuxCore, attempt, dynamic_operation};
 use crate::transport::decode::ApiError;
 
 pub use crate::pagination::filters::TicketFilter;
@@ -164,7 +164,7 @@ fn tickets_page(
     query: &Arc<(TicketFilter,)>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<Ticket>, impl Run<Page<Ticket>> + use<>> {
+) -> ApiCall<Page<Ticket>> {
     let query = Arc::clone(query);
     let send = attempt!(query => |c| {
         let filter = &query.0;
@@ -201,7 +201,7 @@ fn comments_page(
     ticket_id: &Arc<String>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<TicketComment>, impl Run<Page<TicketComment>> + use<>> {
+) -> ApiCall<Page<TicketComment>> {
     let ticket_id = Arc::clone(ticket_id);
     let send = attempt!(ticket_id => |c| {
         c.list_ticket_comments()
@@ -222,27 +222,27 @@ impl Tickets {
     }
 
     /// Opens a ticket. Not retried once sent.
-    pub fn create(&self, request: TicketCreateRequest) -> ApiCall<Ticket, impl Run<Ticket>> {
+    pub fn create(&self, request: TicketCreateRequest) -> ApiCall<Ticket> {
         let send = attempt!(request => |c| c.create_ticket().body(request).send());
         ApiCall::plan(&self.client, ops::CREATE_TICKET, send).map(|r| r.data)
     }
 
     /// Gets a ticket by id.
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Ticket, impl Run<Ticket>> {
+    pub fn get(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::GET_TICKET, send).map(|r| r.data)
     }
 
     /// Closes a ticket (`TICKET_ALREADY_CLOSED` if it is). Not retried once sent.
-    pub fn close(&self, id: impl Into<String>) -> ApiCall<Ticket, impl Run<Ticket>> {
+    pub fn close(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.close_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::CLOSE_TICKET, send).map(|r| r.data)
     }
 
     /// Reopens a closed ticket (`TICKET_NOT_CLOSED` otherwise). Not retried once sent.
-    pub fn reopen(&self, id: impl Into<String>) -> ApiCall<Ticket, impl Run<Ticket>> {
+    pub fn reopen(&self, id: impl Into<String>) -> ApiCall<Ticket> {
         let id = id.into();
         let send = attempt!(id => |c| c.reopen_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::REOPEN_TICKET, send).map(|r| r.data)
@@ -254,7 +254,7 @@ impl Tickets {
         &self,
         id: impl Into<String>,
         request: TicketCommentCreateRequest,
-    ) -> ApiCall<TicketComment, impl Run<TicketComment>> {
+    ) -> ApiCall<TicketComment> {
         let id = id.into();
         let send = attempt!(id, request => |c| c.add_ticket_comment().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::ADD_TICKET_COMMENT, send).map(|r| r.data)
@@ -265,7 +265,7 @@ impl Tickets {
         &self,
         id: impl Into<String>,
         content: impl Into<String>,
-    ) -> ApiCall<TicketComment, impl Run<TicketComment>> {
+    ) -> ApiCall<TicketComment> {
         match content.into().try_into() {
             Ok(content) => self.add_comment(
                 id,
@@ -283,7 +283,7 @@ impl Tickets {
         &self,
         id: impl Into<String>,
         request: UploadUrlRequest,
-    ) -> ApiCall<UploadUrl, impl Run<UploadUrl>> {
+    ) -> ApiCall<UploadUrl> {
         let id = id.into();
         let send =
             attempt!(id, request => |c| c.create_ticket_upload_url().id(id).body(request).send());
@@ -389,11 +389,7 @@ impl Tickets {
         } else {
             upload_url.to_owned()
         };
-        let invalid = |message: String| Error::Decode {
-            status: None,
-            message,
-            body_excerpt: body_excerpt(upload_url.as_bytes()),
-        };
+        let invalid = |message: String| Error::decode(None, message, upload_url.as_bytes(), None);
         let url = reqwest::Url::parse(&absolute)
             .map_err(|e| invalid(format!("the upload URL is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -407,7 +403,7 @@ impl Tickets {
         &self,
         id: impl Into<String>,
         attachment_id: impl Into<String>,
-    ) -> ApiCall<Bytes, impl Run<Bytes>> {
+    ) -> ApiCall<Bytes> {
         let (id, attachment_id) = (id.into(), attachment_id.into());
         let send = attempt!(id, attachment_id => |c| {
             let send = c.download_ticket_attachment().id(id).attachment_id(attachment_id).send();
@@ -422,7 +418,7 @@ impl Tickets {
         id: impl Into<String>,
         comment_id: impl Into<String>,
         attachment_id: impl Into<String>,
-    ) -> ApiCall<Bytes, impl Run<Bytes>> {
+    ) -> ApiCall<Bytes> {
         let (id, comment_id, attachment_id) = (id.into(), comment_id.into(), attachment_id.into());
         let send = attempt!(id, comment_id, attachment_id => |c| {
             let send = c
@@ -449,10 +445,7 @@ impl Tickets {
 
     /// One page of the comments of ticket `ticket_id`, oldest first (the resource's
     /// [`Paging`]).
-    pub fn list_comments(
-        &self,
-        ticket_id: impl Into<String>,
-    ) -> ApiCall<Page<TicketComment>, impl Run<Page<TicketComment>>> {
+    pub fn list_comments(&self, ticket_id: impl Into<String>) -> ApiCall<Page<TicketComment>> {
         let ticket_id = Arc::new(ticket_id.into());
         let client = self.client.clone();
         page_call(self.paging, Ok(()), move |o, l| {

@@ -14,7 +14,7 @@ use luxcore_api::types::{
 
 use crate::base::error::Result;
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
-use crate::transport::client::{ApiCall, LuxCore, Run, attempt};
+use crate::transport::client::{ApiCall, LuxCore, attempt};
 
 pub use crate::pagination::filters::{WebhookEventFilter, WebhookFilter};
 
@@ -42,7 +42,7 @@ fn webhooks_page(
     query: &Arc<(WebhookFilter,)>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<Webhook>, impl Run<Page<Webhook>> + use<>> {
+) -> ApiCall<Page<Webhook>> {
     let query = Arc::clone(query);
     let send = attempt!(query => |c| {
         let builder = c.list_webhooks().limit(limit).offset(offset);
@@ -57,7 +57,7 @@ fn events_page(
     query: &Arc<(String, WebhookEventFilter)>,
     offset: i32,
     limit: u32,
-) -> ApiCall<Page<WebhookEvent>, impl Run<Page<WebhookEvent>> + use<>> {
+) -> ApiCall<Page<WebhookEvent>> {
     let query = Arc::clone(query);
     let send = attempt!(query => |c| {
         let (webhook_id, filter) = &*query;
@@ -77,7 +77,7 @@ impl Webhooks {
 
     /// Registers an endpoint. The returned [`Webhook::secret`] (`whsec_...`) is shown
     /// only this once: store it to verify deliveries. Not retried once sent.
-    pub fn create(&self, request: WebhookCreateRequest) -> ApiCall<Webhook, impl Run<Webhook>> {
+    pub fn create(&self, request: WebhookCreateRequest) -> ApiCall<Webhook> {
         let send = attempt!(request => |c| c.create_webhook().body(request).send());
         ApiCall::plan(&self.client, ops::CREATE_WEBHOOK, send).map(|r| r.data)
     }
@@ -87,7 +87,7 @@ impl Webhooks {
         &self,
         url: impl Into<String>,
         events: impl IntoIterator<Item = WebhookEventType>,
-    ) -> ApiCall<Webhook, impl Run<Webhook>> {
+    ) -> ApiCall<Webhook> {
         self.create(WebhookCreateRequest {
             events: events.into_iter().collect(),
             merchant_id: None,
@@ -97,25 +97,21 @@ impl Webhooks {
     }
 
     /// Gets a webhook by id.
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Webhook, impl Run<Webhook>> {
+    pub fn get(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.get_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::GET_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Updates the URL, events and/or signature algorithm (unset fields are unchanged).
-    pub fn update(
-        &self,
-        id: impl Into<String>,
-        request: WebhookUpdateRequest,
-    ) -> ApiCall<Webhook, impl Run<Webhook>> {
+    pub fn update(&self, id: impl Into<String>, request: WebhookUpdateRequest) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id, request => |c| c.update_webhook().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::UPDATE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Deletes a webhook.
-    pub fn delete(&self, id: impl Into<String>) -> ApiCall<(), impl Run<()>> {
+    pub fn delete(&self, id: impl Into<String>) -> ApiCall<()> {
         let id = id.into();
         let send = attempt!(id => |c| c.delete_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::DELETE_WEBHOOK, send).map(|_| ())
@@ -127,21 +123,21 @@ impl Webhooks {
         &self,
         id: impl Into<String>,
         event_type: Option<WebhookEventType>,
-    ) -> ApiCall<WebhookEvent, impl Run<WebhookEvent>> {
+    ) -> ApiCall<WebhookEvent> {
         let (id, body) = (id.into(), WebhookTestRequest { event_type });
         let send = attempt!(id, body => |c| c.test_webhook().id(id).body(body).send());
         ApiCall::plan(&self.client, ops::TEST_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Enables a webhook.
-    pub fn enable(&self, id: impl Into<String>) -> ApiCall<Webhook, impl Run<Webhook>> {
+    pub fn enable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.enable_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::ENABLE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Disables a webhook (deliveries stop until enabled again).
-    pub fn disable(&self, id: impl Into<String>) -> ApiCall<Webhook, impl Run<Webhook>> {
+    pub fn disable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
         let id = id.into();
         let send = attempt!(id => |c| c.disable_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::DISABLE_WEBHOOK, send).map(|r| r.data)
@@ -153,7 +149,7 @@ impl Webhooks {
         &self,
         id: impl Into<String>,
         event_ids: Vec<String>,
-    ) -> ApiCall<WebhookRetryResult, impl Run<WebhookRetryResult>> {
+    ) -> ApiCall<WebhookRetryResult> {
         let (id, body) = (id.into(), WebhookRetryRequest { event_ids });
         let send = attempt!(id, body => |c| c.retry_webhook_events().id(id).body(body).send());
         ApiCall::plan(&self.client, ops::RETRY_WEBHOOK_EVENTS, send).map(|r| r.data)

@@ -3,6 +3,7 @@
 //! refunds, after every step (including which withdrawals and refunds are refused for
 //! insufficient balance).
 
+use luxcore_ext::Money;
 use std::cell::Cell;
 
 use luxcore_ext::balance::{BalanceEvent, BalanceModel, BalanceModelError};
@@ -99,8 +100,7 @@ impl Harness<'_> {
         match *op {
             Op::Deposit { currency, amount } => {
                 let request = PaymentRequest::deposit(
-                    amount,
-                    CURRENCIES[currency].clone(),
+                    Money::new(amount as i64, CURRENCIES[currency].clone()),
                     PaymentMethod::Card,
                     self.reference(),
                 )
@@ -121,8 +121,7 @@ impl Harness<'_> {
                     amount: debit,
                 });
                 let request = PaymentRequest::withdrawal(
-                    amount.unsigned_abs(),
-                    currency,
+                    Money::new(amount.abs(), currency),
                     PaymentMethod::BankTransfer,
                     self.reference(),
                 )

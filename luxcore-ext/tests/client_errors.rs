@@ -4,6 +4,7 @@
 mod client_support;
 
 use client_support::*;
+use luxcore_ext::Money;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
 use luxcore_ext::payments::PaymentRequest;
@@ -60,11 +61,14 @@ async fn payment_validation_codes() {
     let client = no_retry_client(&server);
     server.set_balance("MXN", 0, 0).await.unwrap();
 
-    let insufficient =
-        PaymentRequest::withdrawal(50_000, Currency::MXN, PaymentMethod::Spei, unique_ref("w"))
-            .payout_field("clabe", "002010077777777771")
-            .build()
-            .unwrap();
+    let insufficient = PaymentRequest::withdrawal(
+        Money::new(50_000, Currency::MXN),
+        PaymentMethod::Spei,
+        unique_ref("w"),
+    )
+    .payout_field("clabe", "002010077777777771")
+    .build()
+    .unwrap();
     let err = create_err(&client, insufficient).await;
     assert_eq!(api_code(&err), ErrorCode::InsufficientBalance);
     assert!(!err.is_retryable());
@@ -77,30 +81,38 @@ async fn payment_validation_codes() {
     assert_eq!(api_code(&err), ErrorCode::InvalidMethod);
 
     server.set_balance("MXN", 1_000_000, 0).await.unwrap();
-    let no_payout =
-        PaymentRequest::withdrawal(1000, Currency::MXN, PaymentMethod::Spei, unique_ref("w"))
-            .build()
-            .unwrap();
+    let no_payout = PaymentRequest::withdrawal(
+        Money::new(1000, Currency::MXN),
+        PaymentMethod::Spei,
+        unique_ref("w"),
+    )
+    .build()
+    .unwrap();
     let err = create_err(&client, no_payout).await;
     assert_eq!(api_code(&err), ErrorCode::InvalidWithdrawalData);
 
-    let err = create_err(
-        &client,
-        deposit(
-            1000,
-            Currency::Other("EUR".into()),
-            PaymentMethod::Card,
-            &unique_ref("c"),
-        ),
+    // A currency LuxCore does not document is refused before sending (its minor unit is
+    // not guessed), with an error naming it.
+    let err = PaymentRequest::deposit(
+        Money::new(1000, Currency::Other("EUR".into())),
+        PaymentMethod::Card,
+        unique_ref("c"),
     )
-    .await;
-    assert_eq!(api_code(&err), ErrorCode::UnsupportedCurrency);
+    .build()
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest(message) if message.contains("EUR")),
+        "{err:?}"
+    );
 
-    let oxxo_payout =
-        PaymentRequest::withdrawal(1000, Currency::MXN, PaymentMethod::Oxxo, unique_ref("w"))
-            .payout_field("account_number", "123")
-            .build()
-            .unwrap();
+    let oxxo_payout = PaymentRequest::withdrawal(
+        Money::new(1000, Currency::MXN),
+        PaymentMethod::Oxxo,
+        unique_ref("w"),
+    )
+    .payout_field("account_number", "123")
+    .build()
+    .unwrap();
     let err = create_err(&client, oxxo_payout).await;
     assert_eq!(api_code(&err), ErrorCode::WithdrawalNotSupported);
 }

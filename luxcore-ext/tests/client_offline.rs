@@ -4,6 +4,7 @@
 
 mod client_support;
 
+use luxcore_ext::Money;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,8 +55,7 @@ impl Seen {
 
 fn deposit(reference: &str) -> luxcore_ext::types::PaymentCreateRequest {
     PaymentRequest::deposit(
-        150_000,
-        Currency::ARS,
+        Money::new(150_000, Currency::ARS),
         PaymentMethod::BankTransfer,
         reference,
     )
@@ -266,7 +266,8 @@ async fn rate_limited_surfaces_without_retries() {
     assert_eq!(
         err,
         Error::RateLimited {
-            retry_after: Some(Duration::from_secs(7))
+            retry_after: Some(Duration::from_secs(7)),
+            request_id: None,
         }
     );
     assert_eq!(err.code(), Some(&ErrorCode::RateLimitExceeded));

@@ -4,6 +4,7 @@
 mod client_support;
 
 use client_support::*;
+use luxcore_ext::Money;
 use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::types::PaymentMethodValidateRequest;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
@@ -103,8 +104,7 @@ async fn withdrawal_freezes_and_completes() {
     let (server, client) = mock().await;
     server.set_balance("MXN", 1_000_000, 0).await.unwrap();
     let request = PaymentRequest::withdrawal(
-        100_000,
-        Currency::MXN,
+        Money::new(100_000, Currency::MXN),
         PaymentMethod::Spei,
         unique_ref("wd"),
     )
@@ -195,10 +195,8 @@ async fn boxed_calls_run_like_unboxed_ones() {
     )
     .await;
 
-    let calls: Vec<ApiCall<Payment>> = vec![
-        client.payments().get(&id).boxed(),
-        client.payments().cancel(&id).boxed(),
-    ];
+    let calls: Vec<ApiCall<Payment>> =
+        vec![client.payments().get(&id), client.payments().cancel(&id)];
     let mut answers = Vec::new();
     for call in calls {
         answers.push(call.with_meta().await.unwrap());
@@ -225,21 +223,20 @@ async fn boxed_calls_run_like_unboxed_ones() {
     let rejected: ApiCall<Page<Payment>> = client
         .payments()
         .paging(Paging::new().page_size(0))
-        .list(&PaymentFilter::new())
-        .boxed();
+        .list(&PaymentFilter::new());
     let debug = format!("{rejected:?}");
     assert!(
         debug.starts_with(
-            "ApiCall { options: CallOptions { timeout: None, retry: None }, rejected: Some(Config("
+            "ApiCall { options: CallOptions { timeout: None, retry: None, deadline: None }, rejected: Some(Config("
         ) && !debug.contains(luxcore_mock::DEFAULT_API_KEY),
         "{debug}"
     );
     let get = client.payments().get(&id);
     assert_eq!(
         format!("{get:?}"),
-        "ApiCall { options: CallOptions { timeout: None, retry: None }, rejected: None, .. }"
+        "ApiCall { options: CallOptions { timeout: None, retry: None, deadline: None }, rejected: None, .. }"
     );
-    assert_eq!(format!("{:?}", get.boxed().with_meta()), "MetaFuture");
+    assert_eq!(format!("{:?}", get.with_meta()), "MetaFuture");
     assert_eq!(
         format!(
             "{:?}",

@@ -2,6 +2,7 @@
 //! luxcore-mock's fixed windows, a burst of creations through the limiter gets no 429, while
 //! the same burst without it does.
 
+use luxcore_ext::Money;
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
@@ -30,8 +31,7 @@ async fn burst(client: &LuxCore, tag: &str, count: usize) -> (usize, usize, usiz
     let results: Vec<_> = stream::iter(0..count)
         .map(|i| async move {
             let request = PaymentRequest::deposit(
-                1_000,
-                Currency::MXN,
+                Money::new(1_000, Currency::MXN),
                 PaymentMethod::Spei,
                 format!("{tag}-{i}"),
             )

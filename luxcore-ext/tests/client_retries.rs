@@ -189,7 +189,8 @@ async fn with_retries_off_errors_surface() {
         matches!(
             err,
             Error::RateLimited {
-                retry_after: Some(_)
+                retry_after: Some(_),
+                ..
             }
         ),
         "{err:?}"

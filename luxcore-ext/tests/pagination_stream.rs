@@ -31,8 +31,7 @@ async fn create_deposits(client: &LuxCore, prefix: &str, n: usize) -> Vec<String
     stream::iter(0..n)
         .map(|i| async move {
             let request = PaymentRequest::deposit(
-                10_000 + i as u64,
-                Currency::ARS,
+                Money::new(10_000 + i as i64, Currency::ARS),
                 PaymentMethod::Card,
                 format!("{prefix}_{i}"),
             )

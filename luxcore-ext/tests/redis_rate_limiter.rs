@@ -6,6 +6,7 @@
 
 mod cut_proxy;
 
+use luxcore_ext::Money;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -190,10 +191,13 @@ async fn fail_closed_when_redis_is_down() {
         .shared_rate_limits(shared)
         .build()
         .unwrap();
-    let request =
-        PaymentRequest::deposit(1_000, Currency::MXN, PaymentMethod::Spei, "fail-closed-1")
-            .build()
-            .unwrap();
+    let request = PaymentRequest::deposit(
+        Money::new(1_000, Currency::MXN),
+        PaymentMethod::Spei,
+        "fail-closed-1",
+    )
+    .build()
+    .unwrap();
     match client.payments().create(request).await {
         Err(Error::RateLimiter(LimiterError::Unavailable(_))) => {}
         other => panic!("expected a rate limiter error, got {other:?}"),

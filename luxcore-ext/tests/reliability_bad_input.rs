@@ -131,7 +131,7 @@ fn garbage_group(ops: &'static [Op]) {
                     Ok(Ok(_)) => "ok",
                     Ok(Err(Error::Api { .. })) => "api",
                     Ok(Err(Error::RateLimited { .. })) => "rate_limited",
-                    Ok(Err(Error::Decode { .. })) => "decode",
+                    Ok(Err(Error::Decode { .. } | Error::CreatedButUnreadable { .. })) => "decode",
                     Ok(Err(_)) => "other",
                     Err(_) => "hung",
                 });

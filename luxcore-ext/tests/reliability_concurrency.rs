@@ -10,6 +10,7 @@
 //! * 64 concurrent creations with one `merchant_reference` create exactly one payment:
 //!   one `New`, 63 `Existing`, all with the same id.
 
+use luxcore_ext::Money;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -75,8 +76,7 @@ async fn withdraw_all(
     let results: Vec<_> = futures::stream::iter(0..WITHDRAWALS)
         .map(|i| {
             let request = PaymentRequest::withdrawal(
-                AMOUNT,
-                currency.clone(),
+                Money::new(AMOUNT as i64, currency.clone()),
                 method.clone(),
                 format!("{tag}_{i}"),
             )
@@ -248,8 +248,7 @@ async fn one_reference_raced_sixty_four_times_creates_one_payment() {
         .map(|i| {
             let client = &client;
             let request = PaymentRequest::deposit(
-                150_000,
-                Currency::ARS,
+                Money::new(150_000, Currency::ARS),
                 PaymentMethod::BankTransfer,
                 "raced_reference",
             )

@@ -10,6 +10,7 @@
 //! The CI test runs N = 1,000 with 16 creations in flight; the full N = 10,000 run is
 //! `#[ignore]`d here (`cargo test ... -- --ignored`) and is also `examples/exactly_once.rs`.
 
+use luxcore_ext::Money;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -176,12 +177,13 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
             let reference = format!("exactly_once_{seed}_{i}");
             let amount = 10_000 + i as u64;
             let request = match kind {
-                Kind::Deposits => {
-                    PaymentRequest::deposit(amount, Currency::MXN, PaymentMethod::Spei, &reference)
-                }
+                Kind::Deposits => PaymentRequest::deposit(
+                    Money::new(amount as i64, Currency::MXN),
+                    PaymentMethod::Spei,
+                    &reference,
+                ),
                 Kind::Withdrawals => PaymentRequest::withdrawal(
-                    amount,
-                    Currency::MXN,
+                    Money::new(amount as i64, Currency::MXN),
                     PaymentMethod::Spei,
                     &reference,
                 )

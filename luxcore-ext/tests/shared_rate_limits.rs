@@ -8,6 +8,7 @@
 //! worker processes (`LUXCORE_SHARED_LIMIT_WORKER` set). Needs `LUXCORE_TEST_REDIS_URL`
 //! (`cargo xtask test` sets it); without it the test fails.
 
+use luxcore_ext::Money;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,8 +116,7 @@ async fn worker() -> Result<(), String> {
             let tag = &tag;
             async move {
                 let request = PaymentRequest::deposit(
-                    1_000,
-                    Currency::MXN,
+                    Money::new(1_000, Currency::MXN),
                     PaymentMethod::Spei,
                     format!("shared-{tag}-{i}"),
                 )

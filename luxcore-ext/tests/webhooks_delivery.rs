@@ -6,6 +6,7 @@
 #[path = "../examples/webhook_receiver.rs"]
 mod receiver;
 
+use luxcore_ext::Money;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,9 +85,13 @@ async fn start_receiver(client: &LuxCore, secret_override: Option<&str>) -> Runn
 }
 
 async fn deposit(client: &LuxCore, reference: &str) -> String {
-    let request = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::Card, reference)
-        .build()
-        .expect("valid request");
+    let request = PaymentRequest::deposit(
+        Money::new(150_000, Currency::ARS),
+        PaymentMethod::Card,
+        reference,
+    )
+    .build()
+    .expect("valid request");
     let created = client.payments().create(request).await.expect("created");
     created.into_inner().id.expect("payment id")
 }

@@ -22,6 +22,7 @@
 
 mod cut_proxy;
 
+use luxcore_ext::Money;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1013,9 +1014,13 @@ async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
         }));
     let serving = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let request = PaymentRequest::deposit(150_000, Currency::ARS, PaymentMethod::Card, "fail_once")
-        .build()
-        .unwrap();
+    let request = PaymentRequest::deposit(
+        Money::new(150_000, Currency::ARS),
+        PaymentMethod::Card,
+        "fail_once",
+    )
+    .build()
+    .unwrap();
     let payment = client.payments().create(request).await.unwrap();
     let id = payment.into_inner().id.unwrap();
     server.complete_payment(&id).await.unwrap();

@@ -8,6 +8,7 @@
 //! Rounds of all sides back to back, the order rotating per set, see the same drift; the
 //! median of the per-set ratios is the figure the targets are checked against.
 
+use luxcore_ext::Money;
 use std::time::Duration;
 
 use luxcore_api::types::{Payment, PaymentResponse};
@@ -95,8 +96,7 @@ impl Setup {
             .build()
             .expect("client");
         let request = PaymentRequest::deposit(
-            150_000,
-            Currency::ARS,
+            Money::new(150_000, Currency::ARS),
             PaymentMethod::BankTransfer,
             "bench-get",
         )

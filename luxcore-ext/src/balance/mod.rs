@@ -32,13 +32,13 @@ use luxcore_api::enums::{BalanceType, Currency, PaymentType};
 use luxcore_api::operations as ops;
 use luxcore_api::types::{Balance, BalanceList, Payment, PaymentCreateRequest};
 
-pub use crate::base::money::{DECIMALS, Money, MoneyError, MoneyParseError};
+pub use crate::base::money::{DECIMALS, Money, MoneyError, MoneyParseError, minor_unit_exponent};
 pub use model::{BalanceEvent, BalanceModel, BalanceModelError, ModelBalance};
 pub use snapshot::BalanceSnapshot;
 
 use crate::base::error::{Error, Result};
 use crate::payments::Created;
-use crate::transport::client::{ApiCall, LuxCore, Run, attempt};
+use crate::transport::client::{ApiCall, LuxCore, attempt};
 use snapshot::{by_currency, decode_error};
 
 /// Balance operations. Obtained from [`LuxCore::balance`]; owns a clone of the client.
@@ -58,11 +58,7 @@ impl LuxCore {
 
 impl Balances {
     /// The balance in `currency` (`balance_type` defaults to `main` on the server).
-    pub fn get(
-        &self,
-        currency: Currency,
-        balance_type: Option<BalanceType>,
-    ) -> ApiCall<Balance, impl Run<Balance>> {
+    pub fn get(&self, currency: Currency, balance_type: Option<BalanceType>) -> ApiCall<Balance> {
         let operation = self.client.versioned(ops::GET_BALANCE, ops::GET_BALANCE_V2);
         let v2 = operation == ops::GET_BALANCE_V2;
         let send = attempt!(currency, balance_type => |c| async move {
@@ -84,7 +80,7 @@ impl Balances {
     }
 
     /// All balances (every currency and balance type).
-    pub fn all(&self) -> ApiCall<BalanceList, impl Run<BalanceList>> {
+    pub fn all(&self) -> ApiCall<BalanceList> {
         let operation = self
             .client
             .versioned(ops::GET_ALL_BALANCES, ops::GET_ALL_BALANCES_V2);
@@ -106,7 +102,7 @@ impl Balances {
         merchant_id: i64,
         currency: Currency,
         balance_type: Option<BalanceType>,
-    ) -> ApiCall<Balance, impl Run<Balance>> {
+    ) -> ApiCall<Balance> {
         let send = attempt!(currency, balance_type => |c| {
             let builder = c.get_merchant_balance().id(merchant_id).currency(currency);
             match balance_type {
@@ -119,27 +115,24 @@ impl Balances {
     }
 
     /// All balances of merchant `merchant_id` (API v1).
-    pub fn merchant_all(&self, merchant_id: i64) -> ApiCall<BalanceList, impl Run<BalanceList>> {
+    pub fn merchant_all(&self, merchant_id: i64) -> ApiCall<BalanceList> {
         let send = attempt!( => |c| c.get_merchant_all_balances().id(merchant_id).send());
         ApiCall::plan(&self.client, ops::GET_MERCHANT_ALL_BALANCES, send).unchanged()
     }
 
     /// The available `main` balance in `currency`.
-    pub fn available(&self, currency: Currency) -> ApiCall<Money, impl Run<Money>> {
+    pub fn available(&self, currency: Currency) -> ApiCall<Money> {
         self.money(currency).map(|snapshot| snapshot.available)
     }
 
     /// Total, available and frozen `main` balance in `currency`.
-    pub fn money(&self, currency: Currency) -> ApiCall<BalanceSnapshot, impl Run<BalanceSnapshot>> {
+    pub fn money(&self, currency: Currency) -> ApiCall<BalanceSnapshot> {
         self.get(currency, Some(BalanceType::Main))
             .and_then(|balance, _| BalanceSnapshot::from_balance(&balance).map_err(decode_error))
     }
 
     /// The `main` balance of every currency. Entries of other balance types are left out.
-    pub fn all_money(
-        &self,
-    ) -> ApiCall<BTreeMap<Currency, BalanceSnapshot>, impl Run<BTreeMap<Currency, BalanceSnapshot>>>
-    {
+    pub fn all_money(&self) -> ApiCall<BTreeMap<Currency, BalanceSnapshot>> {
         self.all().and_then(|list, _| by_currency(&list))
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use luxcore_api::enums::{BalanceType, Currency};
 use luxcore_api::types;
 
-use crate::base::error::{BODY_EXCERPT_CHARS, Error, Result};
+use crate::base::error::{Error, Result};
 use crate::base::money::{Money, MoneyParseError};
 
 /// Total, available and frozen amounts of one currency (`main` balance).
@@ -57,12 +57,12 @@ impl BalanceSnapshot {
 
 /// A balance answer whose amounts are not minor-unit integers.
 pub(crate) fn decode_error(err: MoneyParseError) -> Error {
-    let excerpt: String = err.to_string().chars().take(BODY_EXCERPT_CHARS).collect();
-    Error::Decode {
-        status: Some(200),
-        message: format!("balance amount is not an integer of minor units: {err}"),
-        body_excerpt: excerpt,
-    }
+    Error::decode(
+        Some(200),
+        format!("balance amount is not an integer of minor units: {err}"),
+        err.to_string().as_bytes(),
+        None,
+    )
 }
 
 /// `main` entries (or entries without a type) by currency.

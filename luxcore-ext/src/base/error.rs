@@ -4,13 +4,36 @@
 //! Every fallible call returns [`Error`]. API answers with an error body become
 //! [`Error::Api`] (with the parsed [`ErrorCode`]); HTTP 429 becomes
 //! [`Error::RateLimited`]; bodies that are not what the API documents (an HTML page from
-//! a proxy, truncated JSON) become [`Error::Decode`] with the HTTP status and a short
-//! excerpt; network problems become [`Error::Transport`] or [`Error::Timeout`].
+//! a proxy, truncated JSON) become [`Error::Decode`] with the HTTP status, a short excerpt
+//! and, when the body was JSON, the parsed value; network problems become
+//! [`Error::Transport`] (the `reqwest` error kept as [`source`](std::error::Error::source))
+//! or [`Error::Timeout`]. Two cases exist because money is involved:
+//! [`Error::ReferenceConflict`] (a reused `merchant_reference` answered with another
+//! payment) and [`Error::CreatedButUnreadable`] (a creation answered 2xx whose body could
+//! not be read: the payment may exist, do not create it again).
+//!
+//! Match the common cases with the predicates rather than the variants:
+//!
+//! ```
+//! # fn handle(error: luxcore_ext::Error) {
+//! if error.is_retryable() {
+//!     // the SDK already retried what was safe; try again later
+//! } else if error.is_reference_conflict() {
+//!     // merchant_reference reused for another order: a bug on our side
+//! } else if error.is_created_but_unreadable() {
+//!     // the payment may exist: look it up by merchant_reference before anything else
+//! }
+//! eprintln!("{error} (status {:?}, request id {:?})", error.status(), error.request_id());
+//! # }
+//! ```
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use luxcore_api::enums::ErrorCode;
+use luxcore_api::types::Payment;
+use serde_json::Value;
 
 use super::money::Money;
 
@@ -20,12 +43,36 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Longest body excerpt kept in [`Error::Decode`], in characters.
 pub const BODY_EXCERPT_CHARS: usize = 200;
 
+/// Longest body parsed into the JSON value of [`Error::Decode`] and
+/// [`Error::CreatedButUnreadable`], in bytes (64 KiB): larger bodies keep only the excerpt.
+pub const BODY_VALUE_MAX_BYTES: usize = 64 * 1024;
+
+/// What failed at the transport level ([`Error::Transport`]), as far as `reqwest` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// Connecting failed (DNS, refused, TLS handshake): nothing reached the server.
+    Connect,
+    /// Sending the request failed after connecting (e.g. a reset connection).
+    Request,
+    /// Reading the response body failed.
+    Body,
+    /// Anything else (redirect loops, decoding of the transfer encoding, ...).
+    Other,
+}
+
 /// Everything that can go wrong in a LuxCore call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// The cause is kept: [`std::error::Error::source`] leads to the `reqwest` error (and its
+/// own sources: hyper, io, rustls) of a transport failure. `Clone` shares it (an `Arc`);
+/// `PartialEq` compares what the errors say (variant and fields), not the identity of
+/// their sources.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The API answered with an error body (4xx/5xx other than 429).
     #[error("{}", DisplayApi { status: *status, code, messages, request_id: request_id.as_deref() })]
+    #[non_exhaustive]
     Api {
         /// HTTP status.
         status: u16,
@@ -39,17 +86,33 @@ pub enum Error {
         request_id: Option<String>,
     },
     /// The request could not be sent or the response could not be read (DNS, connect,
-    /// TLS, connection reset).
+    /// TLS, connection reset). The `reqwest` error is the [`source`](std::error::Error::source).
     #[error("transport error: {message}")]
+    #[non_exhaustive]
     Transport {
         /// Description, including the underlying error chain.
         message: String,
+        /// What failed.
+        kind: TransportKind,
+        /// The underlying error (absent only for failures the SDK detects itself).
+        #[source]
+        source: Option<Arc<reqwest::Error>>,
     },
     /// The request (one attempt) took longer than the configured timeout.
     #[error("request timed out")]
     Timeout,
-    /// The response body is not what the API documents (e.g. an HTML error page).
+    /// The call's deadline ([`CallOptions::deadline`](crate::CallOptions::deadline)) passed
+    /// before it could finish: waiting for the rate limiter, backing off or in an attempt.
+    /// A request may have reached the server (as with [`Error::Timeout`]).
+    #[error("the call's deadline of {} ms passed", deadline.as_millis())]
+    DeadlineExceeded {
+        /// The deadline the call had.
+        deadline: Duration,
+    },
+    /// The response body is not what the API documents (e.g. an HTML error page, or a
+    /// payload that drifted from the spec).
     #[error("could not decode the response{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    #[non_exhaustive]
     Decode {
         /// HTTP status of the response, when known.
         status: Option<u16>,
@@ -57,12 +120,48 @@ pub enum Error {
         message: String,
         /// The first [`BODY_EXCERPT_CHARS`] characters of the body.
         body_excerpt: String,
+        /// The body as JSON, when it was JSON of at most [`BODY_VALUE_MAX_BYTES`]: read the
+        /// fields you need from it (e.g. `body["id"]`, `body["status"]`).
+        body: Option<Box<Value>>,
+        /// Request id (`X-Request-Id`), when the server sent one.
+        request_id: Option<String>,
+    },
+    /// A payment creation was answered 2xx but the body could not be read as a payment:
+    /// **the payment may exist**. The SDK does not retry this (a retry would be answered
+    /// as a duplicate); look the payment up by its `merchant_reference` (or read `body`)
+    /// before doing anything else.
+    #[error("payment created (HTTP {status}) but the answer could not be read: {message}")]
+    #[non_exhaustive]
+    CreatedButUnreadable {
+        /// HTTP status of the answer (201 new, 200 existing).
+        status: u16,
+        /// What failed to parse.
+        message: String,
+        /// The body as JSON, when it was JSON of at most [`BODY_VALUE_MAX_BYTES`].
+        body: Option<Box<Value>>,
+        /// Request id (`X-Request-Id`), when the server sent one.
+        request_id: Option<String>,
+    },
+    /// A creation's `merchant_reference` is already used by a payment with another amount,
+    /// currency, type or method: **not** the payment this request asked for (a reference
+    /// reused for another order). Nothing was created; `existing` is the other payment.
+    #[error("merchant_reference already used by another payment (differs in {})", fields.join(", "))]
+    #[non_exhaustive]
+    ReferenceConflict {
+        /// The fields that differ: `amount`, `currency`, `type`, `method`.
+        fields: Vec<&'static str>,
+        /// The payment that holds the reference.
+        existing: Box<Payment>,
+        /// Request id (`X-Request-Id`), when the server sent one.
+        request_id: Option<String>,
     },
     /// HTTP 429: too many requests (after retries, if enabled).
     #[error("rate limited by LuxCore{}", retry_after.map(|d| format!(" (retry after {} ms)", d.as_millis())).unwrap_or_default())]
     RateLimited {
         /// How long the server asked to wait (`Retry-After` or `X-RateLimit-Reset`).
         retry_after: Option<Duration>,
+        /// Request id (`X-Request-Id`), when the server sent one.
+        request_id: Option<String>,
     },
     /// The client is misconfigured (bad base URL, missing credentials for the route, ...).
     #[error("configuration error: {0}")]
@@ -71,7 +170,8 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// The client-side rate limiter gave no permit (a shared limiter configured to fail
-    /// closed whose store is down). Nothing was sent.
+    /// closed whose store is down, or a slot further away than the call's deadline).
+    /// Nothing was sent.
     #[error("{0}")]
     RateLimiter(LimiterError),
     /// A balance check found too little available money for the operation.
@@ -82,6 +182,104 @@ pub enum Error {
         /// Amount available.
         available: Money,
     },
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        use Error as E;
+        match (self, other) {
+            (
+                E::Api {
+                    status,
+                    code,
+                    messages,
+                    timestamp,
+                    request_id,
+                },
+                E::Api {
+                    status: s,
+                    code: c,
+                    messages: m,
+                    timestamp: t,
+                    request_id: r,
+                },
+            ) => status == s && code == c && messages == m && timestamp == t && request_id == r,
+            (
+                E::Transport { message, kind, .. },
+                E::Transport {
+                    message: m,
+                    kind: k,
+                    ..
+                },
+            ) => message == m && kind == k,
+            (E::Timeout, E::Timeout) => true,
+            (E::DeadlineExceeded { deadline }, E::DeadlineExceeded { deadline: d }) => {
+                deadline == d
+            }
+            (
+                E::Decode {
+                    status,
+                    message,
+                    body_excerpt,
+                    body,
+                    request_id,
+                },
+                E::Decode {
+                    status: s,
+                    message: m,
+                    body_excerpt: x,
+                    body: b,
+                    request_id: r,
+                },
+            ) => status == s && message == m && body_excerpt == x && body == b && request_id == r,
+            (
+                E::CreatedButUnreadable {
+                    status,
+                    message,
+                    body,
+                    request_id,
+                },
+                E::CreatedButUnreadable {
+                    status: s,
+                    message: m,
+                    body: b,
+                    request_id: r,
+                },
+            ) => status == s && message == m && body == b && request_id == r,
+            (
+                E::ReferenceConflict {
+                    fields,
+                    existing,
+                    request_id,
+                },
+                E::ReferenceConflict {
+                    fields: f,
+                    existing: e,
+                    request_id: r,
+                },
+            ) => fields == f && existing == e && request_id == r,
+            (
+                E::RateLimited {
+                    retry_after,
+                    request_id,
+                },
+                E::RateLimited {
+                    retry_after: a,
+                    request_id: r,
+                },
+            ) => retry_after == a && request_id == r,
+            (E::Config(a), E::Config(b)) | (E::InvalidRequest(a), E::InvalidRequest(b)) => a == b,
+            (E::RateLimiter(a), E::RateLimiter(b)) => a == b,
+            (
+                E::InsufficientFunds { needed, available },
+                E::InsufficientFunds {
+                    needed: n,
+                    available: a,
+                },
+            ) => needed == n && available == a,
+            _ => false,
+        }
+    }
 }
 
 struct DisplayApi<'a> {
@@ -140,7 +338,10 @@ impl Error {
     /// [`crate::retry`]).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Timeout | Error::RateLimited { .. } => true,
+            Error::Transport { .. }
+            | Error::Timeout
+            | Error::DeadlineExceeded { .. }
+            | Error::RateLimited { .. } => true,
             Error::Api { status, code, .. } => is_retryable_status(*status) || code.is_retryable(),
             Error::Decode {
                 status: Some(status),
@@ -148,6 +349,47 @@ impl Error {
             } => is_retryable_status(*status),
             _ => false,
         }
+    }
+
+    /// `true` for an attempt's timeout or the call's deadline.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout | Error::DeadlineExceeded { .. })
+    }
+
+    /// `true` when connecting failed (DNS, refused, TLS handshake): the request did not
+    /// reach the server.
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        )
+    }
+
+    /// `true` for HTTP 429 from LuxCore.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Error::RateLimited { .. })
+    }
+
+    /// `true` for an answer whose body could not be decoded ([`Error::Decode`] or
+    /// [`Error::CreatedButUnreadable`]).
+    pub fn is_decode(&self) -> bool {
+        matches!(
+            self,
+            Error::Decode { .. } | Error::CreatedButUnreadable { .. }
+        )
+    }
+
+    /// `true` for [`Error::ReferenceConflict`].
+    pub fn is_reference_conflict(&self) -> bool {
+        matches!(self, Error::ReferenceConflict { .. })
+    }
+
+    /// `true` for [`Error::CreatedButUnreadable`]: the payment may exist.
+    pub fn is_created_but_unreadable(&self) -> bool {
+        matches!(self, Error::CreatedButUnreadable { .. })
     }
 
     /// The API error code: the parsed code of [`Error::Api`],
@@ -163,17 +405,33 @@ impl Error {
     /// The HTTP status, when the error comes from a response.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } => Some(*status),
+            Error::Api { status, .. } | Error::CreatedButUnreadable { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }
     }
 
-    /// The request id to quote to LuxCore support, when the server sent one.
+    /// The request id to quote to LuxCore support, when the server sent one (every error
+    /// that comes from a response: the body's `request_id` or the `X-Request-Id` header).
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Api { request_id, .. } => request_id.as_deref(),
+            Error::Api { request_id, .. }
+            | Error::Decode { request_id, .. }
+            | Error::CreatedButUnreadable { request_id, .. }
+            | Error::ReferenceConflict { request_id, .. }
+            | Error::RateLimited { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The JSON body of an answer that could not be decoded, when it was JSON
+    /// ([`Error::Decode`], [`Error::CreatedButUnreadable`]).
+    pub fn body(&self) -> Option<&Value> {
+        match self {
+            Error::Decode { body, .. } | Error::CreatedButUnreadable { body, .. } => {
+                body.as_deref()
+            }
             _ => None,
         }
     }
@@ -184,7 +442,10 @@ impl Error {
             Error::Api { .. } => "api",
             Error::Transport { .. } => "transport",
             Error::Timeout => "timeout",
+            Error::DeadlineExceeded { .. } => "deadline_exceeded",
             Error::Decode { .. } => "decode",
+            Error::CreatedButUnreadable { .. } => "created_but_unreadable",
+            Error::ReferenceConflict { .. } => "reference_conflict",
             Error::RateLimited { .. } => "rate_limited",
             Error::Config(_) => "config",
             Error::InvalidRequest(_) => "invalid_request",
@@ -193,18 +454,70 @@ impl Error {
         }
     }
 
-    /// Maps a transport-level `reqwest` error.
-    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+    /// [`Error::Decode`] for `body` (excerpt, and the JSON value when it is small JSON).
+    pub(crate) fn decode(
+        status: Option<u16>,
+        message: String,
+        body: &[u8],
+        request_id: Option<String>,
+    ) -> Self {
+        Error::Decode {
+            status,
+            message,
+            body_excerpt: body_excerpt(body),
+            body: body_value(body),
+            request_id,
+        }
+    }
+
+    /// [`Error::RateLimited`].
+    pub(crate) fn rate_limited(retry_after: Option<Duration>, request_id: Option<String>) -> Self {
+        Error::RateLimited {
+            retry_after,
+            request_id,
+        }
+    }
+
+    /// [`Error::Transport`] detected by the SDK itself (no underlying error).
+    pub(crate) fn transport(message: String) -> Self {
+        Error::Transport {
+            message,
+            kind: TransportKind::Other,
+            source: None,
+        }
+    }
+
+    /// Maps a transport-level `reqwest` error, keeping it as the source.
+    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
         if err.is_timeout() {
             Error::Timeout
         } else if err.is_builder() {
-            Error::Config(error_chain(err))
+            Error::Config(error_chain(&err))
         } else {
+            let kind = if err.is_connect() {
+                TransportKind::Connect
+            } else if err.is_body() || err.is_decode() {
+                TransportKind::Body
+            } else if err.is_request() {
+                TransportKind::Request
+            } else {
+                TransportKind::Other
+            };
             Error::Transport {
-                message: error_chain(err),
+                message: error_chain(&err),
+                kind,
+                source: Some(Arc::new(err)),
             }
         }
     }
+}
+
+/// The body as JSON when it is JSON of at most [`BODY_VALUE_MAX_BYTES`].
+pub(crate) fn body_value(body: &[u8]) -> Option<Box<Value>> {
+    if body.len() > BODY_VALUE_MAX_BYTES {
+        return None;
+    }
+    serde_json::from_slice(body).ok().map(Box::new)
 }
 
 /// `err` followed by its sources, `: `-separated.

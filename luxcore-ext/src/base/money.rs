@@ -5,12 +5,29 @@ use std::str::FromStr;
 
 use luxcore_api::enums::Currency;
 
-/// Number of decimal places used for every currency.
+/// Number of decimal places of every documented currency.
 ///
 /// All documented LuxCore currencies (ARS, AUD, LKR, MXN, TRY, UYU) have two minor-unit
-/// decimals in ISO 4217, and the API sends every amount in minor units. Currencies this SDK
-/// does not know (`Currency::Other`) are **also** treated as having two decimals.
+/// decimals in ISO 4217 ([`minor_unit_exponent`]), and the API sends every amount in minor
+/// units. A currency this SDK does not know (`Currency::Other`) has **no** assumed
+/// exponent: its amounts are kept and shown in minor units, decimal text in it is refused,
+/// and a payment request in it is refused before sending.
 pub const DECIMALS: u32 = 2;
+
+/// The ISO 4217 minor-unit exponent of a documented currency (2 for ARS, AUD, LKR, MXN,
+/// TRY and UYU); `None` for a currency this SDK does not know, whose minor unit it does
+/// not guess.
+pub fn minor_unit_exponent(currency: &Currency) -> Option<u32> {
+    match currency {
+        Currency::ARS
+        | Currency::AUD
+        | Currency::LKR
+        | Currency::MXN
+        | Currency::TRY
+        | Currency::UYU => Some(2),
+        _ => None,
+    }
+}
 
 const SCALE: i128 = 10_i128.pow(DECIMALS);
 
@@ -71,6 +88,10 @@ pub enum MoneyParseError {
     /// The amount does not fit in an `i64` of minor units.
     #[error("amount out of range: {0:?}")]
     Overflow(String),
+    /// The currency's minor unit is not known to this SDK (see [`minor_unit_exponent`]),
+    /// so a decimal amount in it cannot be converted exactly.
+    #[error("the minor unit of {0} is not known: give the amount in minor units")]
+    UnknownCurrency(String),
     /// `"<amount> <CODE>"` was expected but no currency code follows the amount.
     #[error("missing currency code in {0:?}")]
     MissingCurrency(String),
@@ -164,6 +185,9 @@ impl Money {
     /// are optional but must group three digits. An optional leading `+` or `-` sign and
     /// surrounding whitespace are accepted.
     pub fn parse_decimal(text: &str, currency: Currency) -> Result<Money, MoneyParseError> {
+        if minor_unit_exponent(&currency).is_none() {
+            return Err(MoneyParseError::UnknownCurrency(currency.to_string()));
+        }
         let trimmed = text.trim();
         let (negative, body) = split_sign(trimmed, true);
         if body.is_empty() {
@@ -255,8 +279,12 @@ fn check_grouping(int_part: &str) -> Option<()> {
 
 impl fmt::Display for Money {
     /// `1,500.00 ARS`, `-1,500.00 ARS`: thousands separators, always [`DECIMALS`] decimals,
-    /// then the currency code.
+    /// then the currency code. A currency without a known minor unit shows the minor units
+    /// as they are: `150000 EUR (minor units)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if minor_unit_exponent(&self.currency).is_none() {
+            return write!(f, "{} {} (minor units)", self.minor, self.currency);
+        }
         let magnitude = self.minor.unsigned_abs();
         let scale = SCALE as u64;
         let whole = (magnitude / scale).to_string();
@@ -325,8 +353,13 @@ mod tests {
         assert_eq!(ars(123_456_789_012).to_string(), "1,234,567,890.12 ARS");
         assert_eq!(ars(i64::MIN).to_string(), "-92,233,720,368,547,758.08 ARS");
         assert_eq!(ars(i64::MAX).to_string(), "92,233,720,368,547,758.07 ARS");
+        // No minor unit is guessed for a currency the SDK does not know.
         let other = Money::new(1234, Currency::from("EUR"));
-        assert_eq!(other.to_string(), "12.34 EUR");
+        assert_eq!(other.to_string(), "1234 EUR (minor units)");
+        for currency in ["ARS", "AUD", "LKR", "MXN", "TRY", "UYU"] {
+            assert_eq!(minor_unit_exponent(&Currency::from(currency)), Some(2));
+        }
+        assert_eq!(minor_unit_exponent(&Currency::from("EUR")), None);
     }
 
     #[test]
@@ -365,6 +398,7 @@ mod tests {
                 MoneyParseError::Overflow(_) => "Overflow",
                 MoneyParseError::MissingCurrency(_) => "MissingCurrency",
                 MoneyParseError::InvalidCurrency(_) => "InvalidCurrency",
+                MoneyParseError::UnknownCurrency(_) => "UnknownCurrency",
             }
         }
         let cases = [
@@ -437,7 +471,7 @@ mod tests {
         assert_eq!("1,500.00 ARS".parse::<Money>(), Ok(ars(150_000)));
         assert_eq!(
             "12.34 EUR".parse::<Money>(),
-            Ok(Money::new(1234, Currency::Other("EUR".into())))
+            Err(MoneyParseError::UnknownCurrency("EUR".into()))
         );
         assert!(matches!(
             "1500".parse::<Money>(),

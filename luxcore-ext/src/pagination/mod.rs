@@ -79,7 +79,7 @@ pub(crate) use filters::status_range_query;
 pub use walk::{Page, paginate, paginate_with, window};
 
 use crate::base::error::{Error, Result};
-use crate::transport::client::{ApiCall, Run};
+use crate::transport::client::ApiCall;
 
 /// Largest page size the API accepts (`limit` maximum); the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -189,11 +189,11 @@ pub(crate) fn api_offset(offset: u64) -> Result<i32> {
 }
 
 /// One page as a call (validating paging and `checked` first).
-pub(crate) fn page_call<T, R>(
+pub(crate) fn page_call<T: Send + 'static>(
     paging: Paging,
     checked: Result<()>,
-    fetch: impl FnOnce(i32, u32) -> ApiCall<Page<T>, R>,
-) -> ApiCall<Page<T>, R> {
+    fetch: impl FnOnce(i32, u32) -> ApiCall<Page<T>>,
+) -> ApiCall<Page<T>> {
     match checked
         .and_then(|()| paging.validate())
         .and_then(|()| api_offset(paging.offset))
@@ -231,15 +231,14 @@ struct Snapshot<Q> {
 
 /// A list stream without a filter to pin: [`paginate_with`] over `fetch(offset, limit)`
 /// pages, or the validation error (of `paging` or `checked`) alone.
-pub(crate) fn walk_list<T, K, R>(
+pub(crate) fn walk_list<T, K>(
     paging: Paging,
     checked: Result<()>,
-    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>, R> + Send + Sync + 'static,
+    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
     id_of: fn(&T) -> Option<K>,
 ) -> ListStream<T>
 where
     T: Send + 'static,
-    R: Run<Page<T>>,
     K: Eq + std::hash::Hash + Send + 'static,
 {
     walk_query(paging, checked, Unpinned, move |_, o, l| fetch(o, l), id_of)
@@ -261,16 +260,15 @@ impl Pin for Unpinned {
 /// the first ask only for records created at or before the first page's `Date` rounded up
 /// to the next second (or the filter's own `created_to`, if earlier). Rounded up, so that
 /// every record the first page saw is inside the snapshot.
-pub(crate) fn walk_query<T, K, Q, R>(
+pub(crate) fn walk_query<T, K, Q>(
     paging: Paging,
     checked: Result<()>,
     query: Q,
-    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>, R> + Send + Sync + 'static,
+    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
     id_of: fn(&T) -> Option<K>,
 ) -> ListStream<T>
 where
     T: Send + 'static,
-    R: Run<Page<T>>,
     K: Eq + std::hash::Hash + Send + 'static,
     Q: Pin + Send + Sync + 'static,
 {
@@ -331,7 +329,7 @@ macro_rules! list_methods {
         $list:ident, $stream:ident, $collect:ident $(, $parent:ident)?
     ) => {
         #[doc = concat!("One page of ", $what, ": the resource's [`Paging`](crate::pagination::Paging) `page_size` items from its `offset`.")]
-        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>, impl Run<Page<$item>>> {
+        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>> {
             let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
             let client = self.client.clone();
             let checked = $crate::pagination::filters::Query::check(filter);
@@ -365,7 +363,7 @@ enum Prefetched<T> {
 }
 
 impl<T: Send + 'static> Prefetched<T> {
-    fn start(call: ApiCall<T, impl Run<T>>) -> Self {
+    fn start(call: ApiCall<T>) -> Self {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 // The request's `luxcore.request` span keeps the parent and the subscriber it
@@ -393,10 +391,9 @@ impl<T> Future for Prefetched<T> {
                 joined.unwrap_or_else(|failed| match failed.try_into_panic() {
                     // A panic in the request is the caller's, as if polled inline.
                     Ok(panic) => std::panic::resume_unwind(panic),
-                    Err(_) => Err(Error::Transport {
-                        message: "the page request was cancelled: the runtime is shutting down"
-                            .into(),
-                    }),
+                    Err(_) => Err(Error::transport(
+                        "the page request was cancelled: the runtime is shutting down".into(),
+                    )),
                 })
             }),
             Prefetched::Inline(call) => std::pin::Pin::new(call).poll(cx),

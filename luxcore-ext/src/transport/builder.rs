@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 
 use super::client::{Inner, LuxCore};
 use super::hook::AuthHook;
-use super::retry::RetryPolicy;
+use super::retry::{RetryBudget, RetryPolicy};
 use crate::base::error::{Error, Result};
 use crate::credentials::{ApiKey, Credentials, HmacV2};
 use crate::rate_limit::{Limiter, RateLimiter, RateLimits};
@@ -20,6 +20,8 @@ pub const USER_AGENT: &str = concat!("luxcore-rs/", env!("CARGO_PKG_VERSION"));
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default deadline of a whole call ([`LuxCoreBuilder::deadline`]).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Configures a [`LuxCore`] client. [`Self::build`] validates everything and returns
 /// [`Error::Config`] (never panics) on a bad setting.
@@ -53,6 +55,8 @@ pub struct LuxCoreBuilder {
     #[cfg(feature = "redis")]
     shared_limits: Option<crate::rate_limit::SharedLimits>,
     clock_skew: i64,
+    deadline: Option<Duration>,
+    budget: Option<RetryBudget>,
 }
 
 impl LuxCore {
@@ -86,6 +90,8 @@ impl LuxCoreBuilder {
             #[cfg(feature = "redis")]
             shared_limits: None,
             clock_skew: 0,
+            deadline: Some(DEFAULT_DEADLINE),
+            budget: None,
         }
     }
 
@@ -188,6 +194,21 @@ impl LuxCoreBuilder {
         self
     }
 
+    /// Deadline of every call (default [`DEFAULT_DEADLINE`], 2 minutes): rate-limiter
+    /// waits, attempts and backoff sleeps together. A call's own
+    /// [`CallOptions::deadline`](crate::CallOptions::deadline) replaces it.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The retry budget shared by this client and its clones (default
+    /// [`RetryBudget::standard`]; [`RetryBudget::unlimited`] turns it off).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Starts with the v2 clock off by `offset_secs` (tests of the clock-skew correction).
     #[doc(hidden)]
     pub fn clock_skew_for_tests(mut self, offset_secs: i64) -> Self {
@@ -270,6 +291,8 @@ impl LuxCoreBuilder {
             hook,
             retry: self.retry,
             limiter,
+            deadline: self.deadline,
+            budget: Arc::new(self.budget.unwrap_or_default()),
         }))
     }
 }

@@ -11,7 +11,6 @@
 
 use std::fmt;
 use std::future::IntoFuture;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,15 +21,14 @@ use futures::future::BoxFuture;
 use luxcore_api::ResponseValue;
 use luxcore_api::operations::{Auth, Operation, RateLimitBucket, RetryClass, auth_for_path};
 use luxcore_api::types::ErrorResponse;
-use pin_project_lite::pin_project;
 use reqwest::{Method, StatusCode};
 use tracing::{Instrument, Span, field};
 
 use super::decode::{ApiError, from_api_error};
 use super::hook::{AttemptHook, AuthHook};
-use super::retry::RetryPolicy;
+use super::retry::{RetryBudget, RetryPolicy};
 use crate::base::context::{AttemptContext, AttemptMeta, Response, ResponseMeta};
-use crate::base::error::{Error, ErrorCode, Result, body_excerpt};
+use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::headers::server_date;
 use crate::credentials::Credentials;
 use crate::rate_limit::{Limiter, RateBucket};
@@ -65,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) hook: Arc<AuthHook>,
     pub(crate) retry: RetryPolicy,
     pub(crate) limiter: Option<Limiter>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) budget: Arc<RetryBudget>,
 }
 
 /// Options of one call, overriding the client's for it alone (see [`ApiCall::with_options`]).
@@ -75,6 +75,13 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// Retry policy of this call (default: the client's).
     pub retry: Option<RetryPolicy>,
+    /// Deadline of the whole call, from when it is sent: rate-limiter waits, every attempt
+    /// and every backoff sleep (default: the client's, see
+    /// [`LuxCoreBuilder::deadline`](crate::LuxCoreBuilder::deadline)). A limiter slot
+    /// later than the deadline, or a retry whose wait would pass it, ends the call; each
+    /// attempt's timeout is cut to the time left. [`Error::DeadlineExceeded`] when it
+    /// passes before any answer.
+    pub deadline: Option<Duration>,
 }
 
 impl CallOptions {
@@ -92,6 +99,12 @@ impl CallOptions {
     /// Sets [`Self::retry`].
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Sets [`Self::deadline`].
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 }
@@ -116,7 +129,7 @@ type AttemptResult<T> = std::result::Result<ResponseValue<T>, ApiError>;
 /// A typed call being assembled by a resource method ([`ApiCall::plan`]): the operation
 /// and its attempt closure, waiting for the conversion of the answer
 /// ([`map`](Self::map), [`and_then`](Self::and_then) or [`unchanged`](Self::unchanged)), which
-/// seals it into an [`ApiCall`] whose future the caller holds (not boxed).
+/// seals it into an [`ApiCall`].
 pub(crate) struct CallPlan<A> {
     client: LuxCore,
     operation: Operation,
@@ -125,10 +138,7 @@ pub(crate) struct CallPlan<A> {
 
 impl<A> CallPlan<A> {
     /// Converts the value once it arrived.
-    pub(crate) fn map<R, F, T>(
-        self,
-        f: impl FnOnce(R) -> T + Send + 'static,
-    ) -> ApiCall<T, impl Run<T>>
+    pub(crate) fn map<R, F, T>(self, f: impl FnOnce(R) -> T + Send + 'static) -> ApiCall<T>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -139,7 +149,7 @@ impl<A> CallPlan<A> {
     }
 
     /// The value as it arrived.
-    pub(crate) fn unchanged<R, F>(self) -> ApiCall<R, impl Run<R>>
+    pub(crate) fn unchanged<R, F>(self) -> ApiCall<R>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -152,7 +162,7 @@ impl<A> CallPlan<A> {
     pub(crate) fn and_then<R, F, T>(
         self,
         f: impl FnOnce(R, &ResponseMeta) -> Result<T> + Send + 'static,
-    ) -> ApiCall<T, impl Run<T>>
+    ) -> ApiCall<T>
     where
         A: FnMut(luxcore_api::Client) -> F + Send + 'static,
         F: Future<Output = AttemptResult<R>> + Send + 'static,
@@ -164,7 +174,7 @@ impl<A> CallPlan<A> {
             operation,
             mut attempt,
         } = self;
-        ApiCall::new(move |options: CallOptions| async move {
+        ApiCall::from_fn(move |options: CallOptions| async move {
             let send = |hook| attempt(client.generated_for(hook));
             let answer = client
                 .run(operation, Some(operation.auth), &options, send)
@@ -176,44 +186,20 @@ impl<A> CallPlan<A> {
     }
 }
 
-/// What an [`ApiCall`] does once sent: the call's sealed request, from its [`CallOptions`]
-/// to the future of its value with the [`ResponseMeta`].
-///
-/// Typed methods return `ApiCall<T, impl Run<T>>`, so the call's future is held by whoever
-/// awaits it (on the stack, in a task) instead of in a box of its own. To name the type (a
-/// struct field, calls of different methods in one `Vec`), use [`ApiCall::boxed`], which
-/// gives an [`ApiCall<T>`] of the default [`BoxedRun<T>`].
-pub trait Run<T>: Send + 'static {
-    /// The future of the sent call.
-    type Future: Future<Output = Result<Response<T>>> + Send + 'static;
+/// The sealed request of an [`ApiCall`]: from its [`CallOptions`] to the future of its
+/// value with the [`ResponseMeta`].
+type Sealed<T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
 
-    /// Sends the call with `options`.
-    fn run(self, options: CallOptions) -> Self::Future;
-}
-
-impl<T, R, F> Run<T> for R
-where
-    R: FnOnce(CallOptions) -> F + Send + 'static,
-    F: Future<Output = Result<Response<T>>> + Send + 'static,
-{
-    type Future = F;
-
-    fn run(self, options: CallOptions) -> F {
-        self(options)
-    }
-}
-
-/// A [`Run`] in a box: the type of [`ApiCall::boxed`] calls, and `ApiCall`'s default.
-pub type BoxedRun<T> =
-    Box<dyn FnOnce(CallOptions) -> BoxFuture<'static, Result<Response<T>>> + Send>;
-
-/// One API call, not sent yet: the request is the builder.
+/// One API call, not sent yet: the request is the builder. Every network method of the
+/// SDK returns one.
 ///
 /// `.await` it for the value; [`with_meta`](Self::with_meta) for the value with its
 /// [`ResponseMeta`] (request id, status, attempts, `X-RateLimit-*`);
 /// [`with_options`](Self::with_options) (or [`timeout`](Self::timeout),
-/// [`retry`](Self::retry)) to change the timeout or retry policy of this call alone;
-/// [`boxed`](Self::boxed) to give it a type you can name (`ApiCall<T>`).
+/// [`deadline`](Self::deadline), [`retry`](Self::retry)) to change the per-attempt
+/// timeout, the whole call's deadline or the retry policy of this call alone. `ApiCall<T>`
+/// is a plain type: store it in a struct field or put calls of different methods in one
+/// `Vec`.
 ///
 /// ```no_run
 /// # async fn demo(client: luxcore_ext::LuxCore) -> luxcore_ext::Result<()> {
@@ -225,27 +211,23 @@ pub type BoxedRun<T> =
 /// let answer = client
 ///     .payments()
 ///     .get("pay_123")
-///     .with_options(CallOptions::new().timeout(Duration::from_secs(5)).retry(RetryPolicy::none()))
+///     .with_options(CallOptions::new().deadline(Duration::from_secs(5)).retry(RetryPolicy::none()))
 ///     .with_meta()
 ///     .await?;
 /// println!("{:?} after {} attempt(s), request id {:?}", answer.status, answer.meta().attempts, answer.meta().request_id);
 ///
-/// // Calls of different methods, kept together: box them.
-/// let calls: Vec<ApiCall<Payment>> = vec![
-///     client.payments().get("pay_1").boxed(),
-///     client.payments().cancel("pay_2").boxed(),
-/// ];
+/// // Calls of different methods, kept together.
+/// let calls: Vec<ApiCall<Payment>> = vec![client.payments().get("pay_1"), client.payments().cancel("pay_2")];
 /// # let _ = (payment, calls); Ok(()) }
 /// ```
 #[must_use = "an ApiCall does nothing until awaited"]
-pub struct ApiCall<T, R = BoxedRun<T>> {
+pub struct ApiCall<T> {
     options: CallOptions,
     /// The request, or why it was rejected before sending.
-    run: std::result::Result<R, Error>,
-    value: PhantomData<fn() -> T>,
+    run: std::result::Result<Sealed<T>, Error>,
 }
 
-impl<T, R> fmt::Debug for ApiCall<T, R> {
+impl<T> fmt::Debug for ApiCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiCall")
             .field("options", &self.options)
@@ -267,13 +249,15 @@ impl ApiCall<()> {
     }
 }
 
-impl<T, R> ApiCall<T, R> {
-    /// A call that sends `run`.
-    fn new(run: R) -> Self {
+impl<T: Send + 'static> ApiCall<T> {
+    /// A call that runs `run` with its options when sent (one or several requests).
+    pub(crate) fn from_fn<F>(run: impl FnOnce(CallOptions) -> F + Send + 'static) -> Self
+    where
+        F: Future<Output = Result<Response<T>>> + Send + 'static,
+    {
         ApiCall {
             options: CallOptions::default(),
-            run: Ok(run),
-            value: PhantomData,
+            run: Ok(Box::new(move |options| Box::pin(run(options)))),
         }
     }
 
@@ -282,7 +266,6 @@ impl<T, R> ApiCall<T, R> {
         ApiCall {
             options: CallOptions::default(),
             run: Err(error),
-            value: PhantomData,
         }
     }
 
@@ -298,38 +281,30 @@ impl<T, R> ApiCall<T, R> {
         self
     }
 
+    /// Sets the deadline of the whole call: rate-limiter waits, attempts and backoff
+    /// sleeps together (see [`CallOptions::deadline`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.options.deadline = Some(deadline);
+        self
+    }
+
     /// Sets the retry policy of this call.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.options.retry = Some(retry);
         self
     }
-}
 
-impl<T: Send + 'static, R: Run<T>> ApiCall<T, R> {
     /// Sends the call; the value comes with its [`ResponseMeta`].
-    pub fn with_meta(self) -> MetaFuture<R::Future> {
+    pub fn with_meta(self) -> MetaFuture<T> {
         match self.run {
             Ok(run) => MetaFuture {
-                sent: Some(run.run(self.options)),
+                sent: Some(run(self.options)),
                 rejected: None,
-                answered: false,
             },
             Err(error) => MetaFuture {
                 sent: None,
                 rejected: Some(error),
-                answered: false,
             },
-        }
-    }
-
-    /// The same call with its request in a box, as an [`ApiCall<T>`]: a type you can name.
-    pub fn boxed(self) -> ApiCall<T> {
-        ApiCall {
-            options: self.options,
-            run: self
-                .run
-                .map(|run| -> BoxedRun<T> { Box::new(move |options| Box::pin(run.run(options))) }),
-            value: PhantomData,
         }
     }
 
@@ -337,7 +312,7 @@ impl<T: Send + 'static, R: Run<T>> ApiCall<T, R> {
     pub(crate) fn map<U: Send + 'static>(
         self,
         f: impl FnOnce(T) -> U + Send + 'static,
-    ) -> ApiCall<U, impl Run<U>> {
+    ) -> ApiCall<U> {
         self.and_then(|value, _| Ok(f(value)))
     }
 
@@ -346,24 +321,35 @@ impl<T: Send + 'static, R: Run<T>> ApiCall<T, R> {
     pub(crate) fn and_then<U: Send + 'static>(
         self,
         f: impl FnOnce(T, &ResponseMeta) -> Result<U> + Send + 'static,
-    ) -> ApiCall<U, impl Run<U>> {
+    ) -> ApiCall<U> {
+        self.wrap(|answer| {
+            let (value, meta) = answer?.into_parts();
+            let value = f(value, &meta)?;
+            Ok(Response::new(value, meta))
+        })
+    }
+
+    /// Converts the error of a failed call.
+    pub(crate) fn map_err(self, f: impl FnOnce(Error) -> Error + Send + 'static) -> ApiCall<T> {
+        self.wrap(|answer| answer.map_err(f))
+    }
+
+    fn wrap<U: Send + 'static>(
+        self,
+        f: impl FnOnce(Result<Response<T>>) -> Result<Response<U>> + Send + 'static,
+    ) -> ApiCall<U> {
         ApiCall {
             options: self.options,
-            run: self.run.map(|run| {
-                move |options| async move {
-                    let (value, meta) = run.run(options).await?.into_parts();
-                    let value = f(value, &meta)?;
-                    Ok(Response::new(value, meta))
-                }
+            run: self.run.map(|run| -> Sealed<U> {
+                Box::new(move |options| Box::pin(async move { f(run(options).await) }))
             }),
-            value: PhantomData,
         }
     }
 }
 
-impl<T: Send + 'static, R: Run<T>> IntoFuture for ApiCall<T, R> {
+impl<T: Send + 'static> IntoFuture for ApiCall<T> {
     type Output = Result<T>;
-    type IntoFuture = CallFuture<R::Future>;
+    type IntoFuture = CallFuture<T>;
 
     fn into_future(self) -> Self::IntoFuture {
         CallFuture {
@@ -372,67 +358,52 @@ impl<T: Send + 'static, R: Run<T>> IntoFuture for ApiCall<T, R> {
     }
 }
 
-pin_project! {
-    /// The future of [`ApiCall::with_meta`]: the value with its [`ResponseMeta`]. Polled again
-    /// after it completed, it answers [`Error::InvalidRequest`] (it does not panic).
-    #[must_use = "futures do nothing unless polled"]
-    pub struct MetaFuture<F> {
-        #[pin]
-        sent: Option<F>,
-        rejected: Option<Error>,
-        // Fused: once answered, polling again answers an error instead of resuming a
-        // finished future. A flag rather than `sent.set(None)`, which writes the whole
-        // (~2 KiB) future.
-        answered: bool,
-    }
+/// The future of [`ApiCall::with_meta`]: the value with its [`ResponseMeta`]. Polled again
+/// after it completed, it answers [`Error::InvalidRequest`] (it does not panic).
+#[must_use = "futures do nothing unless polled"]
+pub struct MetaFuture<T> {
+    sent: Option<BoxFuture<'static, Result<Response<T>>>>,
+    rejected: Option<Error>,
 }
 
-impl<T, F: Future<Output = Result<Response<T>>>> Future for MetaFuture<F> {
+impl<T> Future for MetaFuture<T> {
     type Output = Result<Response<T>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if !*this.answered
-            && let Some(sent) = this.sent.as_pin_mut()
-        {
-            let answer = std::task::ready!(sent.poll(cx));
-            *this.answered = true;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(sent) = self.sent.as_mut() {
+            let answer = std::task::ready!(sent.as_mut().poll(cx));
+            self.sent = None;
             return Poll::Ready(answer);
         }
-        *this.answered = true;
-        Poll::Ready(Err(this.rejected.take().unwrap_or_else(|| {
+        Poll::Ready(Err(self.rejected.take().unwrap_or_else(|| {
             Error::InvalidRequest("the call was polled again after it completed".into())
         })))
     }
 }
 
-impl<F> fmt::Debug for MetaFuture<F> {
+impl<T> fmt::Debug for MetaFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MetaFuture")
     }
 }
 
-pin_project! {
-    /// The future of an awaited [`ApiCall`]: its value without the [`ResponseMeta`].
-    #[must_use = "futures do nothing unless polled"]
-    pub struct CallFuture<F> {
-        #[pin]
-        call: MetaFuture<F>,
-    }
+/// The future of an awaited [`ApiCall`]: its value without the [`ResponseMeta`].
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture<T> {
+    call: MetaFuture<T>,
 }
 
-impl<T, F: Future<Output = Result<Response<T>>>> Future for CallFuture<F> {
+impl<T> Future for CallFuture<T> {
     type Output = Result<T>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.project()
-            .call
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        Pin::new(&mut self.call)
             .poll(cx)
             .map(|answer| answer.map(Response::into_inner))
     }
 }
 
-impl<F> fmt::Debug for CallFuture<F> {
+impl<T> fmt::Debug for CallFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CallFuture")
     }
@@ -517,24 +488,63 @@ impl LuxCore {
         let inner = &*self.inner;
         let policy = options.retry.as_ref().unwrap_or(&inner.retry);
         let started = Instant::now();
+        let deadline = options.deadline.or(inner.deadline);
+        let deadline_at = deadline.map(|d| tokio::time::Instant::now() + d);
+        let past_deadline = || Error::DeadlineExceeded {
+            deadline: deadline.unwrap_or_default(),
+        };
         let mut clock_corrected = false;
         let mut attempt: u32 = 0;
+        // The cost of the retry being made (given back if it succeeds).
+        let mut spent: u32 = 0;
         loop {
             attempt += 1;
             if let Some(limiter) = &inner.limiter {
-                limiter.until_ready(bucket(operation.bucket)).await?;
+                let wait = limiter.until_ready(bucket(operation.bucket));
+                match deadline_at {
+                    // Cancelled at the deadline, the wait takes no slot.
+                    Some(at) => tokio::time::timeout_at(at, wait)
+                        .await
+                        .map_err(|_| past_deadline())??,
+                    None => wait.await?,
+                }
             }
+            let timeout = match deadline_at {
+                Some(at) => {
+                    let left = at.saturating_duration_since(tokio::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(past_deadline());
+                    }
+                    let own = options.timeout.or(inner.hook.default_timeout());
+                    Some(own.map_or(left, |own| own.min(left)))
+                }
+                None => options.timeout,
+            };
             let hook = Arc::new(AttemptHook {
                 shared: Arc::clone(&inner.hook),
-                context: AttemptContext::new(operation, auth, attempt, options.timeout),
+                context: AttemptContext::new(operation, auth, attempt, timeout),
             });
             // In a block of its own: the answer (up to a whole payment, ~1 KiB) is not kept in
             // this future's state across the awaits below.
             let (failure, meta) = {
-                let result = send(Arc::clone(&hook)).await;
+                let sent = send(Arc::clone(&hook));
+                let result = match deadline_at {
+                    // The attempt's timeout is cut to the deadline; this bounds what the
+                    // timeout does not cover (e.g. a hook or body read past it).
+                    Some(at) => match tokio::time::timeout_at(at, sent).await {
+                        Ok(result) => result,
+                        Err(_) => return Err(past_deadline()),
+                    },
+                    None => sent.await,
+                };
                 let meta = hook.context.take_meta();
                 match result {
                     Ok(value) => {
+                        inner.budget.refill(if spent > 0 {
+                            spent
+                        } else {
+                            inner.budget.success_refill()
+                        });
                         let status = meta.status.unwrap_or_else(|| value.status());
                         finish_span(attempt, Some(status), started);
                         let meta = ResponseMeta::new(value.status(), value.headers(), attempt);
@@ -551,6 +561,20 @@ impl LuxCore {
             }
             match policy.next_delay(operation.retry, &err, &meta, attempt, started.elapsed()) {
                 Some(delay) => {
+                    let late =
+                        deadline_at.is_some_and(|at| tokio::time::Instant::now() + delay >= at);
+                    let cost = inner.budget.cost_of(&err);
+                    if late || !inner.budget.try_spend(cost) {
+                        finish_span(attempt, status, started);
+                        tracing::debug!(
+                            attempt,
+                            error = err.kind(),
+                            reason = if late { "deadline" } else { "retry budget" },
+                            "luxcore: not retrying"
+                        );
+                        return Err(err);
+                    }
+                    spent = cost;
                     tracing::debug!(
                         attempt,
                         delay_ms = millis(delay),
@@ -695,11 +719,8 @@ impl LuxCore {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok((status, serde_json::Value::Null));
         }
-        let value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            status: Some(status.as_u16()),
-            message: e.to_string(),
-            body_excerpt: body_excerpt(&bytes),
-        })?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::decode(Some(status.as_u16()), e.to_string(), &bytes, None))?;
         Ok((status, value))
     }
 }

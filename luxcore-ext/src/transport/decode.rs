@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::base::context::AttemptMeta;
-use crate::base::error::{Error, ErrorCode, body_excerpt};
+use crate::base::error::{Error, ErrorCode};
 use crate::base::headers::{request_id as header_request_id, server_delay_hint};
 
 /// Error type of the generated client.
@@ -145,9 +145,10 @@ fn code_for_status(status: u16, error: Option<&str>) -> ErrorCode {
 }
 
 fn rate_limited(headers: &HeaderMap) -> Error {
-    Error::RateLimited {
-        retry_after: server_delay_hint(headers, luxcore_auth::unix_now()),
-    }
+    Error::rate_limited(
+        server_delay_hint(headers, luxcore_auth::unix_now()),
+        header_request_id(headers),
+    )
 }
 
 /// Maps a response (status, headers, body) that is an error or could not be decoded.
@@ -165,11 +166,7 @@ pub(crate) fn from_error_body(status: u16, headers: &HeaderMap, body: &[u8]) -> 
         Err(e) => format!("body is not valid JSON: {e}"),
         Ok(_) => format!("unexpected response body for HTTP {status}"),
     };
-    Error::Decode {
-        status: Some(status),
-        message,
-        body_excerpt: body_excerpt(body),
-    }
+    Error::decode(Some(status), message, body, header_request_id(headers))
 }
 
 /// Maps an error of the generated client, using what the request hook recorded about
@@ -191,11 +188,11 @@ pub(crate) async fn from_api_error(
             let headers = response.headers().clone();
             match response.bytes().await {
                 Ok(body) => from_error_body(status, &headers, &body),
-                Err(e) => Error::from_reqwest(&e),
+                Err(e) => Error::from_reqwest(e),
             }
         }
         E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
-            Error::from_reqwest(&e)
+            Error::from_reqwest(e)
         }
         E::Custom(message) => Error::Config(message),
         E::InvalidRequest(message) => Error::InvalidRequest(message),
@@ -214,11 +211,12 @@ fn decode_error(meta: &AttemptMeta, bytes: &Bytes, e: &serde_json::Error) -> Err
             return rate_limited(&meta.headers);
         }
     }
-    Error::Decode {
+    Error::decode(
         status,
-        message: e.to_string(),
-        body_excerpt: body_excerpt(bytes),
-    }
+        e.to_string(),
+        bytes,
+        header_request_id(&meta.headers),
+    )
 }
 
 #[cfg(test)]
@@ -325,7 +323,8 @@ mod tests {
         assert_eq!(
             err,
             Error::RateLimited {
-                retry_after: Some(Duration::from_secs(7))
+                retry_after: Some(Duration::from_secs(7)),
+                request_id: None,
             }
         );
         assert!(err.is_retryable());
@@ -421,7 +420,13 @@ mod tests {
             matches!(err, Error::Decode { status: Some(502), ref body_excerpt, .. } if body_excerpt == "<html>oops</html>")
         );
         let err = from_error_body(429, &headers, b"slow down");
-        assert_eq!(err, Error::RateLimited { retry_after: None });
+        assert_eq!(
+            err,
+            Error::RateLimited {
+                retry_after: None,
+                request_id: None
+            }
+        );
         // A 3xx is never an API error, even with an error-looking body.
         let err = from_error_body(302, &headers, br#"{"message":"moved"}"#);
         assert!(matches!(

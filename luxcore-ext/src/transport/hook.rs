@@ -57,6 +57,11 @@ impl AuthHook {
         }
     }
 
+    /// The client's per-attempt timeout, if it sets one on each request.
+    pub(crate) fn default_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.credentials
     }

@@ -43,6 +43,7 @@
 //! a `Date` header makes the client adopt the server clock (as an offset) and retry once
 //! immediately: the server rejected the request before processing it.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use luxcore_auth::unix_now;
@@ -148,7 +149,7 @@ impl RetryPolicy {
             return None;
         }
         let hint = match err {
-            Error::RateLimited { retry_after } => *retry_after,
+            Error::RateLimited { retry_after, .. } => *retry_after,
             _ if meta.status == Some(StatusCode::SERVICE_UNAVAILABLE) => {
                 retry_after_header(&meta.headers, unix_now())
             }
@@ -168,6 +169,105 @@ fn may_retry(class: RetryClass, err: &Error, meta: &AttemptMeta) -> bool {
             Error::Transport { .. } | Error::Timeout => meta.connect_error,
             _ => false,
         },
+    }
+}
+
+/// A retry budget shared by a client and its clones: a token bucket like the AWS SDK's
+/// standard retry mode, so that an outage does not multiply the fleet's load.
+///
+/// Every retry spends tokens ([`retry_cost`](Self::retry_cost), or
+/// [`timeout_cost`](Self::timeout_cost) after a timeout or a transport failure); a call
+/// that succeeds gives back the cost of the retry that succeeded, or
+/// [`success_refill`](Self::success_refill) when it succeeded at its first attempt. With
+/// too few tokens left the SDK does not retry and answers the attempt's error. The first
+/// attempt of a call never needs a token. Defaults ([`standard`](Self::standard)): 500
+/// tokens, 5 per retry, 10 per retry after a timeout, 1 back per first-attempt success,
+/// so about 100 retries in a row without a success empty it.
+///
+/// The budget lives in the process (each instance protects the service from its own
+/// retries); it needs no shared store.
+#[derive(Debug)]
+pub struct RetryBudget {
+    capacity: u32,
+    retry_cost: u32,
+    timeout_cost: u32,
+    success_refill: u32,
+    tokens: AtomicU32,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+impl RetryBudget {
+    /// 500 tokens, 5 per retry, 10 per retry after a timeout, 1 back per success.
+    pub fn standard() -> Self {
+        Self::new(500, 5, 10, 1)
+    }
+
+    /// A budget that never runs out (every retry the [`RetryPolicy`] allows is made).
+    pub fn unlimited() -> Self {
+        Self::new(u32::MAX, 0, 0, 0)
+    }
+
+    /// A budget of `capacity` tokens (full at the start).
+    pub fn new(capacity: u32, retry_cost: u32, timeout_cost: u32, success_refill: u32) -> Self {
+        RetryBudget {
+            capacity,
+            retry_cost,
+            timeout_cost,
+            success_refill,
+            tokens: AtomicU32::new(capacity),
+        }
+    }
+
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        self.tokens.load(Ordering::Relaxed)
+    }
+
+    /// Tokens a retry costs.
+    pub fn retry_cost(&self) -> u32 {
+        self.retry_cost
+    }
+
+    /// Tokens a retry after a timeout or transport failure costs.
+    pub fn timeout_cost(&self) -> u32 {
+        self.timeout_cost
+    }
+
+    /// Tokens a first-attempt success gives back.
+    pub fn success_refill(&self) -> u32 {
+        self.success_refill
+    }
+
+    /// What retrying after `err` costs.
+    pub(crate) fn cost_of(&self, err: &Error) -> u32 {
+        if err.is_timeout() || matches!(err, Error::Transport { .. }) {
+            self.timeout_cost
+        } else {
+            self.retry_cost
+        }
+    }
+
+    /// Takes `cost` tokens if there are that many.
+    pub(crate) fn try_spend(&self, cost: u32) -> bool {
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tokens| {
+                tokens.checked_sub(cost)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `tokens`, up to the capacity.
+    pub(crate) fn refill(&self, tokens: u32) {
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                Some(now.saturating_add(tokens).min(self.capacity))
+            });
     }
 }
 
@@ -210,6 +310,7 @@ mod tests {
         let policy = RetryPolicy::default().with_max_elapsed(Duration::from_secs(3600));
         let err = Error::RateLimited {
             retry_after: Some(Duration::from_secs(120)),
+            request_id: None,
         };
         let delay = policy.next_delay(
             RetryClass::Idempotent,
@@ -264,9 +365,7 @@ mod tests {
             connect_error: true,
             ..AttemptMeta::default()
         };
-        let transport = Error::Transport {
-            message: "reset".into(),
-        };
+        let transport = Error::transport("reset".into());
         let retried = |class, err: &Error, meta: &AttemptMeta| {
             policy
                 .next_delay(class, err, meta, 1, Duration::ZERO)
@@ -276,7 +375,7 @@ mod tests {
             // (error, idempotent/create retried, other POST retried [without connect error])
             (transport.clone(), true, false),
             (Error::Timeout, true, false),
-            (Error::RateLimited { retry_after: None }, true, true),
+            (Error::rate_limited(None, None), true, true),
             (api(500, ErrorCode::InternalError), true, false),
             (api(502, ErrorCode::Other("HTTP_502".into())), true, false),
             (api(503, ErrorCode::ServiceUnavailable), true, false),
@@ -287,20 +386,12 @@ mod tests {
             (api(401, ErrorCode::InvalidApiKey), false, false),
             (api(404, ErrorCode::PaymentNotFound), false, false),
             (
-                Error::Decode {
-                    status: Some(502),
-                    message: String::new(),
-                    body_excerpt: String::new(),
-                },
+                Error::decode(Some(502), String::new(), b"", None),
                 true,
                 false,
             ),
             (
-                Error::Decode {
-                    status: Some(200),
-                    message: String::new(),
-                    body_excerpt: String::new(),
-                },
+                Error::decode(Some(200), String::new(), b"", None),
                 false,
                 false,
             ),
@@ -352,5 +443,32 @@ mod tests {
             Duration::ZERO,
         );
         assert_eq!(delay, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn budget_spends_refills_and_runs_out() {
+        let budget = RetryBudget::new(12, 5, 10, 1);
+        let transport = Error::transport("reset".into());
+        let api = Error::Api {
+            status: 503,
+            code: crate::ErrorCode::ServiceUnavailable,
+            messages: vec![],
+            timestamp: None,
+            request_id: None,
+        };
+        assert_eq!(budget.cost_of(&transport), 10);
+        assert_eq!(budget.cost_of(&Error::Timeout), 10);
+        assert_eq!(budget.cost_of(&api), 5);
+        assert!(budget.try_spend(5));
+        assert!(budget.try_spend(5));
+        assert_eq!(budget.available(), 2);
+        assert!(!budget.try_spend(5), "only 2 tokens left");
+        assert_eq!(budget.available(), 2, "a refused spend takes nothing");
+        budget.refill(100);
+        assert_eq!(budget.available(), 12, "refills stop at the capacity");
+        let unlimited = RetryBudget::unlimited();
+        for _ in 0..1000 {
+            assert!(unlimited.try_spend(unlimited.cost_of(&api)));
+        }
     }
 }

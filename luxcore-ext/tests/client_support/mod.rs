@@ -1,6 +1,7 @@
 //! Helpers shared by the `client_*` integration tests.
 #![allow(dead_code)]
 
+use luxcore_ext::Money;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -140,12 +141,12 @@ pub fn unique_ref(prefix: &str) -> String {
 
 /// A deposit request.
 pub fn deposit(
-    amount: u64,
+    amount: i64,
     currency: luxcore_ext::Currency,
     method: luxcore_ext::PaymentMethod,
     reference: &str,
 ) -> luxcore_ext::types::PaymentCreateRequest {
-    luxcore_ext::payments::PaymentRequest::deposit(amount, currency, method, reference)
+    luxcore_ext::payments::PaymentRequest::deposit(Money::new(amount, currency), method, reference)
         .build()
         .unwrap()
 }
@@ -153,7 +154,7 @@ pub fn deposit(
 /// Creates a new deposit (merchant reference `unique_ref(prefix)`) and returns its id.
 pub async fn new_deposit_id(
     client: &LuxCore,
-    amount: u64,
+    amount: i64,
     currency: luxcore_ext::Currency,
     method: luxcore_ext::PaymentMethod,
     prefix: &str,
