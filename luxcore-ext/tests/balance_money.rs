@@ -102,6 +102,10 @@ proptest! {
             Some((_, code)) if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) => {
                 Err("InvalidCurrency")
             }
+            // No minor unit is guessed for a currency the SDK does not know.
+            Some((_, code)) if luxcore_ext::balance::minor_unit_exponent(&Currency::from(code)).is_none() => {
+                Err("UnknownCurrency")
+            }
             Some((amount, code)) => expected_decimal(amount).map(|minor| (minor, code.to_owned())),
         };
         prop_assert_eq!(
@@ -119,6 +123,7 @@ fn kind(error: &MoneyParseError) -> &'static str {
         MoneyParseError::TooManyDecimals(_) => "TooManyDecimals",
         MoneyParseError::Overflow(_) => "Overflow",
         MoneyParseError::MissingCurrency(_) => "MissingCurrency",
+        MoneyParseError::UnknownCurrency(_) => "UnknownCurrency",
         MoneyParseError::InvalidCurrency(_) => "InvalidCurrency",
         _ => "other",
     }
