@@ -11,6 +11,7 @@ use luxcore_api::types::{
 };
 use serde::Serialize;
 
+use super::request_id;
 use crate::clock::timestamp_string;
 use crate::error::{ApiError, Kind};
 
@@ -106,7 +107,8 @@ pub(crate) fn listed<L: ListEnvelope>(
 
 /// The body of an error: the business shape (`{statusCode, message: "...", error_code,
 /// timestamp}`) or the validation shape (`{statusCode: 400, message: [...], error: "Bad
-/// Request"}`, with `error_code` and `timestamp` for query parameters).
+/// Request"}`, with `error_code` and `timestamp` for query parameters); both with the
+/// `request_id` of the request being answered (also its `X-Request-Id`).
 pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
     let status_code = i32::from(error.status().as_u16());
     match error.kind() {
@@ -115,7 +117,7 @@ pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
             error_code: Some(code.clone()),
             message: ErrorMessage::String(message.clone()),
             path: None,
-            request_id: None,
+            request_id: request_id::current(),
             status_code,
             timestamp: Some(timestamp_string()),
         },
@@ -124,7 +126,7 @@ pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
             error_code: code.clone(),
             message: ErrorMessage::Array(messages.clone()),
             path: None,
-            request_id: None,
+            request_id: request_id::current(),
             status_code,
             timestamp: code.as_ref().map(|_| timestamp_string()),
         },
