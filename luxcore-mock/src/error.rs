@@ -1,11 +1,9 @@
-//! Errors: [`MockError`] for the Rust API, `ApiError` for HTTP responses.
+//! Errors: [`MockError`] for the Rust API, `ApiError` for what the API refuses (status,
+//! code, message). The domain returns `ApiError`; the HTTP edge renders it as an error body
+//! (`http::response`), the Rust API converts it into [`MockError::Rejected`].
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use luxcore_api::enums::ErrorCode;
-use luxcore_api::types::{ErrorMessage, ErrorResponse};
-
-use crate::util::timestamp_string;
 
 /// Error of [`MockServer`](crate::MockServer) methods.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +37,9 @@ impl MockError {
     }
 }
 
+/// The two error body shapes of the API.
 #[derive(Debug, Clone, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     /// `{statusCode, message: "...", error_code, timestamp}`.
     Business { code: ErrorCode, message: String },
     /// `{statusCode: 400, message: [...], error: "Bad Request"}`; `code` adds
@@ -51,7 +50,7 @@ enum Kind {
     },
 }
 
-/// An error answered by the HTTP API.
+/// An error answered by the HTTP API (rendered by the HTTP edge).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -171,28 +170,19 @@ impl ApiError {
         }
     }
 
-    /// The response body.
-    pub(crate) fn body(&self) -> ErrorResponse {
-        match &self.kind {
-            Kind::Business { code, message } => ErrorResponse {
-                error: None,
-                error_code: Some(code.clone()),
-                message: ErrorMessage::String(message.clone()),
-                path: None,
-                request_id: None,
-                status_code: i32::from(self.status.as_u16()),
-                timestamp: Some(timestamp_string()),
-            },
-            Kind::Validation { messages, code } => ErrorResponse {
-                error: Some("Bad Request".to_owned()),
-                error_code: code.clone(),
-                message: ErrorMessage::Array(messages.clone()),
-                path: None,
-                request_id: None,
-                status_code: i32::from(self.status.as_u16()),
-                timestamp: code.as_ref().map(|_| timestamp_string()),
-            },
-        }
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body shape with its code and message(s).
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// `Retry-After` seconds (429s only).
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 }
 
@@ -203,18 +193,6 @@ impl From<ApiError> for MockError {
             code: error.code(),
             message: error.message(),
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = crate::routes::json(self.status, &self.body());
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
     }
 }
 

@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Expr, ImplItem, Item, Lit, Stmt};
 
-use crate::codegen::CodegenError;
+use crate::error::CodegenError;
 
 /// Removes the `api-version` header from every generated operation. Fails when the
 /// generated code does not have the shape this pass expects (a progenitor upgrade changed

@@ -1,10 +1,14 @@
 //! Build tasks of the luxcore-rs workspace: code generation, the drift check, spec fetching,
 //! and the full test run with real servers (`cargo xtask test`).
 //! The binary (`cargo xtask`) is a thin CLI over these modules; `tests/` reuses [`surface`].
+//!
+//! Code generation runs in one direction: [`regen`] → [`codegen`] → its steps ([`api_version`],
+//! [`open_enums`], [`operations`], [`redact`]) → [`error`] (no step imports [`codegen`] back).
 
 pub mod api_version;
 pub mod codegen;
 pub mod drift;
+pub mod error;
 pub mod fetch;
 pub mod open_enums;
 pub mod operations;

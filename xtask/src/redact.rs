@@ -13,7 +13,7 @@ use serde_json::Value;
 use syn::punctuated::Punctuated;
 use syn::{Fields, Item, ItemStruct, Token};
 
-use crate::codegen::CodegenError;
+use crate::error::CodegenError;
 
 /// Schema name and its sensitive fields (`None`: every field; a free-form map as a whole).
 pub const SENSITIVE: &[(&str, Option<&[&str]>)] = &[

@@ -3,16 +3,9 @@
 use luxcore_api::enums::{BalanceType, Currency, ErrorCode, WebhookEventType};
 use luxcore_api::types::{Balance, BalanceEntry, BalanceList};
 
-use super::{Event, Store};
+use super::methods::CURRENCIES;
+use super::model::{Event, Funds, Store};
 use crate::error::{ApiError, ApiResult};
-use crate::methods::CURRENCIES;
-
-/// Available and frozen funds of one currency (`main` balance).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Funds {
-    pub(crate) available: i64,
-    pub(crate) frozen: i64,
-}
 
 /// Balance types.
 pub(crate) const BALANCE_TYPES: &[&str] =

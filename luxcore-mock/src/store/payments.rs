@@ -10,11 +10,11 @@ use luxcore_api::enums::{
 use luxcore_api::types::{BankDetails, Customer, IpayCheckout, Metadata, Payment};
 use serde_json::{Map, Value};
 
-use super::{Event, Store};
+use super::methods::{self, is_withdrawal};
+use super::model::{Event, PaymentRecord, Store};
+use super::page::{DateRange, Page, paginate};
+use crate::clock::{now, payment_id, random_alnum};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{DateRange, Page, paginate};
-use crate::methods::{self, is_withdrawal};
-use crate::util::{now, payment_id, random_alnum};
 
 /// Fee in per mille of the amount.
 pub(crate) const FEE_PER_MILLE: i64 = 45;
@@ -40,13 +40,6 @@ pub(crate) struct NewPayment {
     pub(crate) traffic_type: Option<String>,
     pub(crate) payout: Option<Map<String, Value>>,
     pub(crate) ipay_method: Option<String>,
-}
-
-/// A stored payment.
-#[derive(Debug, Clone)]
-pub(crate) struct PaymentRecord {
-    pub(crate) payment: Payment,
-    pub(crate) refunded: i64,
 }
 
 /// Result of a create request.

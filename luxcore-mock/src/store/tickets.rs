@@ -5,39 +5,14 @@ use chrono::{DateTime, Duration, Utc};
 use luxcore_api::enums::{ErrorCode, TicketCategory, TicketStatus, WebhookEventType};
 use luxcore_api::types::{Attachment, Ticket, TicketComment, UploadUrl};
 
-use super::{Event, Store};
+use super::model::{AttachmentRecord, Event, Store, TicketRecord, Upload};
+use super::page::{Page, paginate};
+use crate::clock::{now, random_alnum, uuid_v4};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{Page, paginate};
-use crate::util::{now, random_alnum, uuid_v4};
 
 /// Ticket sort orders `sort_by` knows; any other value sorts by the default (newest first), since
 /// the spec leaves `sort_by` a free string (its values are not documented publicly).
 pub(crate) const SORT_ORDERS: &[&str] = &["created_at", "created_at_asc", "updated_at"];
-
-/// A stored ticket (attachments are rendered from [`AttachmentRecord`]s).
-pub(crate) struct TicketRecord {
-    pub(crate) ticket: Ticket,
-    pub(crate) comments: Vec<TicketComment>,
-}
-
-/// An attachment slot created by upload-url; `upload` is set once the bytes arrive.
-pub(crate) struct AttachmentRecord {
-    pub(crate) id: String,
-    pub(crate) ticket_id: String,
-    pub(crate) comment_id: Option<String>,
-    pub(crate) file_name: String,
-    pub(crate) content_type: String,
-    pub(crate) token: String,
-    pub(crate) expires_at: DateTime<Utc>,
-    pub(crate) upload: Option<Upload>,
-}
-
-/// Uploaded bytes.
-pub(crate) struct Upload {
-    pub(crate) bytes: Bytes,
-    pub(crate) content_type: String,
-    pub(crate) at: DateTime<Utc>,
-}
 
 /// A validated create-ticket request.
 #[derive(Debug, Default)]

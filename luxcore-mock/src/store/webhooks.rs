@@ -9,33 +9,10 @@ use luxcore_api::types::{Webhook, WebhookEvent};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
-use super::{Event, Store};
+use super::model::{Event, EventRecord, Job, Store, WebhookRecord};
+use super::page::{DateRange, Page, paginate};
+use crate::clock::{now, random_alnum};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{DateRange, Page, paginate};
-use crate::util::{now, random_alnum};
-
-/// A registered webhook. `hook.secret` is always `None` here; the secret is kept
-/// apart and only returned by create.
-pub(crate) struct WebhookRecord {
-    pub(crate) hook: Webhook,
-    pub(crate) secret: SecretString,
-    pub(crate) events: Vec<EventRecord>,
-}
-
-/// One event queued for one webhook, with its delivery state.
-pub(crate) struct EventRecord {
-    pub(crate) event: WebhookEvent,
-    pub(crate) body: Bytes,
-    /// Attempts in the current round of automatic retries.
-    pub(crate) round: u32,
-}
-
-/// A delivery to run in the background.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Job {
-    pub(crate) webhook_id: String,
-    pub(crate) event_id: String,
-}
 
 /// Fields of a create or update request.
 #[derive(Debug, Default)]

@@ -1,10 +1,11 @@
-//! Fixed-window rate limiting per API key (or v2 merchant) and bucket.
+//! Fixed-window rate-limit counters per API key (or v2 merchant) and bucket. The pipeline
+//! (HTTP edge) picks the bucket, writes the `X-RateLimit-*` headers and answers the 429s.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::config::RateLimitConfig;
-use crate::util::unix_now;
+use super::config::RateLimitConfig;
+use crate::clock::unix_now;
 
 /// Which limit a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{Fault, FaultConfig};
+use super::config::{Fault, FaultConfig};
 
 /// Draws one [`Fault`] per `/api` request: scheduled ones first, then random ones
 /// from an RNG seeded with [`FaultConfig::seed`].

@@ -13,10 +13,10 @@ use luxcore_api::types::{
 };
 use serde_json::{Map, Value};
 
-use super::{Caller, PathParams, data, listed};
-use crate::delivery;
 use crate::error::{ApiError, ApiResult};
-use crate::input::{DateRange, Fields, Query, json_object, one_of};
+use crate::http::extract::{Caller, PathParams};
+use crate::http::input::{Fields, Query, json_object, one_of};
+use crate::http::response::{data, listed};
 use crate::store::webhooks::WebhookInput;
 
 fn parse_events(
@@ -127,7 +127,7 @@ pub(crate) async fn list(caller: Caller, RawQuery(query): RawQuery) -> ApiResult
     let app = caller.require(&["webhooks.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
-    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let range = q.date_range("created_at_from", "created_at_to");
     let status = q.enumerated("status", WebhookStatus::KNOWN);
     q.finish()?;
     Ok(listed::<WebhookList>(app.store().list_webhooks(
@@ -215,7 +215,7 @@ pub(crate) async fn test(
     f.finish()?;
     let kind = kind.map_or(WebhookEventType::WebhookTest, WebhookEventType::from);
     let (event, job) = app.store().test_event(&id, kind)?;
-    delivery::spawn(&app, vec![job]);
+    app.deliver(vec![job]);
     Ok(data::<WebhookEventResponse>(StatusCode::OK, event))
 }
 
@@ -228,7 +228,7 @@ pub(crate) async fn events(
     let app = caller.require(&["webhooks.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
-    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let range = q.date_range("created_at_from", "created_at_to");
     let status = q.enumerated("status", WebhookDeliveryStatus::KNOWN);
     q.finish()?;
     Ok(listed::<WebhookEventList>(
@@ -252,7 +252,7 @@ pub(crate) async fn retry(
     let ids = ids.filter(|ids| !ids.is_empty());
     let jobs = app.store().retry_events(&id, ids.as_deref())?;
     let event_ids: Vec<String> = jobs.iter().map(|j| j.event_id.clone()).collect();
-    delivery::spawn(&app, jobs);
+    app.deliver(jobs);
     Ok(data::<WebhookRetryResponse>(
         StatusCode::OK,
         WebhookRetryResult {

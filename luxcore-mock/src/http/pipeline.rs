@@ -8,14 +8,31 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, Response};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
+use tokio::sync::Notify;
 
-use crate::app::App;
-use crate::auth::{self, Principal};
-use crate::config::Fault;
+use super::auth::{self, Principal};
+use crate::clock::unix_now;
 use crate::error::ApiError;
-use crate::ratelimit::{Bucket, Decision};
-use crate::server::DropConnection;
-use crate::util::unix_now;
+use crate::state::App;
+use crate::state::config::Fault;
+use crate::state::ratelimit::{Bucket, Decision};
+
+/// Put into every request's extensions by the server: firing it makes the connection task
+/// close the TCP connection at once, before any response byte is written.
+#[derive(Clone, Default)]
+pub(crate) struct DropConnection(Arc<Notify>);
+
+impl DropConnection {
+    /// Asks the connection task to drop the connection.
+    pub(crate) fn fire(&self) {
+        self.0.notify_one();
+    }
+
+    /// Resolves once [`Self::fire`] was called (on any clone).
+    pub(crate) async fn fired(&self) {
+        self.0.notified().await;
+    }
+}
 
 /// Largest accepted `/api` request body.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;

@@ -5,10 +5,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use luxcore_api::enums::ErrorCode;
 
-use super::{Caller, PathParams, json};
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::input::Query;
+use crate::http::extract::{Caller, PathParams};
+use crate::http::input::Query;
+use crate::http::response::json;
+use crate::state::App;
 use crate::store::balances::BALANCE_TYPES;
 
 const SCOPES: &[&str] = &["balance.read"];

@@ -10,25 +10,26 @@ use axum::response::{Html, IntoResponse, Response};
 use luxcore_api::types::{PaymentResponse, TicketCommentResponse};
 use serde_json::{Value, json};
 
-use super::{PathParams, RawBody};
-use crate::app::App;
-use crate::config::{Fault, FaultConfig};
 use crate::error::{ApiError, ApiResult};
-use crate::faults::FaultInjector;
-use crate::input::{Fields, json_object};
+use crate::http::extract::{PathParams, RawBody};
+use crate::http::input::{Fields, json_object};
+use crate::http::response::{data, json};
+use crate::state::App;
+use crate::state::config::{Fault, FaultConfig};
+use crate::state::faults::FaultInjector;
 use crate::store::payments::Transition;
 
 fn payment_response(payment: luxcore_api::types::Payment) -> Response {
-    super::data::<PaymentResponse>(StatusCode::OK, payment)
+    data::<PaymentResponse>(StatusCode::OK, payment)
 }
 
 fn ok() -> Response {
-    super::json(StatusCode::OK, &json!({"success": true}))
+    json(StatusCode::OK, &json!({"success": true}))
 }
 
 /// `GET /_mock/health`.
 pub(crate) async fn health() -> Response {
-    super::json(StatusCode::OK, &json!({"status": "ok"}))
+    json(StatusCode::OK, &json!({"status": "ok"}))
 }
 
 fn transition(app: &Arc<App>, id: &str, transition: Transition) -> ApiResult<Response> {
@@ -108,7 +109,7 @@ pub(crate) async fn set_balance(
         store.set_funds(&currency, available, frozen)?;
         store.balance(&currency, "main")?
     };
-    Ok(super::json(StatusCode::OK, &balance))
+    Ok(json(StatusCode::OK, &balance))
 }
 
 /// `POST /_mock/reset`.
@@ -200,10 +201,7 @@ pub(crate) async fn support_reply(
     f.finish()?;
     let content = content.unwrap_or_default();
     let comment = app.mutate(|store, events| store.add_comment(&id, content, &[], true, events))?;
-    Ok(super::data::<TicketCommentResponse>(
-        StatusCode::CREATED,
-        comment,
-    ))
+    Ok(data::<TicketCommentResponse>(StatusCode::CREATED, comment))
 }
 
 /// `PUT /_mock/uploads/{token}`: the pre-signed upload target.
@@ -219,7 +217,7 @@ pub(crate) async fn upload(
         .filter(|v| !v.trim().is_empty())
         .map(str::to_owned);
     let attachment = app.store().store_upload(&token, body, content_type)?;
-    Ok(super::json(
+    Ok(json(
         StatusCode::OK,
         &json!({"success": true, "data": attachment}),
     ))

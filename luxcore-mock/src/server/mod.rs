@@ -1,5 +1,8 @@
-//! [`MockServer`]: the accept loop (hyper HTTP/1 per connection, so a handler can
-//! have its connection closed without a response) and the control methods.
+//! The server: [`MockServer`] with its control methods, the accept loop (hyper HTTP/1 per
+//! connection, so a handler can have its connection closed without a response) and the
+//! webhook [`delivery`] worker.
+
+mod delivery;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -12,27 +15,17 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use luxcore_api::types::{Payment, TicketComment};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::Service;
 
-use crate::app::{self, App};
-use crate::config::{FaultConfig, MockConfig};
+use self::delivery::Deliverer;
 use crate::error::MockError;
-use crate::faults::FaultInjector;
+use crate::http::pipeline::DropConnection;
+use crate::state::config::{FaultConfig, MockConfig};
+use crate::state::faults::FaultInjector;
+use crate::state::{App, stopped};
 use crate::store::payments::Transition;
-
-/// Put into every request's extensions: firing it makes the connection task close
-/// the TCP connection at once, before any response byte is written.
-#[derive(Clone)]
-pub(crate) struct DropConnection(Arc<Notify>);
-
-impl DropConnection {
-    /// Asks the connection task to drop the connection.
-    pub(crate) fn fire(&self) {
-        self.0.notify_one();
-    }
-}
 
 /// A running mock LuxCore API server. Dropping it shuts the server down (the
 /// listener, open connections and pending webhook deliveries).
@@ -66,8 +59,8 @@ fn base_url_for(addr: SocketAddr) -> String {
 
 async fn serve_connection(stream: TcpStream, router: Router) {
     let _ = stream.set_nodelay(true);
-    let signal = Arc::new(Notify::new());
-    let handle = DropConnection(Arc::clone(&signal));
+    let signal = DropConnection::default();
+    let handle = signal.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(handle.clone());
         let mut router = router.clone();
@@ -85,15 +78,10 @@ async fn serve_connection(stream: TcpStream, router: Router) {
                 tracing::debug!(%error, "connection error");
             }
         }
-        () = signal.notified() => {
+        () = signal.fired() => {
             tracing::debug!("dropping connection after commit (injected fault)");
         }
     }
-}
-
-/// Resolves once the server is shutting down (or its state is gone).
-pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopped| *stopped).await.is_ok();
 }
 
 async fn accept_loop(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
@@ -122,8 +110,11 @@ impl MockServer {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let base_url = base_url_for(addr);
-        let app = Arc::new(App::new(&config, base_url.clone())?);
-        let router = app::router(Arc::clone(&app));
+        let deliverer = Deliverer::new(&config)?;
+        let (app, queued) = App::new(&config, base_url.clone());
+        let app = Arc::new(app);
+        tokio::spawn(deliverer.run(Arc::clone(&app), queued));
+        let router = crate::http::router(Arc::clone(&app));
         let accept = tokio::spawn(accept_loop(listener, router, app.shutdown.subscribe()));
         Ok(Self {
             app,

@@ -1,19 +1,23 @@
-//! Shared application state of one server and the router.
+//! The state of one server: [`App`] holds the store, the credentials and nonces, the fault
+//! injector, the rate-limit counters, the shutdown signal and the queue of webhook
+//! deliveries (run by the server's delivery worker). Everything a request handler, a
+//! control method or a delivery task shares, and nothing of HTTP.
+
+pub mod config;
+pub(crate) mod credentials;
+pub(crate) mod faults;
+pub(crate) mod ratelimit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use axum::Router;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-use crate::auth::{Credentials, NonceStore};
-use crate::config::{FaultConfig, MockConfig};
-use crate::delivery;
-use crate::error::MockError;
-use crate::faults::FaultInjector;
-use crate::ratelimit::RateLimiter;
-use crate::store::{Event, Store};
+use self::config::{DEFAULT_MERCHANT_ID, FaultConfig, MockConfig};
+use self::credentials::{Credentials, NonceStore};
+use self::faults::FaultInjector;
+use self::ratelimit::{Bucket, Decision, RateLimiter};
+use crate::store::{Event, Job, Store};
 
 /// Everything a request handler or a delivery task needs.
 pub(crate) struct App {
@@ -22,23 +26,28 @@ pub(crate) struct App {
     pub(crate) faults: Mutex<FaultInjector>,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
     pub(crate) credentials: Credentials,
-    pub(crate) http: reqwest::Client,
-    pub(crate) retry_base: Duration,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) initial_faults: FaultConfig,
+    /// Webhook deliveries to start, in the order they were queued.
+    deliveries: mpsc::UnboundedSender<Job>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Resolves once the server is shutting down (or its state is gone).
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stopped| *stopped).await.is_ok();
+}
+
 impl App {
-    pub(crate) fn new(config: &MockConfig, base_url: String) -> Result<Self, MockError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.webhook_timeout)
-            .user_agent("luxcore-mock-webhooks/0.1")
-            .build()
-            .map_err(|e| MockError::Client(e.to_string()))?;
+    /// The state for `config`, and the receiving end of its delivery queue (for the
+    /// delivery worker).
+    pub(crate) fn new(
+        config: &MockConfig,
+        base_url: String,
+    ) -> (Self, mpsc::UnboundedReceiver<Job>) {
         let credentials = Credentials {
             api_keys: config
                 .api_keys
@@ -51,8 +60,9 @@ impl App {
                 .cloned()
                 .collect::<HashMap<_, _>>(),
         };
-        Ok(Self {
-            store: Mutex::new(Store::new(crate::config::DEFAULT_MERCHANT_ID, base_url)),
+        let (deliveries, queued) = mpsc::unbounded_channel();
+        let app = Self {
+            store: Mutex::new(Store::new(DEFAULT_MERCHANT_ID, base_url)),
             nonces: Mutex::new(NonceStore::default()),
             faults: Mutex::new(FaultInjector::new(config.faults.clone())),
             limiter: config
@@ -60,11 +70,11 @@ impl App {
                 .clone()
                 .map(|limits| Mutex::new(RateLimiter::new(limits))),
             credentials,
-            http,
-            retry_base: config.webhook_retry_base,
             shutdown: watch::Sender::new(false),
             initial_faults: config.faults.clone(),
-        })
+            deliveries,
+        };
+        (app, queued)
     }
 
     /// Locks the store (for reads, or writes that emit no events).
@@ -79,10 +89,7 @@ impl App {
 
     /// Runs `f` on the locked store; the events it queues are logged for subscribed
     /// webhooks under the same lock and delivered in the background afterwards.
-    pub(crate) fn mutate<R>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut Store, &mut Vec<Event>) -> R,
-    ) -> R {
+    pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut Store, &mut Vec<Event>) -> R) -> R {
         let (result, jobs) = {
             let mut store = self.store();
             let mut events = Vec::new();
@@ -90,8 +97,16 @@ impl App {
             let jobs = store.enqueue(events);
             (result, jobs)
         };
-        delivery::spawn(self, jobs);
+        self.deliver(jobs);
         result
+    }
+
+    /// Queues deliveries for the delivery worker. Once the server has shut down there is no
+    /// worker, and the jobs are dropped.
+    pub(crate) fn deliver(&self, jobs: Vec<Job>) {
+        for job in jobs {
+            let _ = self.deliveries.send(job);
+        }
     }
 
     /// Back to the initial state: store, nonces, rate-limit counters and faults.
@@ -105,21 +120,9 @@ impl App {
     }
 
     /// Checks the rate limit, if enabled.
-    pub(crate) fn rate_limit(
-        &self,
-        principal: &str,
-        bucket: crate::ratelimit::Bucket,
-    ) -> Option<crate::ratelimit::Decision> {
+    pub(crate) fn rate_limit(&self, principal: &str, bucket: Bucket) -> Option<Decision> {
         self.limiter
             .as_ref()
             .map(|limiter| lock(limiter).check(principal, bucket))
     }
-}
-
-/// The router with every route and the `/api` pipeline.
-pub(crate) fn router(app: Arc<App>) -> Router {
-    crate::routes::router(Arc::clone(&app)).layer(axum::middleware::from_fn_with_state(
-        app,
-        crate::pipeline::api_pipeline,
-    ))
 }

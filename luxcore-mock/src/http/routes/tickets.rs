@@ -9,9 +9,10 @@ use luxcore_api::types::{
     TicketCommentList, TicketCommentResponse, TicketList, TicketResponse, UploadUrlResponse,
 };
 
-use super::{Caller, PathParams, data, listed};
 use crate::error::ApiResult;
-use crate::input::{Fields, Query, json_object, one_of};
+use crate::http::extract::{Caller, PathParams};
+use crate::http::input::{Fields, Query, json_object, one_of};
+use crate::http::response::{data, listed};
 use crate::store::tickets::{NewTicket, SORT_ORDERS, TicketFilter};
 
 fn one(ticket: luxcore_api::types::Ticket, status: StatusCode) -> Response {

@@ -1,16 +1,15 @@
 //! Authentication: API keys with scopes on `/api/v1`, HMAC signatures on `/api/v2`
-//! (verified with `luxcore_auth::request`), and the nonce replay store.
+//! (verified with `luxcore_auth::request`, nonces recorded in the state's replay store).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use luxcore_api::enums::ErrorCode;
 use luxcore_auth::request::{self as signing, SignatureError};
-use secrecy::SecretString;
 
 use crate::error::{ApiError, ApiResult};
+use crate::state::credentials::{Credentials, NonceStore};
 
 /// Header carrying the v1 API key.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
@@ -68,49 +67,6 @@ impl Principal {
                 format!("API key lacks the required scope: {}", any_of.join(" or ")),
             ))
         }
-    }
-}
-
-/// Configured credentials.
-pub(crate) struct Credentials {
-    pub(crate) api_keys: HashMap<String, Arc<[String]>>,
-    pub(crate) hmac: HashMap<u64, SecretString>,
-}
-
-/// Nonces seen per merchant, each kept until its replay window has passed.
-#[derive(Debug, Default)]
-pub(crate) struct NonceStore {
-    seen: HashMap<(u64, String), i64>,
-    last_purge: i64,
-}
-
-impl NonceStore {
-    /// Records the nonce; `false` if it was already used within the window.
-    pub(crate) fn remember(
-        &mut self,
-        merchant_id: u64,
-        nonce: &str,
-        timestamp: i64,
-        now: i64,
-    ) -> bool {
-        if now != self.last_purge {
-            self.seen.retain(|_, expires| *expires > now);
-            self.last_purge = now;
-        }
-        let key = (merchant_id, nonce.to_owned());
-        if self.seen.get(&key).is_some_and(|expires| *expires > now) {
-            return false;
-        }
-        let expires = timestamp
-            .max(now)
-            .saturating_add(signing::REPLAY_WINDOW_SECS);
-        self.seen.insert(key, expires);
-        true
-    }
-
-    /// Forgets every nonce.
-    pub(crate) fn clear(&mut self) {
-        self.seen.clear();
     }
 }
 
@@ -208,6 +164,10 @@ pub(crate) fn hmac(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::SecretString;
+
     use super::*;
 
     #[test]
@@ -273,14 +233,5 @@ mod tests {
                 v.name
             );
         }
-    }
-
-    #[test]
-    fn nonce_store_rejects_reuse_and_expires() {
-        let mut store = NonceStore::default();
-        assert!(store.remember(1, "abcdefgh", 1000, 1000));
-        assert!(!store.remember(1, "abcdefgh", 1000, 1100));
-        assert!(store.remember(2, "abcdefgh", 1000, 1100));
-        assert!(store.remember(1, "abcdefgh", 1400, 1400));
     }
 }

@@ -10,10 +10,11 @@ use luxcore_api::types::{
     PaymentMethodValidationResponse, PaymentResponse,
 };
 
-use super::{Caller, PathParams, data, json, listed};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{DateRange, Fields, Query, json_object, one_of};
-use crate::methods::{self, METHODS, PAYMENT_TYPES, is_withdrawal};
+use crate::http::extract::{Caller, PathParams};
+use crate::http::input::{Fields, Query, json_object, one_of};
+use crate::http::response::{data, json, listed};
+use crate::store::methods::{self, METHODS, PAYMENT_TYPES, is_withdrawal};
 use crate::store::payments::{Created, NewPayment, Transition};
 
 const CUSTOMER_FIELDS: &[&str] = &["name", "email", "phone", "document"];
@@ -92,7 +93,7 @@ pub(crate) async fn list(caller: Caller, RawQuery(query): RawQuery) -> ApiResult
     let app = caller.require(&["payments.read"])?;
     let mut q = Query::parse(query.as_deref());
     let page = q.page();
-    let range = DateRange::read(&mut q, "created_at_from", "created_at_to");
+    let range = q.date_range("created_at_from", "created_at_to");
     let status = q.enumerated("status", PaymentStatus::KNOWN);
     q.finish()?;
     Ok(listed::<PaymentList>(app.store().list_payments(
@@ -135,7 +136,7 @@ pub(crate) async fn methods(caller: Caller, RawQuery(query): RawQuery) -> ApiRes
             format!("Currency {currency} is not supported"),
         ));
     }
-    let data = METHODS
+    let list = METHODS
         .iter()
         .filter(|m| {
             currency
@@ -153,7 +154,7 @@ pub(crate) async fn methods(caller: Caller, RawQuery(query): RawQuery) -> ApiRes
         })
         .map(methods::info)
         .collect();
-    Ok(super::data::<PaymentMethodList>(StatusCode::OK, data))
+    Ok(data::<PaymentMethodList>(StatusCode::OK, list))
 }
 
 /// `POST /api/v1/payments/methods/validate`.

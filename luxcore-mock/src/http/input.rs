@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::store::page::{DateRange, Page};
 
 /// Largest accepted `amount` (JavaScript's `Number.MAX_SAFE_INTEGER`).
 pub(crate) const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
@@ -233,13 +234,6 @@ pub(crate) struct Query {
     errors: Vec<String>,
 }
 
-/// Limit and offset of a list request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Page {
-    pub(crate) limit: usize,
-    pub(crate) offset: usize,
-}
-
 impl Query {
     pub(crate) fn parse(raw: Option<&str>) -> Self {
         let pairs = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
@@ -325,6 +319,14 @@ impl Query {
         None
     }
 
+    /// The date range of two date parameters (`created_at_from`, `created_at_to`).
+    pub(crate) fn date_range(&mut self, from: &str, to: &str) -> DateRange {
+        DateRange {
+            from: self.date(from),
+            to: self.date(to),
+        }
+    }
+
     /// A value restricted to `allowed`.
     pub(crate) fn enumerated(&mut self, name: &str, allowed: &[&str]) -> Option<String> {
         let raw = self.get(name)?.to_owned();
@@ -344,50 +346,4 @@ impl Query {
             Err(ApiError::query(self.errors))
         }
     }
-}
-
-/// `created_at_from` / `created_at_to` filter.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct DateRange {
-    pub(crate) from: Option<DateTime<Utc>>,
-    pub(crate) to: Option<DateTime<Utc>>,
-}
-
-impl DateRange {
-    pub(crate) fn read(query: &mut Query, from: &str, to: &str) -> Self {
-        Self {
-            from: query.date(from),
-            to: query.date(to),
-        }
-    }
-
-    pub(crate) fn contains(&self, t: Option<DateTime<Utc>>) -> bool {
-        let Some(t) = t else { return true };
-        self.from.is_none_or(|from| t >= from) && self.to.is_none_or(|to| t <= to)
-    }
-}
-
-/// One page of `items` plus the total and the pagination block.
-pub(crate) fn paginate<T, U>(
-    items: impl IntoIterator<Item = T>,
-    page: Page,
-    to_owned: impl Fn(T) -> U,
-) -> (Vec<U>, i64, luxcore_api::types::Pagination) {
-    // Count everything, but convert (clone) only the requested page: lists are walked on
-    // every request and the whole list may hold thousands of records.
-    let mut total = 0usize;
-    let mut data = Vec::with_capacity(page.limit.min(100));
-    for item in items {
-        if total >= page.offset && data.len() < page.limit {
-            data.push(to_owned(item));
-        }
-        total += 1;
-    }
-    let total_pages = total.div_ceil(page.limit.max(1));
-    let pagination = luxcore_api::types::Pagination {
-        limit: i32::try_from(page.limit).unwrap_or(i32::MAX),
-        offset: i32::try_from(page.offset).unwrap_or(i32::MAX),
-        total_pages: i32::try_from(total_pages).unwrap_or(i32::MAX),
-    };
-    (data, i64::try_from(total).unwrap_or(i64::MAX), pagination)
 }
