@@ -39,7 +39,7 @@ pub mod tickets;
 pub mod webhook_endpoints;
 pub mod webhooks;
 
-pub use base::error;
+pub use base::{error, metrics};
 pub use transport::retry;
 
 /// The client and its call types: [`LuxCore`], [`LuxCoreBuilder`], [`ApiCall`] (awaited,

@@ -202,6 +202,7 @@ impl Payments {
             .versioned(ops::CREATE_PAYMENT, ops::CREATE_PAYMENT_V2);
         let v2 = operation == ops::CREATE_PAYMENT_V2;
         let sent = Sent::of(&request);
+        let reference = request.merchant_reference.to_string();
         let send = attempt!(request => |c| async move {
             if v2 {
                 c.create_payment_v2().body(request).send().await
@@ -224,6 +225,7 @@ impl Payments {
                 }
             })
             .map_err(creation_unreadable)
+            .merchant_reference(&reference)
     }
 
     /// Gets a payment by id (`pay_...`).

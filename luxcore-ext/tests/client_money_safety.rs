@@ -317,7 +317,7 @@ async fn the_retry_budget_is_shared_and_stops_retries_when_spent() {
     assert!(client.balance().all().await.is_err());
     assert_eq!(requests.load(Ordering::SeqCst), 2, "5 tokens: one retry");
     // Without a budget every retry the policy allows is made.
-    let unlimited = builder(&client.base_url().to_owned())
+    let unlimited = builder(client.base_url())
         .retry_policy(fast_retries().with_max_attempts(4))
         .retry_budget(RetryBudget::unlimited())
         .build()

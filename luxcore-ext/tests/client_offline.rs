@@ -542,8 +542,8 @@ async fn secrets_never_reach_tracing_output() {
     let signature = seen.last()["x-signature"].to_str().unwrap().to_owned();
     let text = captured.text();
     assert!(text.contains("luxcore.request"), "{text}");
-    assert!(text.contains(r#"path="/api/v2/balance""#), "{text}");
-    assert!(text.contains("status=401"), "{text}");
+    assert!(text.contains(r#"url.template="/api/v2/balance""#), "{text}");
+    assert!(text.contains("http.response.status_code=401"), "{text}");
     for secret in [KEY, SECRET, signature.as_str()] {
         assert!(!text.contains(secret), "{secret} leaked into: {text}");
     }

@@ -10,7 +10,7 @@ use luxcore_api::operations::{Auth, Operation};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::headers::{MetaHeaders, RECORDED_HEADERS, RateLimitInfo, parse_http_date};
+use super::headers::{MetaHeaders, RECORDED_HEADERS, RateLimitInfo, X_REQUEST_ID, parse_http_date};
 
 /// What the hook saw of one attempt.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +26,8 @@ pub(crate) struct AttemptMeta {
 
 impl AttemptMeta {
     /// Records a transport result: the status and, for an error status, the
-    /// [`RECORDED_HEADERS`]; or the failure kind.
+    /// [`RECORDED_HEADERS`] (for a success, only `X-Request-Id`: a 2xx whose body does not
+    /// decode still names its request); or the failure kind.
     pub(crate) fn record(&mut self, result: &reqwest::Result<reqwest::Response>) {
         match result {
             Ok(response) => {
@@ -40,6 +41,8 @@ impl AttemptMeta {
                         }
                     }
                     self.headers = kept;
+                } else if let Some(id) = response.headers().get(X_REQUEST_ID) {
+                    self.headers.insert(X_REQUEST_ID, id.clone());
                 }
             }
             Err(err) => self.connect_error = err.is_connect(),
@@ -192,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn error_answers_keep_the_recorded_headers_success_only_the_status() {
+    fn error_answers_keep_the_recorded_headers_success_only_the_request_id() {
         let mut meta = AttemptMeta::default();
         meta.record(&answer(429));
         assert_eq!(meta.status, Some(StatusCode::TOO_MANY_REQUESTS));
@@ -203,11 +206,13 @@ mod tests {
         let mut meta = AttemptMeta::default();
         meta.record(&answer(500));
         assert_eq!(meta.headers.len(), 4);
-        // A 2xx answer's headers are read from the answer itself (ResponseMeta::new).
+        // A 2xx answer's headers are read from the answer itself (ResponseMeta::new); only
+        // its request id is kept, for a body that does not decode.
         let mut meta = AttemptMeta::default();
         meta.record(&answer(200));
         assert_eq!(meta.status, Some(StatusCode::OK));
-        assert!(meta.headers.is_empty());
+        assert_eq!(meta.headers.len(), 1);
+        assert_eq!(meta.headers["x-request-id"], "req_1");
         assert!(!meta.connect_error);
     }
 }

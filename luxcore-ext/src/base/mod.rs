@@ -5,4 +5,5 @@ pub(crate) mod context;
 pub mod error;
 pub(crate) mod headers;
 pub(crate) mod lenient;
+pub mod metrics;
 pub mod money;

@@ -284,6 +284,7 @@ impl LuxCoreBuilder {
             ));
         }
         let limiter = choices.into_iter().flatten().next();
+        let server = super::telemetry::Server::of(&base.url);
         Ok(LuxCore::from(Inner {
             raw,
             http,
@@ -293,6 +294,7 @@ impl LuxCoreBuilder {
             limiter,
             deadline: self.deadline,
             budget: Arc::new(self.budget.unwrap_or_default()),
+            server,
         }))
     }
 }

@@ -22,11 +22,12 @@ use luxcore_api::ResponseValue;
 use luxcore_api::operations::{Auth, Operation, RateLimitBucket, RetryClass, auth_for_path};
 use luxcore_api::types::ErrorResponse;
 use reqwest::{Method, StatusCode};
-use tracing::{Instrument, Span, field};
+use tracing::Instrument;
 
 use super::decode::{ApiError, from_api_error};
 use super::hook::{AttemptHook, AuthHook};
 use super::retry::{RetryBudget, RetryPolicy};
+use super::telemetry::{self, Server};
 use crate::base::context::{AttemptContext, AttemptMeta, Response, ResponseMeta};
 use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::headers::server_date;
@@ -65,10 +66,11 @@ pub(crate) struct Inner {
     pub(crate) limiter: Option<Limiter>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) budget: Arc<RetryBudget>,
+    pub(crate) server: Server,
 }
 
 /// Options of one call, overriding the client's for it alone (see [`ApiCall::with_options`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallOptions {
     /// Timeout of each attempt of this call (default: the client's).
@@ -82,6 +84,18 @@ pub struct CallOptions {
     /// attempt's timeout is cut to the time left. [`Error::DeadlineExceeded`] when it
     /// passes before any answer.
     pub deadline: Option<Duration>,
+    /// The `merchant_reference` of a payment creation, for its span (set by the SDK).
+    pub(crate) merchant_reference: Option<Arc<str>>,
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
 }
 
 impl CallOptions {
@@ -270,8 +284,15 @@ impl<T: Send + 'static> ApiCall<T> {
     }
 
     /// Replaces this call's options.
-    pub fn with_options(mut self, options: CallOptions) -> Self {
+    pub fn with_options(mut self, mut options: CallOptions) -> Self {
+        options.merchant_reference = self.options.merchant_reference.take();
         self.options = options;
+        self
+    }
+
+    /// Labels the call's span with the payment's `merchant_reference`.
+    pub(crate) fn merchant_reference(mut self, reference: &str) -> Self {
+        self.options.merchant_reference = Some(Arc::from(reference));
         self
     }
 
@@ -448,8 +469,9 @@ impl LuxCore {
         self.inner.hook.clock_offset()
     }
 
-    /// Runs one logical call of `operation`: client-side rate limit wait, tracing span,
-    /// retries per policy, error mapping. `attempt` sends one attempt.
+    /// Runs one logical call of `operation`: client-side rate limit wait, tracing spans
+    /// (see [`telemetry`](super::telemetry)), retries per policy and budget within the
+    /// deadline, error mapping. `send` sends one attempt.
     pub(crate) async fn run<T, S, F>(
         &self,
         operation: Operation,
@@ -461,14 +483,7 @@ impl LuxCore {
         S: FnMut(Arc<AttemptHook>) -> F,
         F: Future<Output = AttemptResult<T>>,
     {
-        let span = tracing::info_span!(
-            "luxcore.request",
-            method = operation.method,
-            path = operation.path,
-            status = field::Empty,
-            attempt = field::Empty,
-            latency_ms = field::Empty,
-        );
+        let span = telemetry::call_span(&operation, options.merchant_reference.as_deref());
         self.run_attempts(operation, auth, options, &mut send)
             .instrument(span)
             .await
@@ -493,6 +508,10 @@ impl LuxCore {
         let past_deadline = || Error::DeadlineExceeded {
             deadline: deadline.unwrap_or_default(),
         };
+        let fail = |attempt: u32, status: Option<StatusCode>, err: Error| {
+            telemetry::call_ended(&operation, attempt, status, Some(&err), started);
+            Err(err)
+        };
         let mut clock_corrected = false;
         let mut attempt: u32 = 0;
         // The cost of the retry being made (given back if it succeeds).
@@ -500,20 +519,25 @@ impl LuxCore {
         loop {
             attempt += 1;
             if let Some(limiter) = &inner.limiter {
+                let waiting = Instant::now();
                 let wait = limiter.until_ready(bucket(operation.bucket));
-                match deadline_at {
+                let ready = match deadline_at {
                     // Cancelled at the deadline, the wait takes no slot.
                     Some(at) => tokio::time::timeout_at(at, wait)
                         .await
-                        .map_err(|_| past_deadline())??,
-                    None => wait.await?,
+                        .unwrap_or_else(|_| Err(past_deadline())),
+                    None => wait.await,
+                };
+                telemetry::limiter_waited(bucket_name(operation.bucket), waiting.elapsed());
+                if let Err(err) = ready {
+                    return fail(attempt, None, err);
                 }
             }
             let timeout = match deadline_at {
                 Some(at) => {
                     let left = at.saturating_duration_since(tokio::time::Instant::now());
                     if left.is_zero() {
-                        return Err(past_deadline());
+                        return fail(attempt, None, past_deadline());
                     }
                     let own = options.timeout.or(inner.hook.default_timeout());
                     Some(own.map_or(left, |own| own.min(left)))
@@ -524,16 +548,30 @@ impl LuxCore {
                 shared: Arc::clone(&inner.hook),
                 context: AttemptContext::new(operation, auth, attempt, timeout),
             });
+            let attempt_span = telemetry::attempt_span(&operation, &inner.server, attempt);
+            let attempt_started = Instant::now();
             // In a block of its own: the answer (up to a whole payment, ~1 KiB) is not kept in
             // this future's state across the awaits below.
             let (failure, meta) = {
-                let sent = send(Arc::clone(&hook));
+                let sent = send(Arc::clone(&hook)).instrument(attempt_span.clone());
                 let result = match deadline_at {
                     // The attempt's timeout is cut to the deadline; this bounds what the
                     // timeout does not cover (e.g. a hook or body read past it).
                     Some(at) => match tokio::time::timeout_at(at, sent).await {
                         Ok(result) => result,
-                        Err(_) => return Err(past_deadline()),
+                        Err(_) => {
+                            let err = past_deadline();
+                            let meta = hook.context.take_meta();
+                            telemetry::attempt_ended(
+                                &attempt_span,
+                                &operation,
+                                meta.status,
+                                None,
+                                Some(&err),
+                                attempt_started,
+                            );
+                            return fail(attempt, meta.status, err);
+                        }
                     },
                     None => sent.await,
                 };
@@ -545,9 +583,17 @@ impl LuxCore {
                         } else {
                             inner.budget.success_refill()
                         });
-                        let status = meta.status.unwrap_or_else(|| value.status());
-                        finish_span(attempt, Some(status), started);
                         let meta = ResponseMeta::new(value.status(), value.headers(), attempt);
+                        let status = StatusCode::from_u16(meta.status).ok();
+                        telemetry::attempt_ended(
+                            &attempt_span,
+                            &operation,
+                            status,
+                            meta.request_id.as_deref(),
+                            None,
+                            attempt_started,
+                        );
+                        telemetry::call_ended(&operation, attempt, status, None, started);
                         return Ok(Response::new(value.into_inner(), meta));
                     }
                     Err(failure) => (failure, meta),
@@ -555,6 +601,15 @@ impl LuxCore {
             };
             let status = meta.status;
             let err = from_api_error(failure, &meta).await;
+            telemetry::attempt_ended(
+                &attempt_span,
+                &operation,
+                status,
+                err.request_id(),
+                Some(&err),
+                attempt_started,
+            );
+            drop(attempt_span);
             if !clock_corrected && self.correct_clock(auth, &err, &meta) {
                 clock_corrected = true;
                 continue;
@@ -565,16 +620,16 @@ impl LuxCore {
                         deadline_at.is_some_and(|at| tokio::time::Instant::now() + delay >= at);
                     let cost = inner.budget.cost_of(&err);
                     if late || !inner.budget.try_spend(cost) {
-                        finish_span(attempt, status, started);
                         tracing::debug!(
                             attempt,
                             error = err.kind(),
                             reason = if late { "deadline" } else { "retry budget" },
                             "luxcore: not retrying"
                         );
-                        return Err(err);
+                        return fail(attempt, status, err);
                     }
                     spent = cost;
+                    telemetry::retrying(&operation, &err, status);
                     tracing::debug!(
                         attempt,
                         delay_ms = millis(delay),
@@ -585,13 +640,12 @@ impl LuxCore {
                     tokio::time::sleep(delay).await;
                 }
                 None => {
-                    finish_span(attempt, status, started);
                     tracing::debug!(
                         error = err.kind(),
                         status = status.map(|s| s.as_u16()),
                         "luxcore: call failed"
                     );
-                    return Err(err);
+                    return fail(attempt, status, err);
                 }
             }
         }
@@ -743,6 +797,13 @@ pub(crate) fn dynamic_operation(method: &Method) -> Operation {
     }
 }
 
+fn bucket_name(bucket: RateLimitBucket) -> &'static str {
+    match bucket {
+        RateLimitBucket::Create => "create",
+        RateLimitBucket::Standard => "standard",
+    }
+}
+
 fn bucket(bucket: RateLimitBucket) -> RateBucket {
     match bucket {
         RateLimitBucket::Create => RateBucket::Create,
@@ -765,19 +826,6 @@ fn static_method(method: &Method) -> &'static str {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Records the outcome of the call on the current `luxcore.request` span.
-fn finish_span(attempts: u32, status: Option<StatusCode>, started: Instant) {
-    let span = Span::current();
-    if span.is_disabled() {
-        return; // no subscriber wants it: skip the clock reading
-    }
-    span.record("attempt", attempts);
-    if let Some(status) = status {
-        span.record("status", status.as_u16());
-    }
-    span.record("latency_ms", millis(started.elapsed()));
 }
 
 impl fmt::Debug for LuxCore {

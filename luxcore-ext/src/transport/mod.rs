@@ -7,3 +7,4 @@ pub(crate) mod client;
 pub(crate) mod decode;
 pub(crate) mod hook;
 pub mod retry;
+pub(crate) mod telemetry;

@@ -18,7 +18,7 @@ use http::HeaderMap;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::processor::unavailable;
+use super::processor::{timed, unavailable};
 use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
 use super::{Event, Outcome, WebhookProcessor};
 
@@ -237,6 +237,10 @@ fn lease_ms(lease: Duration) -> i64 {
 }
 
 impl WebhookStore for PostgresStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn begin(
         &self,
         key: &DedupKey,
@@ -388,20 +392,38 @@ impl WebhookProcessor<PostgresStore> {
         Fut: Future<Output = Result<Transaction, E>>,
         E: fmt::Display,
     {
+        self.transaction_outcome(headers, raw_body, handler)
+            .await
+            .counted()
+    }
+
+    async fn transaction_outcome<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, Transaction) -> Fut,
+        Fut: Future<Output = Result<Transaction, E>>,
+        E: fmt::Display,
+    {
         let (event, key) = match self.accept(headers, raw_body) {
             Ok(parsed) => parsed,
             Err(rejected) => return rejected,
         };
         let store = self.store();
         let claiming = std::time::Instant::now();
-        let tx = match store.bounded(self.open(&key)).await {
+        let tx = match timed("postgres", "begin", store.bounded(self.open(&key))).await {
             Ok(Locked::Go(tx)) => tx,
             Ok(Locked::Outcome(outcome)) => return outcome,
             Err(error) => return unavailable(Some(key), error),
         };
         let message = match self.run_handler(claiming, handler(event, tx)).await {
             Ok(tx) => {
-                return match store.bounded(record(tx, &key, store)).await {
+                return match timed("postgres", "commit", store.bounded(record(tx, &key, store)))
+                    .await
+                {
                     Ok(()) => {
                         store.count_recorded();
                         Outcome::Processed { key }

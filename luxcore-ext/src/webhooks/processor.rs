@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
 use super::{Event, WebhookError, WebhookVerifier};
+use crate::base::metrics;
 
 /// Default lease of a claim: how long one delivery may hold a key (see
 /// [`WebhookProcessor::lease`]).
@@ -81,6 +82,25 @@ impl Outcome {
             self,
             Self::Busy { .. } | Self::HandlerFailed { .. } | Self::StoreUnavailable { .. }
         )
+    }
+
+    /// A short, fixed name of the outcome (`processed`, `skipped`, `busy`, `rejected`,
+    /// `handler_failed`, `store_unavailable`), e.g. for metrics labels.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Processed { .. } => "processed",
+            Self::Skipped { .. } => "skipped",
+            Self::Busy { .. } => "busy",
+            Self::Rejected(_) => "rejected",
+            Self::HandlerFailed { .. } => "handler_failed",
+            Self::StoreUnavailable { .. } => "store_unavailable",
+        }
+    }
+
+    /// Counts the answered delivery in the metrics (`luxcore.webhook.deliveries`).
+    pub(crate) fn counted(self) -> Self {
+        metrics::webhook_delivery(self.label(), self.status().as_u16());
+        self
     }
 
     /// The delivery's de-duplication key, once known.
@@ -243,13 +263,23 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
+        self.process(headers, raw_body, handler).await.counted()
+    }
+
+    async fn process<F, Fut, E>(&self, headers: &HeaderMap, raw_body: &[u8], handler: F) -> Outcome
+    where
+        F: FnOnce(Event) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
         let (event, key) = match self.accept(headers, raw_body) {
             Ok(parsed) => parsed,
             Err(rejected) => return rejected,
         };
         let token = ClaimToken::random();
         let claiming = std::time::Instant::now();
-        match self.store.begin(&key, &token, self.lease).await {
+        let kind = self.store.kind();
+        match timed(kind, "begin", self.store.begin(&key, &token, self.lease)).await {
             Ok(Begin::Claimed) => {}
             Ok(Begin::Done) => return Outcome::Skipped { key },
             Ok(Begin::Busy) => return Outcome::Busy { key },
@@ -257,7 +287,7 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         }
         let message = match self.run_handler(claiming, handler(event)).await {
             Ok(()) => {
-                return match self.store.commit(&key, &token).await {
+                return match timed(kind, "commit", self.store.commit(&key, &token)).await {
                     Ok(()) => Outcome::Processed { key },
                     Err(error) => unavailable(Some(key), error),
                 };
@@ -265,7 +295,7 @@ impl<S: WebhookStore> WebhookProcessor<S> {
             Err(message) => message,
         };
         tracing::warn!(%key, %message, "webhook handler failed");
-        if let Err(error) = self.store.release(&key, &token).await {
+        if let Err(error) = timed(kind, "release", self.store.release(&key, &token)).await {
             // The claim runs out by itself after the lease.
             tracing::warn!(%key, %error, "could not release webhook claim");
         }
@@ -301,6 +331,18 @@ impl<S: WebhookStore> WebhookProcessor<S> {
             )),
         }
     }
+}
+
+/// Runs a store call, timing it for `luxcore.webhook.store.duration`.
+pub(crate) async fn timed<T>(
+    store: &'static str,
+    operation: &'static str,
+    call: impl Future<Output = T>,
+) -> T {
+    let started = std::time::Instant::now();
+    let answer = call.await;
+    metrics::webhook_store(store, operation, started.elapsed());
+    answer
 }
 
 pub(crate) fn unavailable(key: Option<DedupKey>, error: StoreError) -> Outcome {

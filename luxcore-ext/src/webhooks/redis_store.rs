@@ -171,6 +171,10 @@ fn millis(duration: Duration) -> String {
 }
 
 impl WebhookStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     fn begin(
         &self,
         key: &DedupKey,

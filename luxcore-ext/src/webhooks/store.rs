@@ -172,6 +172,12 @@ pub trait WebhookStore: Send + Sync {
         key: &DedupKey,
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A short, fixed name of the store's kind for metrics labels (`memory`, `redis`,
+    /// `postgres`; `custom` unless overridden).
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
 }
 
 impl<S: WebhookStore + ?Sized> WebhookStore for Arc<S> {
@@ -198,6 +204,10 @@ impl<S: WebhookStore + ?Sized> WebhookStore for Arc<S> {
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).release(key, token)
+    }
+
+    fn kind(&self) -> &'static str {
+        (**self).kind()
     }
 }
 
@@ -346,6 +356,10 @@ impl MemoryStore {
 }
 
 impl WebhookStore for MemoryStore {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     async fn begin(
         &self,
         key: &DedupKey,
