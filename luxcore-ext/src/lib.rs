@@ -24,7 +24,7 @@
 //! from the operation table generated from `openapi.json` into
 //! [`luxcore_api::operations`]; no API path is typed by hand here.
 #![doc = ""]
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 mod base;

@@ -309,7 +309,8 @@ async fn stream_page_spans_keep_their_parent_and_subscriber() {
         .filter(|line| {
             line.contains("merchant_export")
                 && line.contains("luxcore.request")
-                && line.contains(r#"path="/api/v1/payments""#)
+                && line.contains(r#"luxcore.operation="listPayments""#)
+                && !line.contains("luxcore.attempt{")
                 && line.contains("close")
         })
         .count();
