@@ -121,6 +121,7 @@ pub enum WebhookVerifyError {
 
 /// Where to find the signature and timestamp, and how much clock skew to accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignatureScheme {
     /// Name of the signature header (default [`HEADER_SIGNATURE`]).
     pub signature_header: String,

@@ -108,7 +108,7 @@ async fn local_tour() -> ExampleResult {
     let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let receiver_url = format!("http://{}/luxcore", receiver.local_addr()?);
     let webhook = client
-        .webhooks()
+        .webhook_endpoints()
         .create_for(
             &receiver_url,
             [

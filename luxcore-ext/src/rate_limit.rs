@@ -41,6 +41,7 @@ pub use self::redis::{OnUnavailable, RedisRateLimiter, SharedLimits};
 
 /// Which limit an operation counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RateBucket {
     /// Payment creation (the `createPayment` operations of API v1 and v2).
     Create,

@@ -18,10 +18,10 @@ use crate::transport::client::{ApiCall, LuxCore, attempt};
 
 pub use crate::pagination::filters::{WebhookEventFilter, WebhookFilter};
 
-/// Webhook endpoint operations. Obtained from [`LuxCore::webhooks`]; owns a clone of the
+/// Webhook endpoint operations. Obtained from [`LuxCore::webhook_endpoints`]; owns a clone of the
 /// client.
 #[derive(Debug, Clone)]
-pub struct Webhooks {
+pub struct WebhookEndpoints {
     client: LuxCore,
     paging: Paging,
 }
@@ -29,8 +29,8 @@ pub struct Webhooks {
 impl LuxCore {
     /// Webhook endpoints: create, get, update, delete, test, enable, disable, retry, list,
     /// stream, and their events.
-    pub fn webhooks(&self) -> Webhooks {
-        Webhooks {
+    pub fn webhook_endpoints(&self) -> WebhookEndpoints {
+        WebhookEndpoints {
             client: self.clone(),
             paging: Paging::default(),
         }
@@ -68,7 +68,7 @@ fn events_page(
         .map(|list| Page::from_api(list.data, list.total, &list.pagination))
 }
 
-impl Webhooks {
+impl WebhookEndpoints {
     /// The same resource walking lists with `paging` (page size, concurrency, eager, offset).
     pub fn paging(mut self, paging: Paging) -> Self {
         self.paging = paging;

@@ -186,7 +186,11 @@ async fn not_found_codes() {
         .unwrap_err();
     assert_eq!(api_code(&err), ErrorCode::PaymentNotFound);
     assert_eq!(err.status(), Some(404));
-    let err = client.webhooks().get("wh_missing").await.unwrap_err();
+    let err = client
+        .webhook_endpoints()
+        .get("wh_missing")
+        .await
+        .unwrap_err();
     assert_eq!(api_code(&err), ErrorCode::WebhookNotFound);
     let err = client
         .tickets()

@@ -33,7 +33,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Bytes)>>>) {
 async fn webhook_lifecycle() {
     let (_server, client) = mock().await;
     let (url, _received) = receiver().await;
-    let webhooks = client.webhooks();
+    let webhooks = client.webhook_endpoints();
     let created = webhooks
         .create_for(
             &url,
@@ -236,14 +236,18 @@ async fn webhook_retry_requeues_a_failed_event() {
     ))
     .await;
     let webhook = client
-        .webhooks()
+        .webhook_endpoints()
         .create_for(
             format!("{failing}/hook"),
             [WebhookEventType::PaymentCompleted],
         )
         .await
         .unwrap();
-    let event = client.webhooks().test(&webhook.id, None).await.unwrap();
+    let event = client
+        .webhook_endpoints()
+        .test(&webhook.id, None)
+        .await
+        .unwrap();
     // Wait (generously) until the mock gives up delivering it.
     let events_path = format!("/api/v1/webhooks/{}/events", webhook.id);
     let failed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
@@ -265,7 +269,7 @@ async fn webhook_retry_requeues_a_failed_event() {
     .await;
     assert!(failed.is_ok(), "the test event never failed");
     let retried = client
-        .webhooks()
+        .webhook_endpoints()
         .retry(&webhook.id, vec![event.id.clone()])
         .await
         .unwrap();

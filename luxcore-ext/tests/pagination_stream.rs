@@ -51,7 +51,7 @@ async fn create_webhooks(client: &LuxCore, prefix: &str, n: usize) -> Vec<String
     let mut ids = Vec::new();
     for i in 0..n {
         let hook = client
-            .webhooks()
+            .webhook_endpoints()
             .create_for(
                 format!("http://127.0.0.1:9/{prefix}{i}"),
                 [luxcore_ext::api::enums::WebhookEventType::PaymentCreated],
@@ -265,7 +265,7 @@ async fn filters_validation_and_errors() {
 
         // An API error ends the stream with that error.
         let items: Vec<_> = client
-            .webhooks()
+            .webhook_endpoints()
             .stream_events("wh_missing", WebhookEventFilter::new())
             .collect()
             .await;
@@ -283,7 +283,7 @@ async fn webhooks_events_tickets_and_comments() {
         let (_server, client) = setup().await;
 
         // Webhooks: an unreachable URL, so deliveries fail and events stay listed.
-        let hooks = client.webhooks();
+        let hooks = client.webhook_endpoints();
         let webhook_ids = create_webhooks(&client, "hook", 5).await;
         hooks.disable(&webhook_ids[0]).await.unwrap();
         let all = hooks
@@ -514,7 +514,7 @@ async fn webhooks_deleted_mid_walk() {
     within(async {
         for concurrency in [1, 3] {
             let (_server, client) = setup().await;
-            let hooks = client.webhooks();
+            let hooks = client.webhook_endpoints();
             create_webhooks(&client, "del", 60).await;
             let original: Vec<String> = hooks
                 .collect_all(WebhookFilter::new())

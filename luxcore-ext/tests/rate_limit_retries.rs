@@ -22,7 +22,8 @@ impl RateLimiter for Counting {
     fn acquire(&self, bucket: RateBucket) -> BoxFuture<'_, Result<(), LimiterError>> {
         match bucket {
             RateBucket::Create => &self.create,
-            RateBucket::Standard => &self.standard,
+            // `RateBucket` is non-exhaustive: a future bucket counts as standard here.
+            _ => &self.standard,
         }
         .fetch_add(1, Ordering::SeqCst);
         Box::pin(async { Ok(()) })

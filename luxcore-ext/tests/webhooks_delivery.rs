@@ -63,7 +63,7 @@ async fn start_receiver(client: &LuxCore, secret_override: Option<&str>) -> Runn
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}{PATH}", listener.local_addr().expect("addr"));
     let webhook = client
-        .webhooks()
+        .webhook_endpoints()
         .create_for(url.clone(), PAYMENT_EVENTS)
         .await
         .expect("webhook created");
@@ -208,7 +208,7 @@ async fn real_deliveries_verified_guarded_and_acknowledged() {
 
     // A test event sent through the API arrives verified and is accepted (unversioned).
     client
-        .webhooks()
+        .webhook_endpoints()
         .test(&running.webhook_id, None)
         .await
         .unwrap();

@@ -975,7 +975,7 @@ async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
     let webhook = client
-        .webhooks()
+        .webhook_endpoints()
         .create_for(url, [WebhookEventType::PaymentCompleted])
         .await
         .unwrap();

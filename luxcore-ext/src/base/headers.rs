@@ -37,6 +37,7 @@ pub(crate) const RECORDED_HEADERS: [HeaderName; 6] = [
 
 /// The `X-RateLimit-*` values of a response, when the server sent them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimitInfo {
     /// `X-RateLimit-Limit`: requests allowed in the current window.
     pub limit: Option<u64>,

@@ -7,8 +7,8 @@
 //! | resource                 | methods                                                      | filter                                                  |
 //! |--------------------------|--------------------------------------------------------------|---------------------------------------------------------|
 //! | `client.payments()`      | `list`, `stream`, `collect_all`                              | [`PaymentFilter`](crate::payments::PaymentFilter)       |
-//! | `client.webhooks()`      | `list`, `stream`, `collect_all`                              | [`WebhookFilter`](crate::webhook_endpoints::WebhookFilter) |
-//! | `client.webhooks()`      | `list_events`, `stream_events`, `collect_all_events`         | [`WebhookEventFilter`](crate::webhook_endpoints::WebhookEventFilter) |
+//! | `client.webhook_endpoints()`      | `list`, `stream`, `collect_all`                              | [`WebhookFilter`](crate::webhook_endpoints::WebhookFilter) |
+//! | `client.webhook_endpoints()`      | `list_events`, `stream_events`, `collect_all_events`         | [`WebhookEventFilter`](crate::webhook_endpoints::WebhookEventFilter) |
 //! | `client.tickets()`       | `list`, `stream`, `collect_all`                              | [`TicketFilter`](crate::tickets::TicketFilter)          |
 //! | `client.tickets()`       | `list_comments`, `stream_comments`, `collect_all_comments`   | none                                                    |
 //!
@@ -323,13 +323,15 @@ fn pin_snapshot<Q: Pin>(snapshot: &Mutex<Snapshot<Q>>, query: &Q, date: DateTime
 
 /// Defines `list`, `stream` and `collect_all` of one list on a resource with `client` and
 /// `paging` fields: `$page(&client, &(parent, filter), offset, limit)` makes the page call.
+/// The three take the filter the same way: by value or by reference (`impl Borrow`).
 macro_rules! list_methods {
     (
         $what:literal, $item:ty, $filter:ty, $page:path, $id_of:expr,
         $list:ident, $stream:ident, $collect:ident $(, $parent:ident)?
     ) => {
         #[doc = concat!("One page of ", $what, ": the resource's [`Paging`](crate::pagination::Paging) `page_size` items from its `offset`.")]
-        pub fn $list(&self, $($parent: impl Into<String>,)? filter: &$filter) -> ApiCall<Page<$item>> {
+        pub fn $list(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Page<$item>> {
+            let filter = filter.borrow();
             let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
             let client = self.client.clone();
             let checked = $crate::pagination::filters::Query::check(filter);
@@ -337,15 +339,16 @@ macro_rules! list_methods {
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [`paginate`](crate::pagination::paginate) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
-        pub fn $stream(&self, $($parent: impl Into<String>,)? filter: $filter) -> ListStream<$item> {
-            let checked = $crate::pagination::filters::Query::check(&filter);
-            let query = ($($parent.into(),)? filter,);
+        pub fn $stream(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ListStream<$item> {
+            let filter = filter.borrow();
+            let checked = $crate::pagination::filters::Query::check(filter);
+            let query = ($($parent.into(),)? filter.clone(),);
             let client = self.client.clone();
             $crate::pagination::walk_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method).")]
-        pub async fn $collect(&self, $($parent: impl Into<String>,)? filter: $filter) -> Result<Vec<$item>> {
+        pub async fn $collect(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> Result<Vec<$item>> {
             futures::TryStreamExt::try_collect(self.$stream($($parent,)? filter)).await
         }
     };

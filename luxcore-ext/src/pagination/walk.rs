@@ -48,6 +48,7 @@ use futures::stream::{FuturesOrdered, Stream, StreamExt};
 
 /// One page of a list.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// Items of this page, in list order.
     pub items: Vec<T>,

@@ -37,7 +37,7 @@ use luxcore_auth::unix_now;
 
 /// The LuxCore client. Cheap to clone (an `Arc` inside); share one per process.
 ///
-/// Resources hang off it: [`payments()`](Self::payments), [`webhooks()`](Self::webhooks),
+/// Resources hang off it: [`payments()`](Self::payments), [`webhook_endpoints()`](Self::webhook_endpoints),
 /// [`balance()`](Self::balance), [`tickets()`](Self::tickets). Every typed method returns an
 /// [`ApiCall`]: `.await` it for the value, or `.with_meta().await` for the value and its
 /// [`ResponseMeta`].

@@ -59,6 +59,7 @@ use crate::base::headers::retry_after_header;
 
 /// How failed requests are retried. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in total, the first one included (default 4: one try and three retries).
     pub max_attempts: u32,

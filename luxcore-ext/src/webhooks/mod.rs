@@ -28,15 +28,9 @@ pub use luxcore_auth::webhook::{
 #[cfg(feature = "postgres")]
 pub use postgres_store::{MIGRATION, PostgresStore, Transaction, migrate};
 pub use processor::{DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
-/// The Redis client crate the store is built on (`redis` feature).
-#[cfg(feature = "redis")]
-pub use redis;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
-/// The PostgreSQL client and pool crates the store is built on (`postgres` feature).
-#[cfg(feature = "postgres")]
-pub use {deadpool_postgres, tokio_postgres};
 
 /// Why [`verify_event`] rejected a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

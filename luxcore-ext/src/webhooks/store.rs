@@ -103,6 +103,7 @@ impl fmt::Debug for ClaimToken {
 
 /// The answer of [`WebhookStore::begin`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Begin {
     /// The key is claimed with the caller's token until the lease runs out: run the
     /// handler.

@@ -327,11 +327,11 @@ pub(crate) fn scheme() -> impl Strategy<Value = SignatureScheme> {
     prop_oneof![
         4 => Just(SignatureScheme::default()),
         1 => (any::<u64>(), "[ -~]{0,20}", "[ -~]{0,20}").prop_map(|(secs, sig, ts)| {
-            SignatureScheme {
-                signature_header: sig,
-                timestamp_header: ts,
-                tolerance: Duration::from_secs(secs),
-            }
+            let mut scheme = SignatureScheme::default();
+            scheme.signature_header = sig;
+            scheme.timestamp_header = ts;
+            scheme.tolerance = Duration::from_secs(secs);
+            scheme
         }),
     ]
 }

@@ -158,7 +158,7 @@ pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Res
     let client = &clients.v1;
     let (payments_v2, balance_v2) = (clients.v2.payments(), clients.v2.balance());
     let payments = client.payments();
-    let webhooks = client.webhooks();
+    let webhooks = client.webhook_endpoints();
     let balance = client.balance();
     let tickets = client.tickets();
     let deposit = || {
