@@ -828,6 +828,59 @@ mod postgres_store {
         assert_eq!(balance, 10);
     }
 
+    /// Issue 23.2: a duplicate of an event already applied answers 200 (skipped) even while
+    /// another delivery of the same key holds the row's lock; before, `FOR UPDATE NOWAIT`
+    /// came first and it answered 409.
+    #[tokio::test]
+    async fn applied_duplicates_are_skipped_while_the_row_is_locked() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let processor =
+            WebhookProcessor::new(WebhookVerifier::new(SECRET), store(&url).await).lease(LEASE);
+        let run = run_id();
+        let payment = format!("pay_{run}_dup");
+        let deliver = |version: i64| {
+            let body = payment_body(&format!("evt_{run}_{version}"), &payment, version);
+            let processor = &processor;
+            async move {
+                processor
+                    .handle_in_transaction(
+                        &signed_headers(&body),
+                        &body,
+                        |_, tx: Transaction| async move { Ok::<_, String>(tx) },
+                    )
+                    .await
+            }
+        };
+        assert!(matches!(deliver(2).await, Outcome::Processed { .. }));
+        let (other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let key = DedupKey::Payment {
+            payment_id: payment.clone(),
+            status_version: 2,
+        }
+        .storage_key();
+        other
+            .batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM luxcore_webhook_keys WHERE key = '{key}' FOR UPDATE"
+            ))
+            .await
+            .unwrap();
+        for version in [2, 1] {
+            let outcome = deliver(version).await;
+            assert!(
+                matches!(outcome, Outcome::Skipped { .. }),
+                "v{version} while the row is locked: {outcome}"
+            );
+            assert_eq!(outcome.status(), 200);
+        }
+        // A new version waits for the row: busy while it is held, processed after.
+        assert!(matches!(deliver(3).await, Outcome::Busy { .. }));
+        other.batch_execute("COMMIT").await.unwrap();
+        assert!(matches!(deliver(3).await, Outcome::Processed { .. }));
+    }
+
     /// The transactional variant: the merchant's ledger row and the record commit together,
     /// so across handler failures, concurrent instances and a store outage every
     /// (payment, version) is applied exactly once, in order.

@@ -438,8 +438,22 @@ impl WebhookProcessor<PostgresStore> {
     }
 
     async fn open(&self, key: &DedupKey) -> Result<Locked, StoreError> {
+        let storage_key = key.storage_key();
+        let client = self.store().client().await?;
+        // Already applied (the common redelivery): answered from a plain read, without
+        // waiting on the row's lock, so a duplicate arriving while another delivery of the
+        // key holds the row gets 200, not 409 (issue 23.2).
+        let is_applied = client.prepare_cached(IS_APPLIED).await.map_err(pg_error)?;
+        let applied = client
+            .query_opt(&is_applied, &[&storage_key, &key.version()])
+            .await
+            .map_err(pg_error)?
+            .is_some_and(|row| row.get::<_, bool>(0));
+        if applied {
+            return Ok(Locked::Outcome(Outcome::Skipped { key: key.clone() }));
+        }
         let tx = Transaction {
-            client: Some(self.store().client().await?),
+            client: Some(client),
         };
         // One transaction: create the key's row if new, lock it. A concurrent delivery of
         // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
@@ -454,7 +468,6 @@ impl WebhookProcessor<PostgresStore> {
         ))
         .await
         .map_err(pg_error)?;
-        let storage_key = key.storage_key();
         let locked = async {
             let ensure = tx.wrapper().prepare_cached(ENSURE_ROW).await?;
             tx.execute(&ensure, &[&storage_key]).await?;
