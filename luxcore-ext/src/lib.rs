@@ -24,7 +24,10 @@
 //! from the operation table generated from `openapi.json` into
 //! [`luxcore_api::operations`]; no API path is typed by hand here.
 #![doc = ""]
+// The package's README (also shown on crates.io); its code blocks compile as doctests.
 #![doc = include_str!("../README.md")]
+// docs.rs (nightly, `--cfg docsrs`) marks items behind a feature as such.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod base;
@@ -48,6 +51,8 @@ pub use transport::retry;
 pub mod client {
     pub use crate::base::context::{Response, ResponseMeta};
     pub use crate::base::headers::RateLimitInfo;
+    #[cfg(feature = "rustls-ring")]
+    pub use crate::transport::builder::install_ring_crypto_provider;
     pub use crate::transport::builder::{
         DEFAULT_BASE_URL, DEFAULT_DEADLINE, LuxCoreBuilder, USER_AGENT,
     };

@@ -1004,6 +1004,7 @@ mod postgres_store {
 // luxcore-mock delivers; the handler fails once; the mock's retry is applied, once.
 // ---------------------------------------------------------------------------------------
 
+#[cfg(feature = "axum")] // the SDK's axum route
 #[tokio::test]
 async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
     use luxcore_ext::api::enums::WebhookEventType;

@@ -1,27 +1,6 @@
-//! # luxcore-mock — a stateful local LuxCore payments API server
-//!
-//! Serves the 33 operations of the LuxCore API (`openapi.json`) from memory, like
-//! stripe-mock: payments with balances, webhooks with real signed deliveries,
-//! support tickets with attachment uploads, API-key scopes, API v2 HMAC signatures,
-//! rate limits and seeded fault injection. Simulation controls live under `/_mock`
-//! and as methods on [`MockServer`].
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), luxcore_mock::MockError> {
-//! use luxcore_mock::{MockConfig, MockServer};
-//!
-//! let server = MockServer::start(MockConfig::default().without_rate_limits()).await?;
-//! let base_url = server.base_url(); // http://127.0.0.1:PORT
-//! server.set_balance("ARS", 1_000_000, 0).await?;
-//! # drop(base_url);
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Credentials: [`DEFAULT_API_KEY`] (all scopes), [`READONLY_API_KEY`], v2 merchant
-//! [`DEFAULT_MERCHANT_ID`] with [`DEFAULT_HMAC_SECRET`]. See the crate README for the
-//! magic amounts, the webhook signature scheme and the `/_mock` endpoints.
-//!
+// The crate doc is the README (also shown on crates.io); its example compiles as a doctest.
+#![doc = include_str!("../README.md")]
+#![doc = ""]
 //! ## Where things live
 //!
 //! The crate is layered; a module imports only from the layers below it, never from a

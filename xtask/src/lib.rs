@@ -1,5 +1,6 @@
 //! Build tasks of the luxcore-rs workspace: code generation, the drift check, spec fetching,
-//! and the full test run with real servers (`cargo xtask test`).
+//! the MSRV check (`cargo xtask msrv`) and the full test run with real servers
+//! (`cargo xtask test`).
 //! The binary (`cargo xtask`) is a thin CLI over these modules; `tests/` reuses [`surface`].
 //!
 //! Code generation runs in one direction: [`regen`] → [`codegen`] → its steps ([`api_version`],
@@ -10,6 +11,7 @@ pub mod codegen;
 pub mod drift;
 pub mod error;
 pub mod fetch;
+pub mod msrv;
 pub mod open_enums;
 pub mod operations;
 pub mod redact;

@@ -1,11 +1,11 @@
 //! `cargo xtask`: regenerate `luxcore-api`, check it, fetch the live spec, report spec drift,
-//! run every test with real servers.
+//! check the declared MSRV, run every test with real servers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{codegen, drift::DriftReport, fetch, regen, surface::Surface, test_run};
+use xtask::{codegen, drift::DriftReport, fetch, msrv, regen, surface::Surface, test_run};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "luxcore-rs build tasks")]
@@ -37,6 +37,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Check each published crate's declared `rust-version` against the highest one of its
+    /// dependency tree as resolved in Cargo.lock (default and all features; computed from
+    /// `cargo metadata`, not compiled). Non-zero exit when a declaration is too low.
+    Msrv,
     /// Run every test: start redis-server and PostgreSQL (installed when missing) on free
     /// loopback ports with temporary data, run `cargo test --workspace --all-features`,
     /// stop them (also on failure or Ctrl-C).
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
             fetch: url,
         } => fetch_then_regen(&root, url.as_deref()),
         Cmd::Drift { url, spec, output } => drift(&root, url, spec, output),
+        Cmd::Msrv => msrv::run(&root),
         Cmd::Test { args } => test_run::run(&args),
     };
     match result {

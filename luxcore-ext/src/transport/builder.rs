@@ -220,9 +220,12 @@ impl LuxCoreBuilder {
     ///
     /// Fails with [`Error::Config`] on: an invalid or non-http(s) base URL, an empty or
     /// malformed API key or HMAC secret, no credentials at all, a zero timeout, an
-    /// `https` base URL without TLS support (the `rustls` feature is off and no
-    /// [`Self::http_client`] was given), or a User-Agent suffix that is not a valid
-    /// header value.
+    /// `https` base URL without TLS support (none of the `rustls`, `rustls-ring` and
+    /// `native-tls` features is on and no [`Self::http_client`] was given), or a User-Agent
+    /// suffix that is not a valid header value.
+    ///
+    /// With the `rustls-ring` feature, building the default HTTP client installs ring as
+    /// rustls' process-wide default crypto provider, unless one is installed already.
     pub fn build(self) -> Result<LuxCore> {
         let mut credentials = Credentials::new();
         if let Some(key) = self.api_key {
@@ -343,21 +346,46 @@ impl BaseUrl {
     }
 }
 
+/// Whether the built-in HTTP client can speak TLS (one of the TLS features is on).
+const HAS_TLS: bool = cfg!(any(
+    feature = "rustls",
+    feature = "rustls-ring",
+    feature = "native-tls"
+));
+
 fn default_http_client(base: &BaseUrl, connect_timeout: Duration) -> Result<reqwest::Client> {
-    if base.https && !cfg!(feature = "rustls") {
+    if base.https && !HAS_TLS {
         return Err(Error::Config(
-            "the base URL uses https, but luxcore-ext was built without the `rustls` feature, \
-             so the built-in HTTP client has no TLS: enable the `rustls` feature (on by default) \
-             or pass a TLS-capable reqwest::Client with LuxCoreBuilder::http_client"
+            "the base URL uses https, but luxcore-ext was built without a TLS feature, so the \
+             built-in HTTP client has no TLS: enable `rustls` (on by default), `rustls-ring` or \
+             `native-tls`, or pass a TLS-capable reqwest::Client with LuxCoreBuilder::http_client"
                 .into(),
         ));
     }
+    #[cfg(feature = "rustls-ring")]
+    install_ring_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         // Never follow redirects: X-API-Key is not a header reqwest strips on redirect.
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// Installs ring as rustls' process-wide default crypto provider, unless one is installed
+/// already (then nothing changes). Idempotent and cheap.
+///
+/// With the `rustls-ring` feature, reqwest is built without a provider of its own
+/// (`rustls-no-provider`) and takes this default: [`LuxCoreBuilder::build`] calls this function,
+/// but any other `reqwest::Client` built in the process *before* it panics ("No rustls crypto
+/// provider is configured"). Call it first thing in `main` when you build other clients.
+#[cfg(feature = "rustls-ring")]
+pub fn install_ring_crypto_provider() {
+    use rustls_ring_provider::crypto::{CryptoProvider, ring};
+    if CryptoProvider::get_default().is_none() {
+        // Err only when another thread installed one first: that one is used.
+        let _ = ring::default_provider().install_default();
+    }
 }
 
 impl fmt::Debug for LuxCoreBuilder {
@@ -458,7 +486,7 @@ mod tests {
     #[test]
     fn https_without_tls() {
         let result = LuxCore::builder().api_key(KEY).build();
-        if cfg!(feature = "rustls") {
+        if HAS_TLS {
             assert_eq!(result.unwrap().base_url(), DEFAULT_BASE_URL);
         } else {
             let Err(Error::Config(message)) = result else {
