@@ -48,7 +48,7 @@ async fn read_only_tour() -> ExampleResult {
     let page = client
         .payments()
         .paging(Paging::new().page_size(5))
-        .list(&PaymentFilter::new())
+        .list(PaymentFilter::new())
         .with_meta()
         .await?;
     println!(
@@ -82,7 +82,7 @@ async fn read_only_tour() -> ExampleResult {
     let tickets = client
         .tickets()
         .paging(Paging::new().page_size(5))
-        .list(&TicketFilter::new())
+        .list(TicketFilter::new())
         .await?;
     println!("   {} tickets", tickets.total);
     println!("\nDone (read-only).");

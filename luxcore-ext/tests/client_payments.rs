@@ -223,7 +223,7 @@ async fn boxed_calls_run_like_unboxed_ones() {
     let rejected: ApiCall<Page<Payment>> = client
         .payments()
         .paging(Paging::new().page_size(0))
-        .list(&PaymentFilter::new());
+        .list(PaymentFilter::new());
     let debug = format!("{rejected:?}");
     assert!(
         debug.starts_with(

@@ -360,7 +360,7 @@ fn nothing_secret_or_personal_in_spans_or_metrics() {
         let _ = client.payments().get("pay_does_not_exist").await;
         let _ = client
             .payments()
-            .list(&luxcore_ext::payments::PaymentFilter::new())
+            .list(luxcore_ext::payments::PaymentFilter::new())
             .await
             .unwrap();
         let processor = WebhookProcessor::new(

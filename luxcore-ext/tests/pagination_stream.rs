@@ -109,14 +109,14 @@ async fn thousand_payments_sequential_and_concurrent_identical() {
         assert_newest_first(&sequential);
 
         // The stream is the pages, concatenated.
-        let first = payments.list(&PaymentFilter::new()).await.unwrap();
+        let first = payments.list(PaymentFilter::new()).await.unwrap();
         assert_eq!(first.total, 1000);
         assert_eq!((first.limit, first.offset, first.total_pages), (100, 0, 10));
         assert_eq!(first.items, sequential[..100]);
         let third = payments
             .clone()
             .paging(Paging::new().page_size(7).offset(14))
-            .list(&PaymentFilter::new())
+            .list(PaymentFilter::new())
             .await
             .unwrap();
         assert_eq!(third.items, sequential[14..21]);
@@ -306,7 +306,7 @@ async fn webhooks_events_tickets_and_comments() {
         let page = hooks
             .clone()
             .paging(Paging::new().page_size(3))
-            .list(&WebhookFilter::new())
+            .list(WebhookFilter::new())
             .await
             .unwrap();
         assert_eq!((page.items.len(), page.total, page.total_pages), (3, 5, 2));
@@ -324,7 +324,7 @@ async fn webhooks_events_tickets_and_comments() {
         let first = hooks
             .clone()
             .paging(Paging::new().page_size(5))
-            .list_events(&webhook_ids[1], &WebhookEventFilter::new())
+            .list_events(&webhook_ids[1], WebhookEventFilter::new())
             .await
             .unwrap();
         assert_eq!(first.items.len(), 5);
@@ -361,7 +361,7 @@ async fn webhooks_events_tickets_and_comments() {
         assert_eq!(found.len(), 1);
         assert!(matches!(
             tickets
-                .list(&TicketFilter::new().search("x".repeat(101)))
+                .list(TicketFilter::new().search("x".repeat(101)))
                 .await,
             Err(Error::Config(_))
         ));

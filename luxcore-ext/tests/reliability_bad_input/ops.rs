@@ -190,7 +190,7 @@ pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Res
                 })
                 .await?
         ),
-        Op::List => format!("{:?}", payments.list(&PaymentFilter::new()).await?),
+        Op::List => format!("{:?}", payments.list(PaymentFilter::new()).await?),
         Op::WebhookCreate => format!(
             "{:?}",
             webhooks
@@ -202,7 +202,7 @@ pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Res
                 })
                 .await?
         ),
-        Op::WebhookList => format!("{:?}", webhooks.list(&WebhookFilter::new()).await?),
+        Op::WebhookList => format!("{:?}", webhooks.list(WebhookFilter::new()).await?),
         Op::WebhookGet => format!("{:?}", webhooks.get("wh_1").await?),
         Op::WebhookUpdate => format!(
             "{:?}",
@@ -223,7 +223,7 @@ pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Res
         Op::WebhookEvents => format!(
             "{:?}",
             webhooks
-                .list_events("wh_1", &WebhookEventFilter::new())
+                .list_events("wh_1", WebhookEventFilter::new())
                 .await?
         ),
         Op::WebhookRetry => format!("{:?}", webhooks.retry("wh_1", vec!["evt_1".into()]).await?),
@@ -239,7 +239,7 @@ pub(crate) async fn run_op(clients: &Clients, op: Op) -> luxcore_ext::error::Res
                 .create(TicketRequest::new("Deposit missing").build()?)
                 .await?
         ),
-        Op::TicketList => format!("{:?}", tickets.list(&TicketFilter::new()).await?),
+        Op::TicketList => format!("{:?}", tickets.list(TicketFilter::new()).await?),
         Op::TicketGet => format!("{:?}", tickets.get("tkt_1").await?),
         Op::TicketClose => format!("{:?}", tickets.close("tkt_1").await?),
         Op::TicketReopen => format!("{:?}", tickets.reopen("tkt_1").await?),
