@@ -101,7 +101,8 @@ fn how_argentines_type_amounts() {
 #[test]
 fn ambiguous_or_inexact_text_is_refused() {
     type E = MoneyParseError;
-    let cases: [(&str, &str, fn(String) -> E); 29] = [
+    type Case = (&'static str, &'static str, fn(String) -> E);
+    let cases: [Case; 29] = [
         // `.` groups in es-AR: a group of one or two digits is misplaced, not a decimal.
         ("es-AR", "1.5", E::MisplacedSeparator),
         ("es-AR", "1.50", E::MisplacedSeparator),
