@@ -12,7 +12,6 @@ mod common;
 
 use common::{Creds, ExampleResult, payment_id};
 use luxcore_ext::balance::Locale;
-use luxcore_ext::payouts::Recipient;
 use luxcore_ext::prelude::*;
 
 #[tokio::main]

@@ -63,6 +63,7 @@ pub mod prelude {
     pub use crate::error::{Error, ErrorCode, ErrorCodeExt, Result};
     pub use crate::pagination::{ListStream, Page, Paging};
     pub use crate::payments::{Created, PaymentExt as _, PaymentFilter, PaymentRequest};
+    pub use crate::payouts::Recipient;
     pub use crate::rate_limit::RateLimits;
     pub use crate::retry::RetryPolicy;
     pub use crate::tickets::{TicketFilter, TicketRequest};
