@@ -27,6 +27,7 @@ use luxcore_api::types::{
 use crate::base::error::{Error, Result};
 use crate::base::money::{Money, minor_unit_exponent};
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
+use crate::payouts::Recipient;
 use crate::transport::client::{ApiCall, LuxCore, attempt};
 
 pub use crate::pagination::filters::PaymentFilter;
@@ -319,6 +320,8 @@ pub struct PaymentRequest {
     payout: serde_json::Map<String, serde_json::Value>,
     traffic_type: Option<String>,
     ipay: Option<IpayOptions>,
+    /// Why the details given to [`Self::payout_to`] were refused, for [`Self::build`].
+    payout_error: Option<String>,
 }
 
 /// `deposit` and `withdrawal`: the same arguments, another payment type.
@@ -363,6 +366,7 @@ impl PaymentRequest {
             payout: serde_json::Map::new(),
             traffic_type: None,
             ipay: None,
+            payout_error: None,
         }
     }
 
@@ -412,6 +416,23 @@ impl PaymentRequest {
         self
     }
 
+    /// Sets the payout details from a typed, checked [`Recipient`] (CBU, CVU, CLABE,
+    /// PayID, ...): replaces the details set before; [`Self::payout_field`] can add keys
+    /// after it. When a rule is broken, or the recipient's market is not the amount's
+    /// currency, [`Self::build`] fails with [`Error::InvalidRequest`] naming the field and
+    /// the rule (`payout cvu: the check digit ...`), so nothing is sent. The keys sent are
+    /// assumed: see [`Recipient::to_payout`].
+    pub fn payout_to(mut self, recipient: &Recipient) -> Self {
+        match recipient.payout_for(&self.amount.currency) {
+            Ok(details) => {
+                self.payout = details.0;
+                self.payout_error = None;
+            }
+            Err(error) => self.payout_error = Some(error.to_string()),
+        }
+        self
+    }
+
     /// Sets the traffic type.
     pub fn traffic_type(mut self, traffic_type: impl Into<String>) -> Self {
         self.traffic_type = Some(traffic_type.into());
@@ -427,9 +448,12 @@ impl PaymentRequest {
     }
 
     /// The request. Fails with [`Error::InvalidRequest`] when the amount is not positive,
-    /// its currency is not one LuxCore documents, or the merchant reference is empty or
-    /// longer than 255 characters.
+    /// its currency is not one LuxCore documents, the merchant reference is empty or
+    /// longer than 255 characters, or the details given to [`Self::payout_to`] break a rule.
     pub fn build(self) -> Result<PaymentCreateRequest> {
+        if let Some(rule) = self.payout_error {
+            return Err(Error::InvalidRequest(rule));
+        }
         let Money { minor, currency } = self.amount;
         if minor_unit_exponent(&currency).is_none() {
             return Err(Error::InvalidRequest(format!(

@@ -33,6 +33,8 @@ use luxcore_api::operations as ops;
 use luxcore_api::types::{Balance, BalanceList, Payment, PaymentCreateRequest};
 
 pub use crate::base::money::{DECIMALS, Money, MoneyError, MoneyParseError, minor_unit_exponent};
+#[cfg(feature = "locale")]
+pub use crate::base::money_locale::{Locale, MoneyFormat};
 pub use model::{BalanceEvent, BalanceModel, BalanceModelError, ModelBalance};
 pub use snapshot::BalanceSnapshot;
 

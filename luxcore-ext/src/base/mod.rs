@@ -7,3 +7,5 @@ pub(crate) mod headers;
 pub(crate) mod lenient;
 pub mod metrics;
 pub mod money;
+#[cfg(feature = "locale")]
+pub mod money_locale;
