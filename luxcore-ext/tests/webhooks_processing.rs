@@ -22,7 +22,6 @@
 
 mod cut_proxy;
 
-use luxcore_ext::Money;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1069,7 +1068,7 @@ async fn failed_handler_answers_500_and_the_mock_retry_is_applied_once() {
     let serving = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let request = PaymentRequest::deposit(
-        Money::new(150_000, Currency::ARS),
+        luxcore_ext::Money::new(150_000, Currency::ARS),
         PaymentMethod::Card,
         "fail_once",
     )
