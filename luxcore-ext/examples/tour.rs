@@ -208,12 +208,33 @@ async fn local_tour() -> ExampleResult {
     );
     let needed = Money::new(50_000, Currency::ARS);
     client.balance().ensure_available(&needed).await?;
+    // The recipient's CVU is checked locally (length, check digits) before anything is sent:
+    // a mistyped one is refused by build(), with the rule it broke.
+    let recipient = luxcore_ext::payouts::Recipient::cvu("0000003100099999999994")
+        .holder_name("Juana Pérez")
+        .cuil("27-12345678-0");
+    let typo = luxcore_ext::payouts::Recipient::cvu("0000003100099999999995");
+    if let Err(e) =
+        PaymentRequest::withdrawal(needed.clone(), PaymentMethod::BankTransfer, "tour-typo")
+            .payout_to(&typo)
+            .build()
+    {
+        println!("   a mistyped CVU, refused before sending: {e}");
+    }
+    #[cfg(feature = "locale")]
+    {
+        let es_ar: luxcore_ext::balance::Locale = "es-AR".parse()?;
+        println!(
+            "   the amount as an Argentine reads it: {}",
+            needed.format(&es_ar)
+        );
+    }
     let withdrawal = PaymentRequest::withdrawal(
         Money::new(50_000, Currency::ARS),
         PaymentMethod::BankTransfer,
         "tour-payout-1",
     )
-    .payout_field("account_number", "0110012345678901234567")
+    .payout_to(&recipient)
     .build()?;
     let payout = client
         .balance()

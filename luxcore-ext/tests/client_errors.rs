@@ -237,3 +237,25 @@ async fn ticket_state_codes() {
     let err = client.tickets().close(&ticket.ticket_id).await.unwrap_err();
     assert_eq!(api_code(&err), ErrorCode::TicketAlreadyClosed);
 }
+
+/// luxcore-mock sends `X-Request-Id` on every answer: it reaches `Error::request_id()` of an
+/// error and `ResponseMeta::request_id` of a success, one id per request.
+#[tokio::test]
+async fn request_ids_from_the_mock_reach_errors_and_metadata() {
+    let (_server, client) = mock().await;
+    let err = client.payments().get("pay_missing").await.unwrap_err();
+    let error_id = err
+        .request_id()
+        .expect("the mock's X-Request-Id")
+        .to_owned();
+    assert!(error_id.starts_with("req_"), "{error_id}");
+    assert!(err.to_string().contains(&error_id), "{err}");
+    let answer = client.balance().all().with_meta().await.unwrap();
+    let ok_id = answer
+        .meta()
+        .request_id
+        .clone()
+        .expect("X-Request-Id on a 200");
+    assert!(ok_id.starts_with("req_"), "{ok_id}");
+    assert_ne!(ok_id, error_id);
+}

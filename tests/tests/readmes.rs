@@ -25,5 +25,8 @@ fn root_readme_is_the_crate_readme_after_its_commands() {
         .strip_prefix("# luxcore-ext\n")
         .expect("the crate README starts with its title");
     assert_eq!(root[commands_end..].trim(), body.trim());
-    assert!(root.lines().count() <= 200, "the front door stays short (about 150-200 lines)");
+    assert!(
+        root.lines().count() <= 200,
+        "the front door stays short (about 150-200 lines)"
+    );
 }
