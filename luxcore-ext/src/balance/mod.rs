@@ -38,9 +38,9 @@ pub use crate::base::money_locale::{Locale, MoneyFormat};
 pub use model::{BalanceEvent, BalanceModel, BalanceModelError, ModelBalance};
 pub use snapshot::BalanceSnapshot;
 
-use crate::base::error::{Error, Result};
+use crate::base::error::Error;
 use crate::payments::Created;
-use crate::transport::client::{ApiCall, LuxCore, attempt};
+use crate::transport::client::{ApiCall, CallOptions, LuxCore, attempt};
 use snapshot::{by_currency, decode_error};
 
 /// Balance operations. Obtained from [`LuxCore::balance`]; owns a clone of the client.
@@ -143,15 +143,15 @@ impl Balances {
     ///
     /// A point-in-time check: another withdrawal may take the money before yours is
     /// created, so the server's answer stays authoritative.
-    pub async fn ensure_available(&self, needed: &Money) -> Result<()> {
-        let available = self.available(needed.currency.clone()).await?;
-        if available.minor < needed.minor {
-            return Err(Error::InsufficientFunds {
-                needed: needed.clone(),
-                available,
-            });
-        }
-        Ok(())
+    pub fn ensure_available(&self, needed: &Money) -> ApiCall<()> {
+        let needed = needed.clone();
+        self.available(needed.currency.clone())
+            .and_then(move |available, _| {
+                if available.minor < needed.minor {
+                    return Err(Error::InsufficientFunds { needed, available });
+                }
+                Ok(())
+            })
     }
 
     /// Checks the available balance, then creates the withdrawal.
@@ -162,23 +162,35 @@ impl Balances {
     /// the server still decides and may answer `INSUFFICIENT_BALANCE`
     /// ([`Error::Api`]). A `request` that is not a withdrawal (`withdrawal` or
     /// `withdrawal_pp`) is an [`Error::InvalidRequest`].
-    pub async fn withdraw_checked(
-        &self,
-        request: PaymentCreateRequest,
-    ) -> Result<Created<Payment>> {
+    ///
+    /// One [`ApiCall`]: its options (timeout, deadline, retry) apply to both requests, and
+    /// its metadata is the creation's.
+    pub fn withdraw_checked(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
         if !matches!(
             request.type_,
             PaymentType::Withdrawal | PaymentType::WithdrawalPp
         ) {
-            return Err(Error::InvalidRequest(format!(
+            return ApiCall::fail(Error::InvalidRequest(format!(
                 "withdraw_checked needs a withdrawal, got type {}",
                 request.type_
             )));
         }
-        let amount = i64::try_from(request.amount.get())
-            .map_err(|_| Error::InvalidRequest("amount out of range".into()))?;
-        self.ensure_available(&Money::new(amount, request.currency.clone()))
-            .await?;
-        self.client.payments().create(request).await
+        let Ok(amount) = i64::try_from(request.amount.get()) else {
+            return ApiCall::fail(Error::InvalidRequest("amount out of range".into()));
+        };
+        let balance = self.clone();
+        ApiCall::from_fn(move |options: CallOptions| async move {
+            balance
+                .ensure_available(&Money::new(amount, request.currency.clone()))
+                .with_options(options.clone())
+                .await?;
+            balance
+                .client
+                .payments()
+                .create(request)
+                .with_options(options)
+                .with_meta()
+                .await
+        })
     }
 }

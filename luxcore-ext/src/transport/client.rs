@@ -730,23 +730,33 @@ impl LuxCore {
     /// policy as the operation table classifies it (unknown paths: `GET`/`PUT`/`DELETE`
     /// only) and error-mapped. Returns the status and the JSON body (`Null` when empty) of
     /// a 2xx answer.
-    pub async fn signed_request(
+    pub fn signed_request(
         &self,
         method: Method,
         path_and_query: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(StatusCode, serde_json::Value)> {
+    ) -> ApiCall<(StatusCode, serde_json::Value)> {
         if !path_and_query.starts_with('/') {
-            return Err(Error::InvalidRequest(
+            return ApiCall::fail(Error::InvalidRequest(
                 "path_and_query must start with '/'".into(),
             ));
         }
-        let url = reqwest::Url::parse(&format!("{}{path_and_query}", self.base_url()))
-            .map_err(|e| Error::InvalidRequest(format!("invalid path_and_query: {e}")))?;
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| Error::InvalidRequest(format!("body is not serializable: {e}")))?;
+        let url = match reqwest::Url::parse(&format!("{}{path_and_query}", self.base_url())) {
+            Ok(url) => url,
+            Err(e) => {
+                return ApiCall::fail(Error::InvalidRequest(format!(
+                    "invalid path_and_query: {e}"
+                )));
+            }
+        };
+        let body = match body.map(serde_json::to_vec).transpose() {
+            Ok(body) => body,
+            Err(e) => {
+                return ApiCall::fail(Error::InvalidRequest(format!(
+                    "body is not serializable: {e}"
+                )));
+            }
+        };
         let path = url.path();
         let relative = path
             .strip_prefix(self.inner.hook.base_path())
@@ -755,27 +765,36 @@ impl LuxCore {
             .copied()
             .unwrap_or_else(|| dynamic_operation(&method));
         let auth = auth_for_path(relative);
-        let response = self
-            .run_manual(operation, auth, &CallOptions::default(), move || {
-                let mut request = reqwest::Request::new(method.clone(), url.clone());
-                if let Some(body) = &body {
-                    request.headers_mut().insert(
-                        reqwest::header::CONTENT_TYPE,
-                        reqwest::header::HeaderValue::from_static("application/json"),
-                    );
-                    *request.body_mut() = Some(body.clone().into());
-                }
-                request
-            })
-            .await?;
-        let status = StatusCode::from_u16(response.meta().status).unwrap_or(StatusCode::OK);
-        let bytes = response.into_inner();
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok((status, serde_json::Value::Null));
-        }
-        let value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::decode(Some(status.as_u16()), e.to_string(), &bytes, None))?;
-        Ok((status, value))
+        let client = self.clone();
+        ApiCall::from_fn(move |options: CallOptions| async move {
+            let response = client
+                .run_manual(operation, auth, &options, move || {
+                    let mut request = reqwest::Request::new(method.clone(), url.clone());
+                    if let Some(body) = &body {
+                        request.headers_mut().insert(
+                            reqwest::header::CONTENT_TYPE,
+                            reqwest::header::HeaderValue::from_static("application/json"),
+                        );
+                        *request.body_mut() = Some(body.clone().into());
+                    }
+                    request
+                })
+                .await?;
+            let (bytes, meta) = response.into_parts();
+            let status = StatusCode::from_u16(meta.status).unwrap_or(StatusCode::OK);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Response::new((status, serde_json::Value::Null), meta));
+            }
+            let value = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::decode(
+                    Some(status.as_u16()),
+                    e.to_string(),
+                    &bytes,
+                    meta.request_id.clone(),
+                )
+            })?;
+            Ok(Response::new((status, value), meta))
+        })
     }
 }
 
