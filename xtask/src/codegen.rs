@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use crate::error::CodegenError;
-use crate::{api_version, open_enums, operations, redact};
+use crate::{api_version, error_catalogue, open_enums, operations, redact};
 
 /// One generated file, relative to the workspace root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
     let enums = open_enums::find(&value);
     let client = api_version::strip(redact::apply(generate_client(&value, &enums)?, &value)?)?;
     let operations = operations::generate(&value)?;
+    let errors = error_catalogue::generate(&value)?;
     let header = header(spec_bytes);
 
     let lib_tokens = quote! {
@@ -47,6 +48,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
         #![cfg_attr(docsrs, feature(doc_cfg))]
         #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports)]
         pub mod enums;
+        pub mod errors;
         pub mod hooks;
         pub mod operations;
         pub use hooks::{Hooks, RequestHook};
@@ -58,10 +60,12 @@ pub fn generate(spec_bytes: &[u8]) -> Result<Vec<GeneratedFile>, CodegenError> {
     let enums_src = format!("{header}{}", unparse(open_enums::generate(&enums))?);
     let hooks_src = format!("{header}{}", include_str!("../templates/hooks.rs"));
     let operations_src = format!("{header}{}", unparse(operations)?);
+    let errors_src = format!("{header}{}", unparse(errors)?);
 
     [
         ("lib.rs", lib),
         ("enums.rs", enums_src),
+        ("errors.rs", errors_src),
         ("hooks.rs", hooks_src),
         ("operations.rs", operations_src),
     ]

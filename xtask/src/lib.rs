@@ -4,12 +4,13 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; `tests/` reuses [`surface`].
 //!
 //! Code generation runs in one direction: [`regen`] → [`codegen`] → its steps ([`api_version`],
-//! [`open_enums`], [`operations`], [`redact`]) → [`error`] (no step imports [`codegen`] back).
+//! [`error_catalogue`], [`open_enums`], [`operations`], [`redact`]) → [`error`] (no step imports [`codegen`] back).
 
 pub mod api_version;
 pub mod codegen;
 pub mod drift;
 pub mod error;
+pub mod error_catalogue;
 pub mod fetch;
 pub mod msrv;
 pub mod open_enums;

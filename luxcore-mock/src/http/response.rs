@@ -113,6 +113,7 @@ pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
     let status_code = i32::from(error.status().as_u16());
     match error.kind() {
         Kind::Business { code, message } => ErrorResponse {
+            data: Default::default(),
             error: None,
             error_code: Some(code.clone()),
             message: ErrorMessage::String(message.clone()),
@@ -122,6 +123,7 @@ pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
             timestamp: Some(timestamp_string()),
         },
         Kind::Validation { messages, code } => ErrorResponse {
+            data: Default::default(),
             error: Some("Bad Request".to_owned()),
             error_code: code.clone(),
             message: ErrorMessage::Array(messages.clone()),

@@ -100,10 +100,7 @@ fn open(status: &PaymentStatus) -> bool {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(
-        ErrorCode::PaymentNotFound,
-        format!("Payment {id} not found"),
-    )
+    ApiError::not_found(ErrorCode::NotFound, format!("Payment {id} not found"))
 }
 
 /// Deterministic digits derived from the payment id (for fake account numbers).

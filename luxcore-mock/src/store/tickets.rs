@@ -40,14 +40,11 @@ pub(crate) struct TicketFilter {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(ErrorCode::TicketNotFound, format!("Ticket {id} not found"))
+    ApiError::not_found(ErrorCode::NotFound, format!("Ticket {id} not found"))
 }
 
 fn attachment_not_found(id: &str) -> ApiError {
-    ApiError::not_found(
-        ErrorCode::AttachmentNotFound,
-        format!("Attachment {id} not found"),
-    )
+    ApiError::not_found(ErrorCode::NotFound, format!("Attachment {id} not found"))
 }
 
 fn comment_not_found(id: &str) -> ApiError {
@@ -234,7 +231,7 @@ impl Store {
         }) {
             // 400, not 404: the ticket in the path exists; what is missing is named in the body.
             return Err(ApiError::bad_request(
-                ErrorCode::AttachmentNotFound,
+                ErrorCode::ValidationError,
                 format!("Attachment {missing} not found"),
             ));
         }

@@ -22,10 +22,7 @@ pub(crate) struct WebhookInput {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(
-        ErrorCode::WebhookNotFound,
-        format!("Webhook {id} not found"),
-    )
+    ApiError::not_found(ErrorCode::NotFound, format!("Webhook {id} not found"))
 }
 
 /// The delivered envelope.
