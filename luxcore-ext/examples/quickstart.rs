@@ -56,7 +56,7 @@ async fn main() -> ExampleResult {
     // Errors are typed: match on the code.
     match client.payments().get("pay_0000000000_abcdefgh").await {
         Err(Error::Api {
-            code: ErrorCode::PaymentNotFound,
+            code: ErrorCode::NotFound,
             ..
         }) => println!("unknown payment, as expected"),
         Err(other) => return Err(other.into()),

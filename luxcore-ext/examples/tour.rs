@@ -253,6 +253,23 @@ async fn local_tour() -> ExampleResult {
     if let Err(e) = client.balance().ensure_available(&too_much).await {
         println!("   asking for {too_much}: {e}");
     }
+    // Sent anyway, LuxCore refuses it; every error says what to do (the docs' error catalogue).
+    let over = PaymentRequest::withdrawal(
+        too_much.clone(),
+        PaymentMethod::BankTransfer,
+        "tour-payout-2",
+    )
+    .payout_to(&recipient)
+    .build()?;
+    match client.payments().create(over).await {
+        Err(e) => println!(
+            "   sent anyway: {} -> {:?}: {}",
+            e.code().map_or_else(|| e.to_string(), ToString::to_string),
+            e.recovery(),
+            e.advice()
+        ),
+        Ok(_) => return Err("a withdrawal above the balance must be refused".into()),
+    }
 
     step(6, "Stream payments (pages fetched ahead, yielded in order)");
     for i in 0..25 {

@@ -65,7 +65,7 @@ pub mod client {
 pub mod prelude {
     pub use crate::balance::{BalanceSnapshot, Money};
     pub use crate::client::{ApiCall, CallOptions, LuxCore, Response, ResponseMeta};
-    pub use crate::error::{Error, ErrorCode, ErrorCodeExt, Result};
+    pub use crate::error::{Error, ErrorCode, ErrorCodeExt, Recovery, Result};
     pub use crate::pagination::{ListStream, Page, Paging};
     pub use crate::payments::{Created, PaymentExt as _, PaymentFilter, PaymentRequest};
     pub use crate::payouts::Recipient;
@@ -83,7 +83,7 @@ pub mod prelude {
 
 pub use balance::Money;
 pub use client::{ApiCall, CallOptions, LuxCore, LuxCoreBuilder, Response, ResponseMeta};
-pub use error::{Error, Result};
+pub use error::{Error, Recovery, Result};
 pub use luxcore_api as api;
 pub use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
 pub use luxcore_api::types;

@@ -24,11 +24,12 @@ use luxcore_api::types::{
     PaymentMethodValidateRequest, PaymentMethodValidation, PayoutDetails,
 };
 
-use crate::base::error::{Error, Result};
+use crate::base::context::{Response, ResponseMeta};
+use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::money::{Money, minor_unit_exponent};
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
 use crate::payouts::Recipient;
-use crate::transport::client::{ApiCall, LuxCore, attempt};
+use crate::transport::client::{ApiCall, CallOptions, LuxCore, attempt};
 
 pub use crate::pagination::filters::PaymentFilter;
 
@@ -121,6 +122,99 @@ impl Sent {
         }
         (!fields.is_empty()).then_some(fields)
     }
+
+    /// `existing` when it is the payment this request asked for, else the conflict.
+    fn existing(&self, existing: Payment, request_id: Option<String>) -> Result<Payment> {
+        match self.conflicts_with(&existing) {
+            Some(fields) => Err(Error::ReferenceConflict {
+                fields,
+                existing: Box::new(existing),
+                request_id,
+            }),
+            None => Ok(existing),
+        }
+    }
+}
+
+/// How many of the newest payments a creation refused as a duplicate (`PAYMENT_ALREADY_EXISTS`,
+/// `DUPLICATE_REFERENCE`) searches for the payment holding its reference, when the refusal
+/// does not carry it: 5 pages of 100. The API has no filter by reference, and the payment a
+/// retry collides with was created moments before, so it is among the newest.
+pub const DUPLICATE_LOOKUP_PAYMENTS: u32 = 500;
+
+/// A creation refused because its reference is taken: HTTP 400 `PAYMENT_ALREADY_EXISTS`
+/// ("returns existing") or `DUPLICATE_REFERENCE`.
+fn is_duplicate_refusal(error: &Error) -> bool {
+    matches!(
+        error.code(),
+        Some(ErrorCode::PaymentAlreadyExists | ErrorCode::DuplicateReference)
+    )
+}
+
+/// The payment holding `reference` after a duplicate refusal: from the refusal's `data`,
+/// else from the newest payments. It becomes [`Created::Existing`] when it is the payment
+/// `sent` asked for, [`Error::ReferenceConflict`] when it is another; not found, the refusal
+/// stays the answer.
+async fn existing_after_refusal(
+    client: &LuxCore,
+    sent: &Sent,
+    reference: &str,
+    refusal: Error,
+    options: CallOptions,
+) -> Result<Response<Created<Payment>>> {
+    let request_id = refusal.request_id().map(str::to_owned);
+    let carried = refusal
+        .body()
+        .and_then(|data| serde_json::from_value::<Payment>(data.clone()).ok())
+        .filter(|p| p.merchant_reference.as_deref() == Some(reference));
+    let (payment, meta) = match carried {
+        Some(payment) => {
+            let status = refusal
+                .status()
+                .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
+                .unwrap_or(reqwest::StatusCode::BAD_REQUEST);
+            let mut meta = ResponseMeta::new(status, &reqwest::header::HeaderMap::new(), 1);
+            meta.request_id = request_id.clone();
+            (payment, meta)
+        }
+        None => match find_by_reference(client, reference, options).await? {
+            Some(found) => found,
+            None => return Err(refusal),
+        },
+    };
+    let payment = sent.existing(payment, request_id)?;
+    Ok(Response::new(Created::Existing(payment), meta))
+}
+
+/// The newest payment with `merchant_reference == reference` among the
+/// [`DUPLICATE_LOOKUP_PAYMENTS`] newest, with the metadata of the page that held it.
+async fn find_by_reference(
+    client: &LuxCore,
+    reference: &str,
+    options: CallOptions,
+) -> Result<Option<(Payment, ResponseMeta)>> {
+    const PAGE: u32 = 100;
+    let query = Arc::new((PaymentFilter::new(),));
+    for index in 0..DUPLICATE_LOOKUP_PAYMENTS / PAGE {
+        let offset = i32::try_from(index * PAGE).unwrap_or(i32::MAX);
+        let (page, meta) = payments_page(client, &query, offset, PAGE)
+            .with_options(options.clone())
+            .with_meta()
+            .await?
+            .into_parts();
+        let exhausted = page.items.len() < PAGE as usize;
+        if let Some(payment) = page
+            .items
+            .into_iter()
+            .find(|p| p.merchant_reference.as_deref() == Some(reference))
+        {
+            return Ok(Some((payment, meta)));
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// A creation answered 2xx whose body does not decode: the payment may exist, so this is
@@ -193,10 +287,15 @@ impl Payments {
     /// Creates a deposit or withdrawal: through API v2, HMAC-signed, when the client has
     /// HMAC credentials, else through API v1 with the API key (see [`LuxCore`]).
     ///
-    /// Returns [`Created::Existing`] when the `merchant_reference` is already in use
-    /// (HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`). Retried automatically on transient
-    /// failures: safe because of that de-duplication (see [`crate::retry`]). Each v2
-    /// attempt carries a fresh nonce and timestamp.
+    /// Returns [`Created::Existing`] when the `merchant_reference` is already in use by
+    /// the same payment: the documented answer HTTP 200 `MERCHANT_REFERENCE_DUPLICATE`, and
+    /// also HTTP 400 `PAYMENT_ALREADY_EXISTS` or `DUPLICATE_REFERENCE` (the docs list both;
+    /// the payment is then taken from the error body's `data` when it holds one, else
+    /// found among the [`DUPLICATE_LOOKUP_PAYMENTS`] newest payments by its reference; not
+    /// found, the error stays). A payment with the reference but another amount,
+    /// currency, type or method is an [`Error::ReferenceConflict`]. Retried automatically
+    /// on transient failures: safe because of that de-duplication (see [`crate::retry`]).
+    /// Each v2 attempt carries a fresh nonce and timestamp.
     pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
         let operation = self
             .client
@@ -211,22 +310,28 @@ impl Payments {
                 c.create_payment().body(request).send().await
             }
         });
-        ApiCall::plan(&self.client, operation, send)
+        let checked = sent.clone();
+        let call = ApiCall::plan(&self.client, operation, send)
             .and_then(move |payment, meta| {
                 if meta.status == 201 {
                     return Ok(Created::New(payment));
                 }
-                match sent.conflicts_with(&payment) {
-                    Some(fields) => Err(Error::ReferenceConflict {
-                        fields,
-                        existing: Box::new(payment),
-                        request_id: meta.request_id.clone(),
-                    }),
-                    None => Ok(Created::Existing(payment)),
-                }
+                checked
+                    .existing(payment, meta.request_id.clone())
+                    .map(Created::Existing)
             })
-            .map_err(creation_unreadable)
-            .merchant_reference(&reference)
+            .map_err(creation_unreadable);
+        let client = self.client.clone();
+        let lookup = reference.clone();
+        ApiCall::from_fn(move |options: CallOptions| async move {
+            match call.with_options(options.clone()).with_meta().await {
+                Err(refusal) if is_duplicate_refusal(&refusal) => {
+                    existing_after_refusal(&client, &sent, &lookup, refusal, options).await
+                }
+                answer => answer,
+            }
+        })
+        .merchant_reference(&reference)
     }
 
     /// Gets a payment by id (`pay_...`).

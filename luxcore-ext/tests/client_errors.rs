@@ -37,22 +37,29 @@ async fn requisite_errors_from_magic_amounts() {
         .await;
         assert_eq!(api_code(&err), code);
         assert_eq!(err.status(), Some(400));
-        assert!(err.is_retryable(), "{code} is documented as recoverable");
+        // Recoverable by waiting (pending payments settle), not by resending at once.
+        assert_eq!(err.recovery(), luxcore_ext::Recovery::WaitAndRetry);
+        assert!(!err.is_retryable(), "{code} is a wait code");
         assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 0);
     }
-    // With retries on, the code still surfaces after the last attempt.
+    // With retries on, the code surfaces with its advice.
     let retrying = client_support::client(&server.base_url());
-    let err = create_err(
-        &retrying,
-        deposit(
+    let answer = retrying
+        .payments()
+        .create(deposit(
             40_001,
             Currency::ARS,
             PaymentMethod::BankTransfer,
             &unique_ref("magic"),
-        ),
-    )
-    .await;
+        ))
+        .await;
+    let err = answer.unwrap_err();
     assert_eq!(api_code(&err), ErrorCode::MissingRequisites);
+    assert!(
+        err.to_string()
+            .contains("what to do: No requisites are free"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -184,20 +191,20 @@ async fn not_found_codes() {
         .get("pay_0000000000_abcdefgh")
         .await
         .unwrap_err();
-    assert_eq!(api_code(&err), ErrorCode::PaymentNotFound);
+    assert_eq!(api_code(&err), ErrorCode::NotFound);
     assert_eq!(err.status(), Some(404));
     let err = client
         .webhook_endpoints()
         .get("wh_missing")
         .await
         .unwrap_err();
-    assert_eq!(api_code(&err), ErrorCode::WebhookNotFound);
+    assert_eq!(api_code(&err), ErrorCode::NotFound);
     let err = client
         .tickets()
         .get("00000000-0000-0000-0000-000000000000")
         .await
         .unwrap_err();
-    assert_eq!(api_code(&err), ErrorCode::TicketNotFound);
+    assert_eq!(api_code(&err), ErrorCode::NotFound);
     let ticket = client
         .tickets()
         .create(
@@ -212,7 +219,7 @@ async fn not_found_codes() {
         .download_attachment(&ticket.ticket_id, "att_missing")
         .await
         .unwrap_err();
-    assert_eq!(api_code(&err), ErrorCode::AttachmentNotFound);
+    assert_eq!(api_code(&err), ErrorCode::NotFound);
     let err = client
         .signed_request(reqwest::Method::GET, "/api/v1/no-such-route", None)
         .await

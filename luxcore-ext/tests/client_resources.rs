@@ -93,7 +93,7 @@ async fn webhook_lifecycle() {
 
     webhooks.delete(&id).await.unwrap();
     let err = webhooks.get(&id).await.unwrap_err();
-    assert_eq!(api_code(&err), ErrorCode::WebhookNotFound);
+    assert_eq!(api_code(&err), ErrorCode::NotFound);
 }
 
 #[tokio::test]

@@ -313,7 +313,7 @@ fn an_altered_spec_is_reported_field_by_field() {
         [
             "Extra: missing from Rust",
             "Payment.amount: spec integer(int32)!, Rust integer(int64)!",
-            "Payment.method: spec PaymentMethod!, Rust PaymentMethod",
+            "Payment.method: spec PaymentMethod?!, Rust PaymentMethod",
             "PaymentStatus values: spec cancelled, completed, expired, failed, on_hold, \
              partial_refund, pending, processing, refunded, Rust cancelled, completed, expired, \
              failed, partial_refund, pending, processing, refunded",

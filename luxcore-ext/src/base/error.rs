@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use luxcore_api::enums::ErrorCode;
+pub use luxcore_api::errors::{ErrorInfo, Recovery};
 use luxcore_api::types::Payment;
 use serde_json::Value;
 
@@ -70,7 +71,8 @@ pub enum TransportKind {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The API answered with an error body (4xx/5xx other than 429).
+    /// The API answered with an error body (4xx/5xx other than 429). The `Display` ends
+    /// with what to do about it ([`Error::recovery`], [`Error::advice`]).
     #[error("{}", DisplayApi { status: *status, code, messages, request_id: request_id.as_deref() })]
     #[non_exhaustive]
     Api {
@@ -84,6 +86,9 @@ pub enum Error {
         timestamp: Option<String>,
         /// Request id for LuxCore support (body `request_id` or `X-Request-Id` header).
         request_id: Option<String>,
+        /// The body's `data` object, when it has one (a `PAYMENT_ALREADY_EXISTS` answer may
+        /// carry the existing payment there).
+        data: Option<Box<Value>>,
     },
     /// The request could not be sent or the response could not be read (DNS, connect,
     /// TLS, connection reset). The `reqwest` error is the [`source`](std::error::Error::source).
@@ -195,6 +200,7 @@ impl PartialEq for Error {
                     messages,
                     timestamp,
                     request_id,
+                    data,
                 },
                 E::Api {
                     status: s,
@@ -202,8 +208,16 @@ impl PartialEq for Error {
                     messages: m,
                     timestamp: t,
                     request_id: r,
+                    data: d,
                 },
-            ) => status == s && code == c && messages == m && timestamp == t && request_id == r,
+            ) => {
+                status == s
+                    && code == c
+                    && messages == m
+                    && timestamp == t
+                    && request_id == r
+                    && data == d
+            }
             (
                 E::Transport { message, kind, .. },
                 E::Transport {
@@ -298,32 +312,67 @@ impl fmt::Display for DisplayApi<'_> {
         if let Some(id) = self.request_id {
             write!(f, " (request id {id})")?;
         }
-        Ok(())
+        write!(
+            f,
+            "; what to do: {}",
+            api_advice(self.code, api_recovery(self.status, self.code))
+        )
     }
 }
 
 static RATE_LIMIT_EXCEEDED: ErrorCode = ErrorCode::RateLimitExceeded;
 
-/// Retry classification of [`ErrorCode`]s.
+/// What the catalogue says about [`ErrorCode`]s (`openapi.json`'s `x-luxcore-errors`,
+/// generated into [`luxcore_api::errors`]).
 pub trait ErrorCodeExt {
-    /// `true` for codes that may succeed when the same request is sent again later:
-    /// `MISSING_REQUISITES`, `NO_AVAILABLE_REQUISITES`, `RATE_LIMIT_EXCEEDED`,
-    /// `INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`. Documented non-recoverable codes
-    /// (`INVALID_METHOD`, `UNSUPPORTED_CURRENCY`, ...) and unknown codes are `false`.
+    /// What to do about this code: the catalogue's recovery, or
+    /// [`Recovery::ContactSupport`] for a code this version does not know (an error
+    /// knows more: see [`Error::recovery`], which also reads the HTTP status).
+    fn recovery(&self) -> Recovery;
+
+    /// `true` for codes whose recovery is to send the same request again
+    /// ([`Recovery::Retry`], [`Recovery::RetryLater`]): `LOCK_TIMEOUT`,
+    /// `TRANSACTION_ERROR`, `DATABASE_ERROR`, `TIMEOUT`, `PROVIDER_ERROR`,
+    /// `RATE_LIMIT_EXCEEDED`, `INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`. The "wait" codes
+    /// (`MISSING_REQUISITES`, `NO_AVAILABLE_REQUISITES`, `INSUFFICIENT_BALANCE`) and unknown
+    /// codes are `false`.
     fn is_retryable(&self) -> bool;
 }
 
 impl ErrorCodeExt for ErrorCode {
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ErrorCode::MissingRequisites
-                | ErrorCode::NoAvailableRequisites
-                | ErrorCode::RateLimitExceeded
-                | ErrorCode::InternalError
-                | ErrorCode::ServiceUnavailable
-        )
+    fn recovery(&self) -> Recovery {
+        self.info()
+            .map_or(Recovery::ContactSupport, |info| info.recovery)
     }
+
+    fn is_retryable(&self) -> bool {
+        self.info().is_some_and(|info| resends(info.recovery))
+    }
+}
+
+/// Whether a recovery is "send the same request again".
+fn resends(recovery: Recovery) -> bool {
+    matches!(recovery, Recovery::Retry | Recovery::RetryLater)
+}
+
+/// The recovery of an API error: the code's, when the catalogue knows it; else the status's.
+fn api_recovery(status: u16, code: &ErrorCode) -> Recovery {
+    match code.info() {
+        Some(info) => info.recovery,
+        None => match status {
+            429 | 503 => Recovery::RetryLater,
+            500 | 502 | 504 => Recovery::Retry,
+            401 | 403 => Recovery::FixCredentials,
+            400 | 404 | 405 | 409 | 413 | 415 | 422 => Recovery::FixRequest,
+            _ => Recovery::ContactSupport,
+        },
+    }
+}
+
+/// The advice in words: the code's, when the catalogue knows it; else the recovery's.
+fn api_advice(code: &ErrorCode, recovery: Recovery) -> &'static str {
+    code.info()
+        .map_or(recovery.description(), |info| info.advice)
 }
 
 /// HTTP statuses that are worth retrying for safe requests.
@@ -332,22 +381,63 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 }
 
 impl Error {
-    /// `true` when sending the same request again later may succeed: transport errors,
-    /// timeouts, 429, 500/502/503/504 and retryable codes (see [`ErrorCodeExt`]).
-    /// Whether the SDK retries automatically also depends on the operation (see
-    /// [`crate::retry`]).
+    /// `true` when sending the same request again may succeed: the errors whose
+    /// [`recovery`](Self::recovery) is [`Recovery::Retry`] or [`Recovery::RetryLater`] —
+    /// transport errors, timeouts, 429, the catalogue's retryable codes (see
+    /// [`ErrorCodeExt::is_retryable`]) and, for codes the catalogue does not know, HTTP
+    /// 500/502/503/504. Whether the SDK retries automatically also depends on the
+    /// operation (see [`crate::retry`]).
     pub fn is_retryable(&self) -> bool {
+        resends(self.recovery())
+    }
+
+    /// What to do about this error, for any error: the catalogue's recovery of an API
+    /// error's code (by HTTP status for a code the catalogue does not know),
+    /// [`Recovery::Retry`] for transport failures and timeouts (the SDK already retried
+    /// what was safe), [`Recovery::RetryLater`] for 429 and a rate limiter without a
+    /// permit, [`Recovery::FixRequest`] for a request refused before sending,
+    /// [`Recovery::WaitForBalance`] for [`Error::InsufficientFunds`],
+    /// [`Recovery::UseUniqueReference`] for [`Error::ReferenceConflict`],
+    /// [`Recovery::ReturnsExisting`] for [`Error::CreatedButUnreadable`] (the payment
+    /// exists: look it up by its reference) and [`Recovery::ContactSupport`] for an
+    /// answer that could not be read.
+    ///
+    /// ```
+    /// use luxcore_ext::{Error, Recovery};
+    /// # fn demo(error: Error) {
+    /// match error.recovery() {
+    ///     Recovery::Retry | Recovery::RetryLater => { /* the SDK retried what was safe: later */ }
+    ///     Recovery::WaitAndRetry | Recovery::WaitForBalance => { /* try again once funds or requisites free up */ }
+    ///     Recovery::FixRequest => { /* a bug or bad input: show error.advice() */ }
+    ///     _ => eprintln!("{error}: {}", error.advice()),
+    /// }
+    /// # }
+    /// ```
+    pub fn recovery(&self) -> Recovery {
         match self {
-            Error::Transport { .. }
-            | Error::Timeout
-            | Error::DeadlineExceeded { .. }
-            | Error::RateLimited { .. } => true,
-            Error::Api { status, code, .. } => is_retryable_status(*status) || code.is_retryable(),
+            Error::Api { status, code, .. } => api_recovery(*status, code),
+            Error::Transport { .. } | Error::Timeout | Error::DeadlineExceeded { .. } => {
+                Recovery::Retry
+            }
+            Error::RateLimited { .. } | Error::RateLimiter(_) => Recovery::RetryLater,
             Error::Decode {
                 status: Some(status),
                 ..
-            } => is_retryable_status(*status),
-            _ => false,
+            } if is_retryable_status(*status) => Recovery::Retry,
+            Error::Decode { .. } => Recovery::ContactSupport,
+            Error::CreatedButUnreadable { .. } => Recovery::ReturnsExisting,
+            Error::ReferenceConflict { .. } => Recovery::UseUniqueReference,
+            Error::Config(_) | Error::InvalidRequest(_) => Recovery::FixRequest,
+            Error::InsufficientFunds { .. } => Recovery::WaitForBalance,
+        }
+    }
+
+    /// What to do, in words: the catalogue's advice for an API error's code, else the
+    /// meaning of its [`recovery`](Self::recovery).
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Error::Api { code, .. } => api_advice(code, self.recovery()),
+            _ => self.recovery().description(),
         }
     }
 
@@ -426,12 +516,14 @@ impl Error {
     }
 
     /// The JSON body of an answer that could not be decoded, when it was JSON
-    /// ([`Error::Decode`], [`Error::CreatedButUnreadable`]).
+    /// ([`Error::Decode`], [`Error::CreatedButUnreadable`]), or the `data` object of an
+    /// error body ([`Error::Api`]).
     pub fn body(&self) -> Option<&Value> {
         match self {
             Error::Decode { body, .. } | Error::CreatedButUnreadable { body, .. } => {
                 body.as_deref()
             }
+            Error::Api { data, .. } => data.as_deref(),
             _ => None,
         }
     }
@@ -591,10 +683,13 @@ mod tests {
     }
 
     #[test]
-    fn retryable_codes() {
+    fn retryable_codes_come_from_the_catalogue() {
         for code in [
-            ErrorCode::MissingRequisites,
-            ErrorCode::NoAvailableRequisites,
+            ErrorCode::LockTimeout,
+            ErrorCode::TransactionError,
+            ErrorCode::DatabaseError,
+            ErrorCode::Timeout,
+            ErrorCode::ProviderError,
             ErrorCode::RateLimitExceeded,
             ErrorCode::InternalError,
             ErrorCode::ServiceUnavailable,
@@ -602,26 +697,93 @@ mod tests {
             assert!(code.is_retryable(), "{code}");
         }
         for code in [
-            ErrorCode::InvalidApiKey,
+            ErrorCode::MissingRequisites,
+            ErrorCode::NoAvailableRequisites,
             ErrorCode::InsufficientBalance,
+            ErrorCode::InvalidApiKey,
             ErrorCode::InvalidMethod,
-            ErrorCode::InvalidWithdrawalData,
             ErrorCode::UnsupportedCurrency,
-            ErrorCode::WithdrawalNotSupported,
             ErrorCode::ValidationError,
+            ErrorCode::PaymentAlreadyExists,
+            ErrorCode::TimestampOutOfWindow,
             ErrorCode::Other("X".into()),
         ] {
             assert!(!code.is_retryable(), "{code}");
         }
-        let missing = Error::Api {
-            status: 400,
-            code: ErrorCode::MissingRequisites,
-            messages: vec![],
-            timestamp: None,
-            request_id: None,
-        };
-        assert!(missing.is_retryable());
+        assert_eq!(
+            ErrorCode::MissingRequisites.recovery(),
+            Recovery::WaitAndRetry
+        );
+        assert_eq!(
+            ErrorCode::Other("NEW".into()).recovery(),
+            Recovery::ContactSupport
+        );
+        assert!(!api(400, ErrorCode::MissingRequisites).is_retryable());
         assert!(Error::Timeout.is_retryable());
         assert!(!Error::Config("x".into()).is_retryable());
+    }
+
+    fn api(status: u16, code: ErrorCode) -> Error {
+        Error::Api {
+            status,
+            code,
+            messages: vec!["m".into()],
+            timestamp: None,
+            request_id: Some("req_1".into()),
+            data: None,
+        }
+    }
+
+    #[test]
+    fn every_error_has_a_recovery_and_unknown_codes_go_by_status() {
+        let unknown = |status| api(status, ErrorCode::Other("SOMETHING_NEW".into())).recovery();
+        assert_eq!(unknown(502), Recovery::Retry);
+        assert_eq!(unknown(503), Recovery::RetryLater);
+        assert_eq!(unknown(403), Recovery::FixCredentials);
+        assert_eq!(unknown(409), Recovery::FixRequest);
+        assert_eq!(unknown(418), Recovery::ContactSupport);
+        // A known code wins over its status.
+        assert_eq!(
+            api(500, ErrorCode::ValidationError).recovery(),
+            Recovery::FixRequest
+        );
+        assert_eq!(Error::Timeout.recovery(), Recovery::Retry);
+        assert_eq!(
+            Error::rate_limited(None, None).recovery(),
+            Recovery::RetryLater
+        );
+        assert_eq!(
+            Error::InvalidRequest("x".into()).recovery(),
+            Recovery::FixRequest
+        );
+        assert_eq!(
+            Error::decode(Some(502), "html".into(), b"<html>", None).recovery(),
+            Recovery::Retry
+        );
+        assert_eq!(
+            Error::decode(Some(200), "drift".into(), b"{}", None).recovery(),
+            Recovery::ContactSupport
+        );
+    }
+
+    #[test]
+    fn the_display_of_an_api_error_says_what_to_do() {
+        assert_eq!(
+            api(400, ErrorCode::LockTimeout).to_string(),
+            "LuxCore API error 400 LOCK_TIMEOUT: m (request id req_1); what to do: \
+             Could not acquire a lock on the resource: retry."
+        );
+        let unknown = api(418, ErrorCode::Other("TEAPOT".into()));
+        assert!(
+            unknown
+                .to_string()
+                .ends_with(Recovery::ContactSupport.description()),
+            "{unknown}"
+        );
+        assert_eq!(unknown.advice(), Recovery::ContactSupport.description());
+        assert_eq!(
+            api(400, ErrorCode::InvalidCvu).advice(),
+            ErrorCode::InvalidCvu.info().unwrap().advice
+        );
     }
 }

@@ -34,6 +34,8 @@ struct LenientErrorBody {
     timestamp: Option<String>,
     #[serde(default)]
     request_id: Option<String>,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +54,8 @@ struct ErrorParts {
     message_is_array: bool,
     timestamp: Option<String>,
     request_id: Option<String>,
+    /// The body's `data` object (e.g. the existing payment of `PAYMENT_ALREADY_EXISTS`).
+    data: Option<serde_json::Value>,
 }
 
 impl From<ErrorResponse> for ErrorParts {
@@ -67,6 +71,9 @@ impl From<ErrorResponse> for ErrorParts {
             message_is_array,
             timestamp: body.timestamp,
             request_id: body.request_id,
+            data: Some(body.data)
+                .filter(|data| !data.is_empty())
+                .map(serde_json::Value::Object),
         }
     }
 }
@@ -90,6 +97,7 @@ impl ErrorParts {
             message_is_array,
             timestamp: parsed.timestamp,
             request_id: parsed.request_id,
+            data: parsed.data.filter(serde_json::Value::is_object),
         })
     }
 
@@ -119,6 +127,7 @@ impl ErrorParts {
             messages: self.messages,
             timestamp: self.timestamp,
             request_id: self.request_id.or_else(|| header_request_id(headers)),
+            data: self.data.map(Box::new),
         }
     }
 }
@@ -258,6 +267,7 @@ mod tests {
                 messages: vec!["Insufficient balance for withdrawal".into()],
                 timestamp: Some("2025-01-28T10:00:00.000Z".into()),
                 request_id: None,
+                data: None,
             }
         );
         assert!(!err.is_retryable());
@@ -361,7 +371,7 @@ mod tests {
     #[test]
     fn lenient_error_body_without_status_code() {
         // A 4xx body missing `statusCode` fails the typed parse but is still an API error.
-        let body = br#"{"message":"Payment not found","error_code":"PAYMENT_NOT_FOUND"}"#;
+        let body = br#"{"message":"Payment not found","error_code":"NOT_FOUND"}"#;
         let serde_err = serde_json::from_slice::<ErrorResponse>(body).unwrap_err();
         let meta = AttemptMeta {
             status: Some(StatusCode::NOT_FOUND),
@@ -371,7 +381,7 @@ mod tests {
             luxcore_api::Error::InvalidResponsePayload(Bytes::from_static(body), serde_err),
             &meta,
         );
-        assert_eq!(err.code(), Some(&ErrorCode::PaymentNotFound));
+        assert_eq!(err.code(), Some(&ErrorCode::NotFound));
         assert_eq!(err.status(), Some(404));
     }
 

@@ -6,9 +6,13 @@
 //! within [`RetryPolicy::max_elapsed`]) only when repeating it is safe:
 //!
 //! * **Idempotent requests** (`GET`, `PUT`, `DELETE`): on connection errors, timeouts,
-//!   HTTP 429, 500, 502, 503, 504 and retryable error codes (`MISSING_REQUISITES`,
-//!   `NO_AVAILABLE_REQUISITES`, `RATE_LIMIT_EXCEEDED`, `INTERNAL_ERROR`,
-//!   `SERVICE_UNAVAILABLE`; see [`crate::error::ErrorCodeExt`]).
+//!   HTTP 429 and the error codes whose recovery in the documented catalogue is to send
+//!   the request again (`LOCK_TIMEOUT`, `TRANSACTION_ERROR`, `DATABASE_ERROR`, `TIMEOUT`,
+//!   `PROVIDER_ERROR`, `RATE_LIMIT_EXCEEDED`, `INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`; see
+//!   [`Error::recovery`](crate::Error::recovery)); codes the catalogue does not know
+//!   on HTTP 500, 502, 503 and 504. The "wait" codes (`MISSING_REQUISITES`,
+//!   `NO_AVAILABLE_REQUISITES`, `INSUFFICIENT_BALANCE`) are not retried: they need time
+//!   (pending payments to settle, deposits to arrive) and surface with their advice.
 //! * **Payment creation** (the operations whose body requires a `merchant_reference`: payment creation in API v1
 //!   and v2; the operation table's `RetryClass::DedupByReference`): on the
 //!   same conditions. This is safe because LuxCore de-duplicates on `merchant_reference`:
@@ -285,6 +289,7 @@ mod tests {
             messages: vec![],
             timestamp: None,
             request_id: None,
+            data: None,
         }
     }
 
@@ -381,11 +386,19 @@ mod tests {
             (api(502, ErrorCode::Other("HTTP_502".into())), true, false),
             (api(503, ErrorCode::ServiceUnavailable), true, false),
             (api(504, ErrorCode::Other("HTTP_504".into())), true, false),
-            (api(400, ErrorCode::MissingRequisites), true, false),
-            (api(400, ErrorCode::NoAvailableRequisites), true, false),
+            // The catalogue's retryable codes, whatever their status (LOCK_TIMEOUT is a 400).
+            (api(400, ErrorCode::LockTimeout), true, false),
+            (api(500, ErrorCode::TransactionError), true, false),
+            (api(500, ErrorCode::DatabaseError), true, false),
+            (api(504, ErrorCode::Timeout), true, false),
+            (api(500, ErrorCode::ProviderError), true, false),
+            // "Wait" codes surface with their advice instead of being retried blindly.
+            (api(400, ErrorCode::MissingRequisites), false, false),
+            (api(400, ErrorCode::NoAvailableRequisites), false, false),
             (api(400, ErrorCode::InsufficientBalance), false, false),
             (api(401, ErrorCode::InvalidApiKey), false, false),
-            (api(404, ErrorCode::PaymentNotFound), false, false),
+            (api(404, ErrorCode::NotFound), false, false),
+            (api(400, ErrorCode::PaymentAlreadyExists), false, false),
             (
                 Error::decode(Some(502), String::new(), b"", None),
                 true,
@@ -456,6 +469,7 @@ mod tests {
             messages: vec![],
             timestamp: None,
             request_id: None,
+            data: None,
         };
         assert_eq!(budget.cost_of(&transport), 10);
         assert_eq!(budget.cost_of(&Error::Timeout), 10);
