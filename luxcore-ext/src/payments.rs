@@ -296,6 +296,10 @@ impl Payments {
     /// currency, type or method is an [`Error::ReferenceConflict`]. Retried automatically
     /// on transient failures: safe because of that de-duplication (see [`crate::retry`]).
     /// Each v2 attempt carries a fresh nonce and timestamp.
+    ///
+    /// The metadata of a payment recovered from a 400 refusal is the refusal's (status
+    /// 400, its request id) when the body carried the payment, else that of the list page
+    /// that held it; its `attempts` then counts that request alone.
     pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
         let operation = self
             .client

@@ -7,6 +7,10 @@
 //! (seen as a retried transport error) — never otherwise. For withdrawals, which move money
 //! at creation, the balance is debited exactly once per payment.
 //!
+//! LuxCore's docs list three answers to a creation whose reference is taken (200
+//! `MERCHANT_REFERENCE_DUPLICATE`, 400 `PAYMENT_ALREADY_EXISTS` with the payment, 400
+//! `DUPLICATE_REFERENCE`); the run passes with the mock answering each of them.
+//!
 //! The CI test runs N = 1,000 with 16 creations in flight; the full N = 10,000 run is
 //! `#[ignore]`d here (`cargo test ... -- --ignored`) and is also `examples/exactly_once.rs`.
 
@@ -24,7 +28,7 @@ use luxcore_ext::payments::{Created, PaymentRequest};
 use luxcore_ext::retry::RetryPolicy;
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, PaymentMethod};
-use luxcore_mock::{FaultConfig, MockConfig, MockServer};
+use luxcore_mock::{DuplicateAnswer, FaultConfig, MockConfig, MockServer};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -132,17 +136,26 @@ const START_BALANCE: i64 = 1_000_000_000_000;
 
 /// Creates `count` payments (a quarter of them through API v2), `concurrency` at a time,
 /// against a mock injecting seeded faults, and checks exactly-once delivery.
-async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -> Figures {
+async fn exactly_once(
+    kind: Kind,
+    duplicates: DuplicateAnswer,
+    count: usize,
+    concurrency: usize,
+    seed: u64,
+) -> Figures {
     install_retry_recorder();
-    let server = MockServer::start(MockConfig::default().without_rate_limits().with_faults(
-        FaultConfig {
-            seed,
-            probability: 0.2,
-            statuses: vec![429, 500, 503],
-            drop_after_commit: 0.1,
-            ..FaultConfig::default()
-        },
-    ))
+    let server = MockServer::start(
+        MockConfig::default()
+            .without_rate_limits()
+            .with_duplicates(duplicates)
+            .with_faults(FaultConfig {
+                seed,
+                probability: 0.2,
+                statuses: vec![429, 500, 503],
+                drop_after_commit: 0.1,
+                ..FaultConfig::default()
+            }),
+    )
     .await
     .unwrap();
     server.set_balance("MXN", START_BALANCE, 0).await.unwrap();
@@ -298,8 +311,8 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
     );
     assert!(figures.existing > 0, "{figures:?}");
     eprintln!(
-        "exactly once: {count} {kind:?} (seed {seed}, {concurrency} in flight) in {:?}: \
-         {} New, {} Existing, retries {:?}",
+        "exactly once: {count} {kind:?}, duplicates answered {duplicates:?} (seed {seed}, \
+         {concurrency} in flight) in {:?}: {} New, {} Existing, retries {:?}",
         figures.elapsed, figures.new, figures.existing, figures.causes
     );
     figures
@@ -307,7 +320,7 @@ async fn exactly_once(kind: Kind, count: usize, concurrency: usize, seed: u64) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_payment_per_reference_under_faults() {
-    let figures = exactly_once(Kind::Deposits, 1_000, 16, 7).await;
+    let figures = exactly_once(Kind::Deposits, DuplicateAnswer::Ok200, 1_000, 16, 7).await;
     // Injected faults hit roughly 28 % of attempts; allow a wide band.
     let retries: usize = figures.causes.values().sum();
     assert!((150..=900).contains(&retries), "{figures:?}");
@@ -316,10 +329,54 @@ async fn one_payment_per_reference_under_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the full 10,000-creation run (~15 s in a debug build); also examples/exactly_once.rs"]
 async fn ten_thousand_creations_under_faults() {
-    exactly_once(Kind::Deposits, 10_000, 16, 42).await;
+    exactly_once(Kind::Deposits, DuplicateAnswer::Ok200, 10_000, 16, 42).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawals_are_debited_once_under_faults() {
-    exactly_once(Kind::Withdrawals, 300, 16, 11).await;
+    exactly_once(Kind::Withdrawals, DuplicateAnswer::Ok200, 300, 16, 11).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_payment_per_reference_when_duplicates_answer_payment_already_exists() {
+    exactly_once(
+        Kind::Deposits,
+        DuplicateAnswer::AlreadyExists400,
+        500,
+        16,
+        13,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_payment_per_reference_when_duplicates_answer_duplicate_reference() {
+    exactly_once(
+        Kind::Deposits,
+        DuplicateAnswer::DuplicateReference400,
+        500,
+        16,
+        17,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawals_are_debited_once_when_duplicates_answer_400() {
+    exactly_once(
+        Kind::Withdrawals,
+        DuplicateAnswer::AlreadyExists400,
+        200,
+        16,
+        19,
+    )
+    .await;
+    exactly_once(
+        Kind::Withdrawals,
+        DuplicateAnswer::DuplicateReference400,
+        200,
+        16,
+        23,
+    )
+    .await;
 }

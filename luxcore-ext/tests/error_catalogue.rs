@@ -1,0 +1,241 @@
+//! The documented error catalogue end to end (issue 24): luxcore-mock answers every code of
+//! `openapi.json`'s `x-luxcore-errors` (a scheduled fault), and the SDK's error has the
+//! catalogue's status, the code, its recovery and its advice; the codes the catalogue says to
+//! resend are retried on operations that are safe to repeat and never on others; the "wait"
+//! codes are not retried; duplicate creations end as `Created::Existing` in each of the
+//! mock's three duplicate answers.
+
+mod client_support;
+
+use client_support::*;
+use luxcore_ext::api::errors::{ERRORS, Source};
+use luxcore_ext::error::{Error, ErrorCodeExt};
+use luxcore_ext::payments::Created;
+use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus, Recovery};
+use luxcore_mock::{DuplicateAnswer, Fault, FaultConfig};
+
+#[tokio::test]
+async fn every_catalogue_code_reaches_the_caller_with_its_status_code_and_recovery() {
+    let (server, _) = mock().await;
+    let client = no_retry_client(&server);
+    let mut seen = 0;
+    for info in ERRORS.iter().filter(|info| info.status >= 400) {
+        let code = ErrorCode::from(info.code);
+        server
+            .set_faults(FaultConfig::scheduled([Fault::Error(code.clone())]))
+            .await
+            .unwrap();
+        let err = client
+            .payments()
+            .get("pay_0000000000_abcdefgh")
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(info.status), "{}: {err:?}", info.code);
+        assert_eq!(err.code(), Some(&code), "{}", info.code);
+        assert_eq!(err.recovery(), info.recovery, "{}", info.code);
+        assert_eq!(code.recovery(), info.recovery, "{}", info.code);
+        assert!(err.request_id().is_some(), "{}: no request id", info.code);
+        if info.status == 429 {
+            assert!(err.is_rate_limited(), "{err:?}");
+        } else {
+            assert_eq!(err.advice(), info.advice, "{}", info.code);
+            assert!(
+                err.to_string()
+                    .ends_with(&format!("; what to do: {}", info.advice)),
+                "{err}"
+            );
+        }
+        seen += 1;
+    }
+    // Every code but MERCHANT_REFERENCE_DUPLICATE (a 200, below) was answered.
+    assert_eq!(seen, ERRORS.len() - 1);
+    assert_eq!(
+        ERRORS
+            .iter()
+            .filter(|i| i.source == Source::Documented)
+            .count(),
+        26,
+        "both tables of the docs' error-code page"
+    );
+}
+
+#[tokio::test]
+async fn a_retryable_400_is_retried_on_creation_and_succeeds() {
+    let (server, client) = mock().await;
+    let reference = unique_ref("lock");
+    server
+        .set_faults(FaultConfig::scheduled([Fault::Error(
+            ErrorCode::LockTimeout,
+        )]))
+        .await
+        .unwrap();
+    let answer = client
+        .payments()
+        .create(deposit(
+            150_000,
+            Currency::ARS,
+            PaymentMethod::BankTransfer,
+            &reference,
+        ))
+        .with_meta()
+        .await
+        .unwrap();
+    assert!(answer.is_new(), "{answer:?}");
+    assert_eq!(answer.meta().attempts, 2);
+    assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_retryable_code_on_a_post_that_is_not_idempotent_is_not_retried() {
+    let (server, client) = mock().await;
+    let payment = client
+        .payments()
+        .create(deposit(
+            150_000,
+            Currency::ARS,
+            PaymentMethod::BankTransfer,
+            &unique_ref("cancel"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = payment
+        .id
+        .clone()
+        .or(payment.transaction_id.clone())
+        .unwrap();
+    server
+        .set_faults(FaultConfig::scheduled([Fault::Error(
+            ErrorCode::LockTimeout,
+        )]))
+        .await
+        .unwrap();
+    let err = client.payments().cancel(&id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::LockTimeout));
+    assert_eq!(err.recovery(), Recovery::Retry);
+    // A retry would have cancelled it (the fault answers once).
+    let after = client.payments().get(&id).await.unwrap();
+    assert_ne!(after.status, PaymentStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn wait_codes_surface_with_their_advice_instead_of_a_retry() {
+    let (server, client) = mock().await;
+    for code in [
+        ErrorCode::MissingRequisites,
+        ErrorCode::NoAvailableRequisites,
+        ErrorCode::InsufficientBalance,
+    ] {
+        let reference = unique_ref("wait");
+        // Once only: a retry would succeed.
+        server
+            .set_faults(FaultConfig::scheduled([Fault::Error(code.clone())]))
+            .await
+            .unwrap();
+        let err = client
+            .payments()
+            .create(deposit(
+                150_000,
+                Currency::ARS,
+                PaymentMethod::BankTransfer,
+                &reference,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&code));
+        assert!(matches!(
+            err.recovery(),
+            Recovery::WaitAndRetry | Recovery::WaitForBalance
+        ));
+        assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_creation_is_existing_in_each_duplicate_answer() {
+    let (server, client) = mock().await;
+    for answer in DuplicateAnswer::ALL {
+        server.set_duplicates(answer).await.unwrap();
+        let reference = unique_ref("dup");
+        let request = || {
+            deposit(
+                150_000,
+                Currency::ARS,
+                PaymentMethod::BankTransfer,
+                &reference,
+            )
+        };
+        let first = client.payments().create(request()).await.unwrap();
+        assert!(first.is_new());
+        // The reference was used before, not by this call: reported as the duplicate it is.
+        let again = client.payments().create(request()).await.unwrap();
+        assert!(
+            matches!(again, Created::Existing(_)),
+            "{answer:?}: {again:?}"
+        );
+        assert_eq!(again.get().id, first.get().id, "{answer:?}");
+        // The same reference for another order: a conflict, never the other order's payment.
+        let err = client
+            .payments()
+            .create(deposit(
+                150_001,
+                Currency::ARS,
+                PaymentMethod::BankTransfer,
+                &reference,
+            ))
+            .await
+            .unwrap_err();
+        assert!(err.is_reference_conflict(), "{answer:?}: {err:?}");
+        assert_eq!(err.recovery(), Recovery::UseUniqueReference);
+        // A lost answer: the retry meets the duplicate and returns the payment.
+        let lost = unique_ref("lost");
+        server
+            .set_faults(FaultConfig::scheduled([Fault::DropAfterCommit]))
+            .await
+            .unwrap();
+        let created = client
+            .payments()
+            .create(deposit(
+                150_000,
+                Currency::ARS,
+                PaymentMethod::BankTransfer,
+                &lost,
+            ))
+            .with_meta()
+            .await
+            .unwrap();
+        assert!(!created.is_new(), "{answer:?}: {created:?}");
+        assert_eq!(
+            created.get().merchant_reference.as_deref(),
+            Some(lost.as_str())
+        );
+        assert_eq!(server.payments_by_reference(&lost).await.unwrap(), 1);
+        assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_refusal_whose_payment_cannot_be_found_stays_an_error() {
+    let (server, _) = mock().await;
+    let client = no_retry_client(&server);
+    // DUPLICATE_REFERENCE for a reference no listed payment holds (a seeded answer): the
+    // lookup finds nothing, and the refusal is the answer, with its advice.
+    server
+        .set_faults(FaultConfig::scheduled([Fault::Error(
+            ErrorCode::DuplicateReference,
+        )]))
+        .await
+        .unwrap();
+    let err: Error = client
+        .payments()
+        .create(deposit(
+            150_000,
+            Currency::ARS,
+            PaymentMethod::BankTransfer,
+            &unique_ref("nowhere"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::DuplicateReference));
+    assert_eq!(err.recovery(), Recovery::UseUniqueReference);
+}
