@@ -14,6 +14,24 @@ use luxcore_ext::payments::Created;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus, Recovery};
 use luxcore_mock::{DuplicateAnswer, Fault, FaultConfig};
 
+/// A 1,500.00 ARS bank-transfer deposit with `reference`.
+fn ars(reference: &str) -> luxcore_ext::types::PaymentCreateRequest {
+    deposit(
+        150_000,
+        Currency::ARS,
+        PaymentMethod::BankTransfer,
+        reference,
+    )
+}
+
+/// The mock answers the next request with `code` (the catalogue's status), unprocessed.
+async fn answer_once(server: &luxcore_mock::MockServer, code: ErrorCode) {
+    server
+        .set_faults(FaultConfig::scheduled([Fault::Error(code)]))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn every_catalogue_code_reaches_the_caller_with_its_status_code_and_recovery() {
     let (server, _) = mock().await;
@@ -21,10 +39,7 @@ async fn every_catalogue_code_reaches_the_caller_with_its_status_code_and_recove
     let mut seen = 0;
     for info in ERRORS.iter().filter(|info| info.status >= 400) {
         let code = ErrorCode::from(info.code);
-        server
-            .set_faults(FaultConfig::scheduled([Fault::Error(code.clone())]))
-            .await
-            .unwrap();
+        answer_once(&server, code.clone()).await;
         let err = client
             .payments()
             .get("pay_0000000000_abcdefgh")
@@ -63,20 +78,10 @@ async fn every_catalogue_code_reaches_the_caller_with_its_status_code_and_recove
 async fn a_retryable_400_is_retried_on_creation_and_succeeds() {
     let (server, client) = mock().await;
     let reference = unique_ref("lock");
-    server
-        .set_faults(FaultConfig::scheduled([Fault::Error(
-            ErrorCode::LockTimeout,
-        )]))
-        .await
-        .unwrap();
+    answer_once(&server, ErrorCode::LockTimeout).await;
     let answer = client
         .payments()
-        .create(deposit(
-            150_000,
-            Currency::ARS,
-            PaymentMethod::BankTransfer,
-            &reference,
-        ))
+        .create(ars(&reference))
         .with_meta()
         .await
         .unwrap();
@@ -90,12 +95,7 @@ async fn a_retryable_code_on_a_post_that_is_not_idempotent_is_not_retried() {
     let (server, client) = mock().await;
     let payment = client
         .payments()
-        .create(deposit(
-            150_000,
-            Currency::ARS,
-            PaymentMethod::BankTransfer,
-            &unique_ref("cancel"),
-        ))
+        .create(ars(&unique_ref("cancel")))
         .await
         .unwrap()
         .into_inner();
@@ -104,12 +104,7 @@ async fn a_retryable_code_on_a_post_that_is_not_idempotent_is_not_retried() {
         .clone()
         .or(payment.transaction_id.clone())
         .unwrap();
-    server
-        .set_faults(FaultConfig::scheduled([Fault::Error(
-            ErrorCode::LockTimeout,
-        )]))
-        .await
-        .unwrap();
+    answer_once(&server, ErrorCode::LockTimeout).await;
     let err = client.payments().cancel(&id).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::LockTimeout));
     assert_eq!(err.recovery(), Recovery::Retry);
@@ -128,20 +123,8 @@ async fn wait_codes_surface_with_their_advice_instead_of_a_retry() {
     ] {
         let reference = unique_ref("wait");
         // Once only: a retry would succeed.
-        server
-            .set_faults(FaultConfig::scheduled([Fault::Error(code.clone())]))
-            .await
-            .unwrap();
-        let err = client
-            .payments()
-            .create(deposit(
-                150_000,
-                Currency::ARS,
-                PaymentMethod::BankTransfer,
-                &reference,
-            ))
-            .await
-            .unwrap_err();
+        answer_once(&server, code.clone()).await;
+        let err = client.payments().create(ars(&reference)).await.unwrap_err();
         assert_eq!(err.code(), Some(&code));
         assert!(matches!(
             err.recovery(),
@@ -157,14 +140,7 @@ async fn a_duplicate_creation_is_existing_in_each_duplicate_answer() {
     for answer in DuplicateAnswer::ALL {
         server.set_duplicates(answer).await.unwrap();
         let reference = unique_ref("dup");
-        let request = || {
-            deposit(
-                150_000,
-                Currency::ARS,
-                PaymentMethod::BankTransfer,
-                &reference,
-            )
-        };
+        let request = || ars(&reference);
         let first = client.payments().create(request()).await.unwrap();
         assert!(first.is_new());
         // The reference was used before, not by this call: reported as the duplicate it is.
@@ -195,12 +171,7 @@ async fn a_duplicate_creation_is_existing_in_each_duplicate_answer() {
             .unwrap();
         let created = client
             .payments()
-            .create(deposit(
-                150_000,
-                Currency::ARS,
-                PaymentMethod::BankTransfer,
-                &lost,
-            ))
+            .create(ars(&lost))
             .with_meta()
             .await
             .unwrap();
@@ -220,20 +191,10 @@ async fn a_duplicate_refusal_whose_payment_cannot_be_found_stays_an_error() {
     let client = no_retry_client(&server);
     // DUPLICATE_REFERENCE for a reference no listed payment holds (a seeded answer): the
     // lookup finds nothing, and the refusal is the answer, with its advice.
-    server
-        .set_faults(FaultConfig::scheduled([Fault::Error(
-            ErrorCode::DuplicateReference,
-        )]))
-        .await
-        .unwrap();
+    answer_once(&server, ErrorCode::DuplicateReference).await;
     let err: Error = client
         .payments()
-        .create(deposit(
-            150_000,
-            Currency::ARS,
-            PaymentMethod::BankTransfer,
-            &unique_ref("nowhere"),
-        ))
+        .create(ars(&unique_ref("nowhere")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::DuplicateReference));
