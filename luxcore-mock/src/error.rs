@@ -4,6 +4,7 @@
 
 use http::StatusCode;
 use luxcore_api::enums::ErrorCode;
+use serde_json::{Map, Value};
 
 /// Error of [`MockServer`](crate::MockServer) methods.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +21,7 @@ pub enum MockError {
     Rejected {
         /// HTTP status the API would answer with.
         status: u16,
-        /// Error code, e.g. `PAYMENT_NOT_FOUND` or `PAYMENT_ALREADY_PROCESSED`.
+        /// Error code, e.g. `NOT_FOUND` or `PAYMENT_ALREADY_PROCESSED`.
         code: ErrorCode,
         /// Human-readable reason.
         message: String,
@@ -56,6 +57,18 @@ pub(crate) struct ApiError {
     status: StatusCode,
     kind: Kind,
     retry_after: Option<u64>,
+    /// The error body's `data` object (empty: not sent).
+    data: Map<String, Value>,
+}
+
+/// The HTTP status of `code` in the generated error catalogue (`luxcore_api::errors`), when
+/// it is an error status (4xx/5xx); 500 otherwise (an unknown code, or
+/// `MERCHANT_REFERENCE_DUPLICATE`, whose documented answer is a 200).
+pub(crate) fn catalogue_status(code: &ErrorCode) -> StatusCode {
+    code.info()
+        .and_then(|info| StatusCode::from_u16(info.status).ok())
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl ApiError {
@@ -72,7 +85,25 @@ impl ApiError {
                 message: message.into(),
             },
             retry_after: None,
+            data: Map::new(),
         }
+    }
+
+    /// Business error with the status the error catalogue gives `code` (see
+    /// [`catalogue_status`]); a 429 adds `Retry-After: 1`.
+    pub(crate) fn catalogued(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = catalogue_status(&code);
+        let mut error = Self::business(status, code, message);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            error.retry_after = Some(1);
+        }
+        error
+    }
+
+    /// The same error with this `data` object in its body.
+    pub(crate) fn with_data(mut self, data: Map<String, Value>) -> Self {
+        self.data = data;
+        self
     }
 
     /// 400 business error.
@@ -99,6 +130,7 @@ impl ApiError {
                 code: None,
             },
             retry_after: None,
+            data: Map::new(),
         }
     }
 
@@ -112,6 +144,7 @@ impl ApiError {
                 code: Some(ErrorCode::ValidationError),
             },
             retry_after: None,
+            data: Map::new(),
         }
     }
 
@@ -154,6 +187,12 @@ impl ApiError {
         }
     }
 
+    /// An injected fault answering `code` with its catalogue status (see [`Self::catalogued`]).
+    pub(crate) fn injected_code(code: ErrorCode) -> Self {
+        let message = format!("{code} (injected fault)");
+        Self::catalogued(code, message)
+    }
+
     /// The error code, if the body carries one.
     pub(crate) fn code(&self) -> ErrorCode {
         match &self.kind {
@@ -178,6 +217,11 @@ impl ApiError {
     /// The body shape with its code and message(s).
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
+    }
+
+    /// The body's `data` object (empty: not sent).
+    pub(crate) fn data(&self) -> &Map<String, Value> {
+        &self.data
     }
 
     /// `Retry-After` seconds (429s only).

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use luxcore_mock::{
-    DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, FaultConfig, MockConfig, MockServer,
-    READONLY_API_KEY,
+    DEFAULT_API_KEY, DEFAULT_HMAC_SECRET, DEFAULT_MERCHANT_ID, DuplicateAnswer, Fault, FaultConfig,
+    MockConfig, MockServer, READONLY_API_KEY,
 };
 
 /// Stateful local LuxCore payments API server for tests.
@@ -38,6 +38,26 @@ struct Args {
     /// Seed of the fault RNG.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Faults for the first /api requests, one each, comma-separated: an HTTP status
+    /// (503), drop, pass, an error code of the catalogue (LOCK_TIMEOUT) or
+    /// after_commit:CODE (processed, then answered with CODE).
+    #[arg(long, value_delimiter = ',')]
+    fault_schedule: Vec<Fault>,
+    /// How a creation with a taken merchant_reference is answered: ok (200 with the
+    /// existing payment), payment_already_exists (400, the payment in `data`) or
+    /// duplicate_reference (400).
+    #[arg(long, default_value_t = DuplicateAnswer::Ok200)]
+    duplicates: DuplicateAnswer,
+    /// Methods answered with 400 METHOD_NOT_AVAILABLE, comma-separated (e.g. spei,oxxo).
+    #[arg(long, value_delimiter = ',')]
+    unavailable_methods: Vec<String>,
+    /// Methods answered with 400 METHOD_NOT_CONFIGURED (and left out of the methods
+    /// list), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    unconfigured_methods: Vec<String>,
+    /// Largest amount (minor units) of one payment; above it 400 LIMIT_EXCEEDED.
+    #[arg(long)]
+    transaction_limit: Option<i64>,
     /// First webhook retry delay in milliseconds (doubles per retry).
     #[arg(long, default_value_t = 1000)]
     webhook_retry_base_ms: u64,
@@ -60,14 +80,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         statuses: args.fault_statuses,
         drop_after_commit: check_probability("--fault-drop-rate", args.fault_drop_rate)?,
         latency: Duration::from_millis(args.fault_latency_ms),
-        schedule: Vec::new(),
+        schedule: args.fault_schedule,
     };
     let mut config = MockConfig::default()
         .with_addr(SocketAddr::new(args.host, args.port))
         .with_faults(faults)
-        .with_webhook_retry_base(Duration::from_millis(args.webhook_retry_base_ms));
+        .with_webhook_retry_base(Duration::from_millis(args.webhook_retry_base_ms))
+        .with_duplicates(args.duplicates);
     if args.no_rate_limits {
         config = config.without_rate_limits();
+    }
+    for method in args.unavailable_methods {
+        config = config.with_unavailable_method(method);
+    }
+    for method in args.unconfigured_methods {
+        config = config.with_unconfigured_method(method);
+    }
+    if let Some(limit) = args.transaction_limit {
+        config = config.with_transaction_limit(limit);
     }
     let server = MockServer::start(config).await?;
     // Local test credentials: printing them is intended (one `KEY=value` per line,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use common::{Reply, deposit_body, start_default, unix_now, withdrawal_body};
 use luxcore_api::enums::ErrorCode;
-use luxcore_mock::{Fault, FaultConfig, READONLY_API_KEY};
+use luxcore_mock::{DuplicateAnswer, Fault, FaultConfig, READONLY_API_KEY};
 use reqwest::Method;
 use serde_json::json;
 
@@ -43,21 +43,14 @@ async fn every_error_code_is_produced() {
         "INSUFFICIENT_SCOPE",
     );
     note(&h.get("/api/v1/nothing-here").await, 404, "NOT_FOUND");
-    note(
-        &h.get("/api/v1/payments/pay_0000000000_missingx").await,
-        404,
-        "PAYMENT_NOT_FOUND",
-    );
-    note(
-        &h.get("/api/v1/webhooks/wh_missing").await,
-        404,
-        "WEBHOOK_NOT_FOUND",
-    );
-    note(
-        &h.get("/api/v1/tickets/missing").await,
-        404,
-        "TICKET_NOT_FOUND",
-    );
+    // Every missing resource is 404 NOT_FOUND.
+    for path in [
+        "/api/v1/payments/pay_0000000000_missingx",
+        "/api/v1/webhooks/wh_missing",
+        "/api/v1/tickets/missing",
+    ] {
+        note(&h.get(path).await, 404, "NOT_FOUND");
+    }
     let ticket = h.post("/api/v1/tickets", json!({"title": "t"})).await.body["data"]["ticket_id"]
         .as_str()
         .expect("id")
@@ -66,7 +59,17 @@ async fn every_error_code_is_produced() {
         &h.get(&format!("/api/v1/tickets/{ticket}/attachments/att_missing"))
             .await,
         404,
-        "ATTACHMENT_NOT_FOUND",
+        "NOT_FOUND",
+    );
+    // An unknown attachment named in a comment: the ticket exists, the body is wrong.
+    note(
+        &h.post(
+            &format!("/api/v1/tickets/{ticket}/comments"),
+            json!({"content": "x", "attachment_ids": ["att_missing"]}),
+        )
+        .await,
+        400,
+        "VALIDATION_ERROR",
     );
     note(
         &h.post_empty(&format!("/api/v1/tickets/{ticket}/reopen"))
@@ -110,6 +113,58 @@ async fn every_error_code_is_produced() {
     let duplicate = h.create(deposit_body(1000, "ec_dup")).await;
     assert_eq!(duplicate.status, reqwest::StatusCode::OK);
     note(&duplicate, 200, "MERCHANT_REFERENCE_DUPLICATE");
+    h.server
+        .set_duplicates(DuplicateAnswer::AlreadyExists400)
+        .await
+        .expect("mode");
+    note(
+        &h.create(deposit_body(1000, "ec_dup")).await,
+        400,
+        "PAYMENT_ALREADY_EXISTS",
+    );
+    h.server
+        .set_duplicates(DuplicateAnswer::DuplicateReference400)
+        .await
+        .expect("mode");
+    note(
+        &h.create(deposit_body(1000, "ec_dup")).await,
+        400,
+        "DUPLICATE_REFERENCE",
+    );
+    h.server
+        .set_duplicates(DuplicateAnswer::Ok200)
+        .await
+        .expect("mode");
+    for (amount, code) in [
+        (40003, "LIMIT_EXCEEDED"),
+        (40004, "DAILY_LIMIT_EXCEEDED"),
+        (40005, "MONTHLY_LIMIT_EXCEEDED"),
+        (40006, "METHOD_NOT_AVAILABLE"),
+        (40007, "METHOD_NOT_CONFIGURED"),
+    ] {
+        note(
+            &h.create(deposit_body(amount, &format!("ec_{amount}")))
+                .await,
+            400,
+            code,
+        );
+    }
+    let mut w = withdrawal_body(1000, "ec_clabe");
+    w["currency"] = json!("MXN");
+    w["method"] = json!("spei");
+    w["payout"] = json!({"clabe": "002010077777777772"});
+    note(&h.create(w).await, 400, "INVALID_CLABE");
+    let mut w = withdrawal_body(1000, "ec_cvu");
+    w["payout"] = json!({"account_number": "0000003100099999999995", "account_type": "cvu"});
+    note(&h.create(w).await, 400, "INVALID_CVU");
+    let expired = h.deposit(1000, "ec_ttl").await;
+    h.server.expire_payment(&expired).await.expect("expire");
+    note(
+        &h.post_empty(&format!("/api/v1/payments/{expired}/cancel"))
+            .await,
+        400,
+        "TTL_EXPIRED",
+    );
     h.post_empty(&format!("/api/v1/payments/{dup}/cancel"))
         .await;
     note(
@@ -175,6 +230,27 @@ async fn every_error_code_is_produced() {
         (503, "SERVICE_UNAVAILABLE"),
     ] {
         note(&h.get("/api/v1/balance").await, status, code);
+    }
+    // The codes of LuxCore's own trouble: seeded faults.
+    let troubles = [
+        (ErrorCode::LockTimeout, 400),
+        (ErrorCode::ProviderError, 500),
+        (ErrorCode::TransactionError, 500),
+        (ErrorCode::DatabaseError, 500),
+        (ErrorCode::Timeout, 504),
+    ];
+    h.server
+        .set_faults(FaultConfig::scheduled(
+            troubles.iter().map(|(code, _)| Fault::Error(code.clone())),
+        ))
+        .await
+        .expect("faults");
+    for (code, status) in troubles {
+        note(
+            &h.create(deposit_body(1000, "ec_trouble")).await,
+            status,
+            code.as_str(),
+        );
     }
 
     let expected: BTreeSet<String> = ErrorCode::KNOWN.iter().map(|c| (*c).to_owned()).collect();

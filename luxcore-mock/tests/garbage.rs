@@ -54,6 +54,7 @@ fn routes(payment: &str, webhook: &str, ticket: &str) -> Vec<(Method, String)> {
         (Method::POST, "/_mock/payments/nope/complete".into()),
         (Method::PUT, "/_mock/balance".into()),
         (Method::PUT, "/_mock/faults".into()),
+        (Method::PUT, "/_mock/duplicates".into()),
         (Method::POST, format!("/_mock/tickets/{ticket}/reply")),
         (Method::PUT, "/_mock/uploads/nope".into()),
         (Method::GET, "/_mock/nope".into()),
@@ -82,6 +83,14 @@ fn bodies(rng: &mut StdRng) -> Vec<(Option<&'static str>, Vec<u8>)> {
         (
             json,
             br#"{"event_ids": "all", "event_type": 7, "file_name": [], "available": -1}"#.to_vec(),
+        ),
+        (
+            json,
+            br#"{"schedule": [{"error": {}}, {"status": {"status": []}}, "after_commit:x"], "answer": ["x"]}"#.to_vec(),
+        ),
+        (
+            json,
+            br#"{"amount": 1000, "currency": "MXN", "method": "spei", "type": "withdrawal", "merchant_reference": "g", "payout": {"clabe": [], "cvu": {}, "account_type": "cvu", "payid": "x"}}"#.to_vec(),
         ),
         (json, deep.into_bytes()),
         (json, random.clone()),

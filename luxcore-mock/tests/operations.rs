@@ -214,7 +214,7 @@ async fn webhook_operations() {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let gone = h.get(&path).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.code(), "WEBHOOK_NOT_FOUND");
+    assert_eq!(gone.code(), "NOT_FOUND");
 }
 
 trait NoSecret {

@@ -292,9 +292,9 @@ async fn cancel_rules() {
         .post_empty("/api/v1/payments/pay_0000000000_zzzzzzzz/cancel")
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert_eq!(missing.code(), "PAYMENT_NOT_FOUND");
+    assert_eq!(missing.code(), "NOT_FOUND");
     let missing = h.get("/api/v1/payments/pay_0000000000_zzzzzzzz").await;
-    assert_eq!(missing.code(), "PAYMENT_NOT_FOUND");
+    assert_eq!(missing.code(), "NOT_FOUND");
     // Controls refuse finished payments too.
     let err = h
         .server
@@ -451,7 +451,7 @@ async fn http_controls() {
             .expect("sent"),
     )
     .await;
-    assert_eq!(missing.code(), "PAYMENT_NOT_FOUND");
+    assert_eq!(missing.code(), "NOT_FOUND");
     let r = h
         .http
         .post(h.url("/_mock/reset"))

@@ -74,7 +74,7 @@ async fn not_found_carries_the_id_in_header_and_body() {
     let r = h.call(Method::PATCH, "/api/v1/payments", None).await;
     error_request_id(&r, StatusCode::NOT_FOUND);
     let r = h.get("/api/v1/payments/pay_0000000000_missing").await;
-    assert_eq!(r.code(), "PAYMENT_NOT_FOUND");
+    assert_eq!(r.code(), "NOT_FOUND");
     error_request_id(&r, StatusCode::NOT_FOUND);
     error_request_id(&h.get("/_mock/nowhere").await, StatusCode::NOT_FOUND);
 }

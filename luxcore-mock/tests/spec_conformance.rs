@@ -145,5 +145,5 @@ async fn webhook_update_needs_a_body_and_comments_refuse_unknown_attachments_wit
         .await;
     // The ticket exists, so not 404: the attachment named in the body is what is missing.
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.code(), "ATTACHMENT_NOT_FOUND");
+    assert_eq!(r.code(), "VALIDATION_ERROR");
 }

@@ -74,10 +74,10 @@ async fn close_reopen_and_not_found() {
     ] {
         let r = h.get(path).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(r.code(), "TICKET_NOT_FOUND");
+        assert_eq!(r.code(), "NOT_FOUND");
     }
     let r = h.post_empty("/api/v1/tickets/nope/close").await;
-    assert_eq!(r.code(), "TICKET_NOT_FOUND");
+    assert_eq!(r.code(), "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn comments_and_attachments() {
     let download = format!("{path}/attachments/{}", up.data.attachment_id);
     let r = h.get(&download).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.code(), "ATTACHMENT_NOT_FOUND");
+    assert_eq!(r.code(), "NOT_FOUND");
     let ticket: TicketResponse = h.get(&path).await.parse();
     assert!(ticket.data.attachments.is_empty());
 
@@ -174,14 +174,15 @@ async fn comments_and_attachments() {
     let r = h
         .get(&format!("{path}/attachments/{}", up2.data.attachment_id))
         .await;
-    assert_eq!(r.code(), "ATTACHMENT_NOT_FOUND");
+    assert_eq!(r.code(), "NOT_FOUND");
     let bad = h
         .post(
             &format!("{path}/comments"),
             json!({"content": "x", "attachment_ids": ["att_nope"]}),
         )
         .await;
-    assert_eq!(bad.code(), "ATTACHMENT_NOT_FOUND");
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.code(), "VALIDATION_ERROR");
     let bad = h
         .post(&format!("{path}/comments"), json!({"content": ""}))
         .await;

@@ -334,7 +334,7 @@ async fn test_endpoint_delivers_sample_events() {
         assert!(envelope["data"].is_object());
     }
     let missing = h.post_empty("/api/v1/webhooks/wh_missing/test").await;
-    assert_eq!(missing.code(), "WEBHOOK_NOT_FOUND");
+    assert_eq!(missing.code(), "NOT_FOUND");
 }
 
 #[tokio::test]

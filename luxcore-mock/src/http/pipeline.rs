@@ -1,5 +1,6 @@
 //! The `/api` request pipeline: latency and faults, body buffering,
-//! authentication, rate limiting, then the handler; drop-after-commit last.
+//! authentication, rate limiting, then the handler; drop-after-commit and
+//! error-after-commit last.
 
 use std::sync::Arc;
 
@@ -55,17 +56,24 @@ pub(crate) async fn api_pipeline(
         tokio::time::sleep(latency).await;
     }
     let fault = app.faults().draw();
-    if let Fault::Status(status) = fault {
-        return ApiError::injected(status).into_response();
+    match fault {
+        Fault::Status(status) => return ApiError::injected(status).into_response(),
+        Fault::Error(code) => return ApiError::injected_code(code).into_response(),
+        Fault::ErrorAfterCommit(_) | Fault::DropAfterCommit | Fault::Pass => {}
     }
     let drop_handle = request.extensions().get::<DropConnection>().cloned();
     let response = process(&app, request, next).await;
-    if let (Fault::DropAfterCommit, Some(handle)) = (fault, drop_handle) {
-        // The connection task closes the socket; this response is never sent.
-        handle.fire();
-        std::future::pending::<()>().await;
+    match (fault, drop_handle) {
+        (Fault::DropAfterCommit, Some(handle)) => {
+            // The connection task closes the socket; this response is never sent.
+            handle.fire();
+            std::future::pending::<()>().await;
+            response
+        }
+        // The request was processed; its answer is replaced by the error.
+        (Fault::ErrorAfterCommit(code), _) => ApiError::injected_code(code).into_response(),
+        _ => response,
     }
-    response
 }
 
 fn add_headers(response: &mut Response<Body>, decision: Decision) {

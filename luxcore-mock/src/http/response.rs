@@ -108,12 +108,13 @@ pub(crate) fn listed<L: ListEnvelope>(
 /// The body of an error: the business shape (`{statusCode, message: "...", error_code,
 /// timestamp}`) or the validation shape (`{statusCode: 400, message: [...], error: "Bad
 /// Request"}`, with `error_code` and `timestamp` for query parameters); both with the
-/// `request_id` of the request being answered (also its `X-Request-Id`).
+/// `request_id` of the request being answered (also its `X-Request-Id`). A business error may
+/// carry a `data` object (`PAYMENT_ALREADY_EXISTS`: the existing payment).
 pub(crate) fn error_body(error: &ApiError) -> ErrorResponse {
     let status_code = i32::from(error.status().as_u16());
     match error.kind() {
         Kind::Business { code, message } => ErrorResponse {
-            data: Default::default(),
+            data: error.data().clone(),
             error: None,
             error_code: Some(code.clone()),
             message: ErrorMessage::String(message.clone()),

@@ -22,7 +22,7 @@ use tower::Service;
 use self::delivery::Deliverer;
 use crate::error::MockError;
 use crate::http::pipeline::DropConnection;
-use crate::state::config::{FaultConfig, MockConfig};
+use crate::state::config::{DuplicateAnswer, FaultConfig, MockConfig};
 use crate::state::faults::FaultInjector;
 use crate::state::{App, stopped};
 use crate::store::payments::Transition;
@@ -187,7 +187,7 @@ impl MockServer {
     }
 
     /// Forgets all payments, balances, webhooks, tickets, nonces and rate-limit
-    /// counters, and restores the configured faults.
+    /// counters, and restores the configured faults and duplicate answer.
     pub async fn reset(&self) -> Result<(), MockError> {
         self.app.reset();
         Ok(())
@@ -207,6 +207,18 @@ impl MockServer {
     pub async fn set_faults(&self, faults: FaultConfig) -> Result<(), MockError> {
         *self.app.faults() = FaultInjector::new(faults);
         Ok(())
+    }
+
+    /// Changes how creations with a taken `merchant_reference` are answered, until the
+    /// next reset (which restores the configured answer).
+    pub async fn set_duplicates(&self, answer: DuplicateAnswer) -> Result<(), MockError> {
+        self.app.set_duplicates(answer);
+        Ok(())
+    }
+
+    /// How creations with a taken `merchant_reference` are answered now.
+    pub async fn duplicates(&self) -> Result<DuplicateAnswer, MockError> {
+        Ok(self.app.duplicates())
     }
 
     /// Adds a support-team reply to a ticket (emits `ticket.comment_added`).

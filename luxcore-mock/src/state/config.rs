@@ -1,10 +1,13 @@
 //! Configuration of a [`MockServer`](crate::MockServer): credentials, rate limits,
-//! fault injection and webhook retry timing.
+//! fault injection, the answer to duplicate creations, switched-off methods, the
+//! per-transaction limit and webhook retry timing.
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
 use std::time::Duration;
 
+use luxcore_api::enums::ErrorCode;
 use secrecy::SecretString;
 
 /// Default API key with every scope.
@@ -57,11 +60,16 @@ pub struct MockConfig {
     pub(crate) faults: FaultConfig,
     pub(crate) webhook_retry_base: Duration,
     pub(crate) webhook_timeout: Duration,
+    pub(crate) duplicates: DuplicateAnswer,
+    pub(crate) unavailable_methods: Vec<String>,
+    pub(crate) unconfigured_methods: Vec<String>,
+    pub(crate) transaction_limit: Option<i64>,
 }
 
 impl Default for MockConfig {
     /// `127.0.0.1`, a free port, the default credentials, the documented rate limits
-    /// and no faults; webhook retries start at 1 s.
+    /// and no faults; webhook retries start at 1 s; duplicate creations answer 200
+    /// ([`DuplicateAnswer::Ok200`]); every method on, no per-transaction limit.
     fn default() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -74,6 +82,10 @@ impl Default for MockConfig {
             faults: FaultConfig::default(),
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            duplicates: DuplicateAnswer::default(),
+            unavailable_methods: Vec::new(),
+            unconfigured_methods: Vec::new(),
+            transaction_limit: None,
         }
     }
 }
@@ -154,6 +166,41 @@ impl MockConfig {
         self.webhook_timeout = timeout;
         self
     }
+
+    /// How a creation whose `merchant_reference` is taken is answered (default
+    /// [`DuplicateAnswer::Ok200`]). `/_mock/reset` and
+    /// [`MockServer::reset`](crate::MockServer::reset) come back to this one.
+    #[must_use]
+    pub fn with_duplicates(mut self, answer: DuplicateAnswer) -> Self {
+        self.duplicates = answer;
+        self
+    }
+
+    /// Switches a method off for the moment: creating a payment with it answers 400
+    /// `METHOD_NOT_AVAILABLE` (it stays in the methods list; validate answers
+    /// `valid: false` with that code). `method` is a method code (`spei`, `card`, ...).
+    #[must_use]
+    pub fn with_unavailable_method(mut self, method: impl Into<String>) -> Self {
+        self.unavailable_methods.push(method.into());
+        self
+    }
+
+    /// Leaves a method out of the merchant's configuration: creating a payment with it
+    /// answers 400 `METHOD_NOT_CONFIGURED`, the methods list leaves it out and validate
+    /// answers `valid: false` with that code.
+    #[must_use]
+    pub fn with_unconfigured_method(mut self, method: impl Into<String>) -> Self {
+        self.unconfigured_methods.push(method.into());
+        self
+    }
+
+    /// Per-transaction limit, in minor units: a creation with a larger `amount` answers
+    /// 400 `LIMIT_EXCEEDED` (default: no limit).
+    #[must_use]
+    pub fn with_transaction_limit(mut self, max_amount: i64) -> Self {
+        self.transaction_limit = Some(max_amount);
+        self
+    }
 }
 
 impl fmt::Debug for MockConfig {
@@ -176,6 +223,10 @@ impl fmt::Debug for MockConfig {
             .field("faults", &self.faults)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("webhook_timeout", &self.webhook_timeout)
+            .field("duplicates", &self.duplicates)
+            .field("unavailable_methods", &self.unavailable_methods)
+            .field("unconfigured_methods", &self.unconfigured_methods)
+            .field("transaction_limit", &self.transaction_limit)
             .finish()
     }
 }
@@ -217,17 +268,140 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// How a payment creation whose `merchant_reference` is still taken is answered (the
+/// payment with that reference is `pending`, `processing`, `completed` or refunded; a
+/// `failed`, `expired` or `cancelled` one frees its reference). The request is never
+/// processed again: no second payment, no money moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DuplicateAnswer {
+    /// HTTP 200 with the existing payment, plus `error_code: MERCHANT_REFERENCE_DUPLICATE`
+    /// and `message` (the documented answer). Name: `ok`.
+    #[default]
+    Ok200,
+    /// 400 `PAYMENT_ALREADY_EXISTS` ("returns existing"), the existing payment in the error
+    /// body's `data` object. Name: `payment_already_exists`.
+    AlreadyExists400,
+    /// 400 `DUPLICATE_REFERENCE`, no `data`. Name: `duplicate_reference`.
+    DuplicateReference400,
+}
+
+impl DuplicateAnswer {
+    /// Every answer, in declaration order.
+    pub const ALL: [Self; 3] = [
+        Self::Ok200,
+        Self::AlreadyExists400,
+        Self::DuplicateReference400,
+    ];
+
+    /// The name used by `PUT /_mock/duplicates` and `--duplicates`: `ok`,
+    /// `payment_already_exists` or `duplicate_reference`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok200 => "ok",
+            Self::AlreadyExists400 => "payment_already_exists",
+            Self::DuplicateReference400 => "duplicate_reference",
+        }
+    }
+}
+
+impl fmt::Display for DuplicateAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DuplicateAnswer {
+    type Err = String;
+
+    /// A name of [`Self::as_str`], case-insensitive; also the codes themselves
+    /// (`MERCHANT_REFERENCE_DUPLICATE`, `PAYMENT_ALREADY_EXISTS`, `DUPLICATE_REFERENCE`)
+    /// and `200`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ok" | "ok_200" | "200" | "merchant_reference_duplicate" => Ok(Self::Ok200),
+            "payment_already_exists" | "already_exists" => Ok(Self::AlreadyExists400),
+            "duplicate_reference" => Ok(Self::DuplicateReference400),
+            _ => Err(
+                "duplicates answer must be one of ok, payment_already_exists, duplicate_reference"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
 /// One scheduled fault for one `/api` request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Answer with this HTTP status and the error body (429 adds `Retry-After: 1`)
     /// without processing the request.
     Status(u16),
+    /// Answer with this error code, with the HTTP status the error catalogue gives it
+    /// (`luxcore_api::errors`; 500 for a code without an error status there), a business
+    /// error body and, for a 429, `Retry-After: 1`, without processing the request.
+    Error(ErrorCode),
+    /// Process the request fully (e.g. create the payment), then answer this error code
+    /// as [`Fault::Error`] does instead of the real answer: a `TIMEOUT` or
+    /// `PROVIDER_ERROR` after the work was done.
+    ErrorAfterCommit(ErrorCode),
     /// Process the request fully, then close the connection before sending any
     /// response byte.
     DropAfterCommit,
     /// No fault.
     Pass,
+}
+
+/// The catalogue code named `name` (case-insensitive), if the catalogue answers it with an
+/// error status (4xx/5xx).
+fn error_code(name: &str) -> Option<ErrorCode> {
+    let upper = name.trim().to_ascii_uppercase();
+    let info = luxcore_api::errors::find(&upper)?;
+    (400..=599)
+        .contains(&info.status)
+        .then(|| ErrorCode::from(info.code))
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    /// The text form of a fault, as `--fault-schedule` and `PUT /_mock/faults` take it: an
+    /// HTTP status (`503`), `drop` (or `drop_after_commit`), `pass` (or `ok`, `none`), an
+    /// error code of the catalogue (`LOCK_TIMEOUT`, case-insensitive) for [`Fault::Error`],
+    /// or `after_commit:CODE` for [`Fault::ErrorAfterCommit`]. A code must be in the
+    /// catalogue with an error status (`MERCHANT_REFERENCE_DUPLICATE`, a 200, is refused).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let lower = text.to_ascii_lowercase();
+        match lower.as_str() {
+            "drop" | "drop_after_commit" => return Ok(Self::DropAfterCommit),
+            "pass" | "ok" | "none" => return Ok(Self::Pass),
+            _ => {}
+        }
+        if let Ok(status) = text.parse::<u16>() {
+            return Ok(Self::Status(status));
+        }
+        if let Some(code) = lower.strip_prefix("after_commit:") {
+            return error_code(code)
+                .map(Self::ErrorAfterCommit)
+                .ok_or_else(|| unknown_code(code));
+        }
+        error_code(text).map(Self::Error).ok_or_else(|| {
+            format!(
+                "a fault is an HTTP status, drop, pass, an error code of the catalogue or after_commit:CODE (got {:?})",
+                truncate(text)
+            )
+        })
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+fn unknown_code(code: &str) -> String {
+    format!(
+        "{:?} is not an error code of the catalogue with an error status",
+        truncate(code.trim())
+    )
 }
 
 /// Fault injection for `/api` requests (never `/_mock`).

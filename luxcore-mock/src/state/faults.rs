@@ -20,7 +20,7 @@ pub(crate) struct FaultInjector {
 impl FaultInjector {
     pub(crate) fn new(config: FaultConfig) -> Self {
         Self {
-            schedule: config.schedule.iter().copied().collect(),
+            schedule: config.schedule.iter().cloned().collect(),
             rng: StdRng::seed_from_u64(config.seed),
             config,
         }

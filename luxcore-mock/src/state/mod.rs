@@ -1,6 +1,6 @@
 //! The state of one server: [`App`] holds the store, the credentials and nonces, the fault
-//! injector, the rate-limit counters, the shutdown signal and the queue of webhook
-//! deliveries (run by the server's delivery worker). Everything a request handler, a
+//! injector, the answer to duplicate creations, the rate-limit counters, the shutdown signal
+//! and the queue of webhook deliveries (run by the server's delivery worker). Everything a request handler, a
 //! control method or a delivery task shares, and nothing of HTTP.
 
 pub mod config;
@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{mpsc, watch};
 
-use self::config::{DEFAULT_MERCHANT_ID, FaultConfig, MockConfig};
+use self::config::{DEFAULT_MERCHANT_ID, DuplicateAnswer, FaultConfig, MockConfig};
 use self::credentials::{Credentials, NonceStore};
 use self::faults::FaultInjector;
 use self::ratelimit::{Bucket, Decision, RateLimiter};
-use crate::store::{Event, Job, Store};
+use crate::store::{Event, Job, Rules, Store};
 
 /// Everything a request handler or a delivery task needs.
 pub(crate) struct App {
@@ -28,6 +28,10 @@ pub(crate) struct App {
     pub(crate) credentials: Credentials,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) initial_faults: FaultConfig,
+    /// How duplicate creations are answered now (`PUT /_mock/duplicates`).
+    duplicates: Mutex<DuplicateAnswer>,
+    /// The configured answer, restored by [`Self::reset`].
+    initial_duplicates: DuplicateAnswer,
     /// Webhook deliveries to start, in the order they were queued.
     deliveries: mpsc::UnboundedSender<Job>,
 }
@@ -61,8 +65,13 @@ impl App {
                 .collect::<HashMap<_, _>>(),
         };
         let (deliveries, queued) = mpsc::unbounded_channel();
+        let rules = Rules {
+            unavailable_methods: config.unavailable_methods.clone(),
+            unconfigured_methods: config.unconfigured_methods.clone(),
+            transaction_limit: config.transaction_limit,
+        };
         let app = Self {
-            store: Mutex::new(Store::new(DEFAULT_MERCHANT_ID, base_url)),
+            store: Mutex::new(Store::new(DEFAULT_MERCHANT_ID, base_url, rules)),
             nonces: Mutex::new(NonceStore::default()),
             faults: Mutex::new(FaultInjector::new(config.faults.clone())),
             limiter: config
@@ -72,6 +81,8 @@ impl App {
             credentials,
             shutdown: watch::Sender::new(false),
             initial_faults: config.faults.clone(),
+            duplicates: Mutex::new(config.duplicates),
+            initial_duplicates: config.duplicates,
             deliveries,
         };
         (app, queued)
@@ -85,6 +96,16 @@ impl App {
     /// Locks the fault injector.
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultInjector> {
         lock(&self.faults)
+    }
+
+    /// How duplicate creations are answered now.
+    pub(crate) fn duplicates(&self) -> DuplicateAnswer {
+        *lock(&self.duplicates)
+    }
+
+    /// Changes how duplicate creations are answered (until the next [`Self::reset`]).
+    pub(crate) fn set_duplicates(&self, answer: DuplicateAnswer) {
+        *lock(&self.duplicates) = answer;
     }
 
     /// Runs `f` on the locked store; the events it queues are logged for subscribed
@@ -109,7 +130,8 @@ impl App {
         }
     }
 
-    /// Back to the initial state: store, nonces, rate-limit counters and faults.
+    /// Back to the initial state: store, nonces, rate-limit counters, faults and the
+    /// configured duplicate answer.
     pub(crate) fn reset(&self) {
         self.store().reset();
         lock(&self.nonces).clear();
@@ -117,6 +139,7 @@ impl App {
             lock(limiter).reset();
         }
         *self.faults() = FaultInjector::new(self.initial_faults.clone());
+        self.set_duplicates(self.initial_duplicates);
     }
 
     /// Checks the rate limit, if enabled.

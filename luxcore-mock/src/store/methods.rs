@@ -3,6 +3,7 @@
 use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod};
 use luxcore_api::types::PaymentMethodInfo;
 
+use super::model::Rules;
 use crate::error::{ApiError, ApiResult};
 
 /// Supported currencies.
@@ -115,6 +116,24 @@ pub(crate) fn check(method: &str, currency: &str, kind: Option<&str>) -> ApiResu
         return Err(ApiError::bad_request(
             ErrorCode::WithdrawalNotSupported,
             format!("Payment method {method} does not support withdrawals"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the merchant's configuration of a method: 400 `METHOD_NOT_CONFIGURED` when it is
+/// left out, `METHOD_NOT_AVAILABLE` when it is switched off for the moment.
+pub(crate) fn check_configured(rules: &Rules, method: &str) -> ApiResult<()> {
+    if rules.unconfigured_methods.iter().any(|m| m == method) {
+        return Err(ApiError::catalogued(
+            ErrorCode::MethodNotConfigured,
+            format!("Payment method {method} is not configured for this merchant"),
+        ));
+    }
+    if rules.unavailable_methods.iter().any(|m| m == method) {
+        return Err(ApiError::catalogued(
+            ErrorCode::MethodNotAvailable,
+            format!("Payment method {method} is not available at the moment"),
         ));
     }
     Ok(())

@@ -42,13 +42,28 @@ pub(crate) struct Store {
     pub(crate) webhooks: Vec<WebhookRecord>,
     pub(crate) tickets: Vec<TicketRecord>,
     pub(crate) attachments: Vec<AttachmentRecord>,
+    /// The merchant's configuration (kept by [`Store::reset`]).
+    pub(crate) rules: Rules,
+}
+
+/// The merchant's configuration the payment rules read: switched-off methods and the
+/// per-transaction limit. Set once, from the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rules {
+    /// Methods answered with `METHOD_NOT_AVAILABLE`.
+    pub(crate) unavailable_methods: Vec<String>,
+    /// Methods answered with `METHOD_NOT_CONFIGURED` (and left out of the methods list).
+    pub(crate) unconfigured_methods: Vec<String>,
+    /// Largest `amount` of one payment; above it `LIMIT_EXCEEDED`.
+    pub(crate) transaction_limit: Option<i64>,
 }
 
 impl Store {
-    pub(crate) fn new(merchant_id: u64, base_url: String) -> Self {
+    pub(crate) fn new(merchant_id: u64, base_url: String, rules: Rules) -> Self {
         Self {
             merchant_id,
             base_url,
+            rules,
             payments: Vec::new(),
             payment_created: Vec::new(),
             payment_index: HashMap::new(),
@@ -62,9 +77,10 @@ impl Store {
         }
     }
 
-    /// Back to the initial (empty) state.
+    /// Back to the initial (empty) state; the [`Rules`] stay.
     pub(crate) fn reset(&mut self) {
-        *self = Self::new(self.merchant_id, std::mem::take(&mut self.base_url));
+        let rules = std::mem::take(&mut self.rules);
+        *self = Self::new(self.merchant_id, std::mem::take(&mut self.base_url), rules);
     }
 
     /// The merchant id as shown in bodies.

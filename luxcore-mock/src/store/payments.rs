@@ -1,5 +1,5 @@
-//! Payments: creation (duplicates, method rules, magic amounts, fees, balance
-//! freezing), status transitions and refunds.
+//! Payments: creation (duplicates, method rules, payout checks, limits, magic amounts,
+//! fees, balance freezing), status transitions and refunds.
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::methods::{self, is_withdrawal};
 use super::model::{Event, PaymentRecord, Store};
 use super::page::{DateRange, Page, paginate};
+use super::payout;
 use crate::clock::{now, payment_id, random_alnum};
 use crate::error::{ApiError, ApiResult};
 
@@ -22,8 +23,44 @@ pub(crate) const FEE_PER_MILLE: i64 = 45;
 pub(crate) const MAGIC_MISSING_REQUISITES: i64 = 40001;
 /// Deposit amount answered with `NO_AVAILABLE_REQUISITES`.
 pub(crate) const MAGIC_NO_AVAILABLE_REQUISITES: i64 = 40002;
+/// Amounts (any payment type) answered with a catalogue code after the duplicate check:
+/// limits and a method switched off. All 400s in the catalogue.
+pub(crate) const MAGIC_CODES: &[(i64, ErrorCode, &str)] = &[
+    (
+        40003,
+        ErrorCode::LimitExceeded,
+        "Transaction limit exceeded",
+    ),
+    (
+        40004,
+        ErrorCode::DailyLimitExceeded,
+        "Daily transaction limit reached",
+    ),
+    (
+        40005,
+        ErrorCode::MonthlyLimitExceeded,
+        "Monthly transaction limit reached",
+    ),
+    (
+        40006,
+        ErrorCode::MethodNotAvailable,
+        "Payment method not available",
+    ),
+    (
+        40007,
+        ErrorCode::MethodNotConfigured,
+        "Payment method not configured for merchant",
+    ),
+];
 /// Payout fields of which a withdrawal needs at least one (non-empty).
-pub(crate) const PAYOUT_FIELDS: &[&str] = &["account_number", "clabe", "wallet_address", "payid"];
+pub(crate) const PAYOUT_FIELDS: &[&str] = &[
+    "account_number",
+    "clabe",
+    "cvu",
+    "cbu",
+    "wallet_address",
+    "payid",
+];
 
 /// A validated create-payment request.
 #[derive(Debug, Clone)]
@@ -46,7 +83,8 @@ pub(crate) struct NewPayment {
 pub(crate) enum Created {
     /// A new payment (HTTP 201).
     New(Payment),
-    /// An existing payment with the same reference (HTTP 200).
+    /// The live payment with the same reference, as stored (the HTTP edge answers it as
+    /// the configured duplicate answer says).
     Duplicate(Payment),
 }
 
@@ -97,6 +135,14 @@ fn reusable(status: &PaymentStatus) -> bool {
 
 fn open(status: &PaymentStatus) -> bool {
     matches!(status, PaymentStatus::Pending | PaymentStatus::Processing)
+}
+
+/// 400 `TTL_EXPIRED`: the payment expired before completion.
+fn ttl_expired(action: &str) -> ApiError {
+    ApiError::catalogued(
+        ErrorCode::TtlExpired,
+        format!("Payment expired before completion and cannot be {action}; create a new payment"),
+    )
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -214,6 +260,7 @@ impl Store {
         // refused even when its merchant_reference is taken (a retry of a committed request has
         // the same body, so it passes them again and still gets the original payment).
         methods::check(&req.method, &req.currency, Some(&req.kind))?;
+        methods::check_configured(&self.rules, &req.method)?;
         let withdrawal = is_withdrawal(&req.kind);
         if req.kind == "withdrawal" {
             let has_details = req.payout.as_ref().is_some_and(|payout| {
@@ -234,15 +281,25 @@ impl Store {
                 ));
             }
         }
-        // Then the duplicate check, before anything that depends on state (requisites, balance).
+        if withdrawal && let Some(payout) = &req.payout {
+            payout::check(payout)?;
+        }
+        if let Some(limit) = self.rules.transaction_limit.filter(|l| req.amount > *l) {
+            return Err(ApiError::catalogued(
+                ErrorCode::LimitExceeded,
+                format!("Transaction limit exceeded: the limit is {limit} per payment"),
+            ));
+        }
+        // Then the duplicate check, before anything that depends on state (requisites, limits,
+        // balance).
         if let Some(existing) = self.payments.iter().rev().find(|r| {
             r.payment.merchant_reference.as_deref() == Some(req.merchant_reference.as_str())
                 && !reusable(&r.payment.status)
         }) {
-            let mut payment = existing.payment.clone();
-            payment.error_code = Some(ErrorCode::MerchantReferenceDuplicate);
-            payment.message = Some("Payment with this reference exists".to_owned());
-            return Ok(Created::Duplicate(payment));
+            return Ok(Created::Duplicate(existing.payment.clone()));
+        }
+        if let Some((_, code, message)) = MAGIC_CODES.iter().find(|(a, ..)| *a == req.amount) {
+            return Err(ApiError::catalogued(code.clone(), *message));
         }
         if !withdrawal && req.amount == MAGIC_MISSING_REQUISITES {
             return Err(ApiError::bad_request(
@@ -339,6 +396,9 @@ impl Store {
     ) -> ApiResult<Payment> {
         let record = self.payment_mut(id)?;
         let payment = &mut record.payment;
+        if payment.status == PaymentStatus::Expired {
+            return Err(ttl_expired(transition.verb()));
+        }
         if !open(&payment.status) {
             let message = if transition == Transition::Cancel {
                 format!(
@@ -418,6 +478,9 @@ impl Store {
                 ErrorCode::ValidationError,
                 "Only deposits can be refunded",
             ));
+        }
+        if payment.status == PaymentStatus::Expired {
+            return Err(ttl_expired("refunded"));
         }
         if !matches!(
             payment.status,

@@ -15,7 +15,7 @@ use crate::http::extract::{PathParams, RawBody};
 use crate::http::input::{Fields, json_object};
 use crate::http::response::{data, json};
 use crate::state::App;
-use crate::state::config::{Fault, FaultConfig};
+use crate::state::config::{DuplicateAnswer, Fault, FaultConfig};
 use crate::state::faults::FaultInjector;
 use crate::store::payments::Transition;
 
@@ -118,18 +118,47 @@ pub(crate) async fn reset(State(app): State<Arc<App>>) -> Response {
     ok()
 }
 
-fn parse_fault(value: &Value) -> Option<Fault> {
+/// One schedule item: a status number, a string in [`Fault`]'s text form (`503`, `"drop"`,
+/// `"pass"`, `"LOCK_TIMEOUT"`, `"after_commit:TIMEOUT"`), or an object: `{"status": 503}`,
+/// `{"error": "LOCK_TIMEOUT"}`, `{"error": "TIMEOUT", "after_commit": true}`, `{"drop":
+/// true}`, `{"pass": true}`.
+fn parse_fault(value: &Value) -> Result<Fault, String> {
     match value {
         Value::Number(n) => n
             .as_u64()
             .and_then(|s| u16::try_from(s).ok())
-            .map(Fault::Status),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "drop" | "drop_after_commit" => Some(Fault::DropAfterCommit),
-            "pass" | "ok" | "none" => Some(Fault::Pass),
-            other => other.parse::<u16>().ok().map(Fault::Status),
-        },
-        _ => None,
+            .map(Fault::Status)
+            .ok_or_else(|| format!("{n} is not an HTTP status")),
+        Value::String(s) => s.parse(),
+        Value::Object(map) => {
+            let after_commit = match map.get("after_commit") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err("after_commit must be a boolean".to_owned()),
+            };
+            let flag = |name: &str| map.get(name) == Some(&Value::Bool(true));
+            match (map.get("error"), map.get("status")) {
+                (Some(Value::String(code)), None) => match code.parse::<Fault>() {
+                    Ok(Fault::Error(code)) if after_commit => Ok(Fault::ErrorAfterCommit(code)),
+                    Ok(fault @ Fault::Error(_)) => Ok(fault),
+                    _ => Err(format!(
+                        "error must be an error code of the catalogue with an error status (got {:?})",
+                        code.chars().take(64).collect::<String>()
+                    )),
+                },
+                (None, Some(status)) if !after_commit => parse_fault(status)
+                    .ok()
+                    .filter(|f| matches!(f, Fault::Status(_)))
+                    .ok_or_else(|| "status must be an HTTP status".to_owned()),
+                (None, None) if flag("drop") && !after_commit => Ok(Fault::DropAfterCommit),
+                (None, None) if flag("pass") && !after_commit => Ok(Fault::Pass),
+                _ => Err(
+                    "a schedule object is {\"error\": CODE, \"after_commit\"?: bool}, {\"status\": N}, {\"drop\": true} or {\"pass\": true}"
+                        .to_owned(),
+                ),
+            }
+        }
+        _ => Err("a schedule item is a status number, a string or an object".to_owned()),
     }
 }
 
@@ -147,7 +176,7 @@ fn probability(f: &mut Fields<'_>, map: &serde_json::Map<String, Value>, name: &
 }
 
 /// `PUT /_mock/faults` with `{"seed", "probability", "statuses", "drop_after_commit",
-/// "latency_ms", "schedule"}` (schedule items: a status number, `"drop"` or `"pass"`).
+/// "latency_ms", "schedule"}` (schedule items: see [`parse_fault`]).
 pub(crate) async fn set_faults(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -175,17 +204,57 @@ pub(crate) async fn set_faults(
         }
     }
     if let Some(schedule) = map.get("schedule").filter(|v| !v.is_null()) {
-        let parsed: Option<Vec<Fault>> = schedule
-            .as_array()
-            .and_then(|items| items.iter().map(parse_fault).collect());
-        match parsed {
-            Some(schedule) => config.schedule = schedule,
-            None => f.error("schedule must be an array of status codes, \"drop\" or \"pass\""),
+        match schedule.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match parse_fault(item) {
+                        Ok(fault) => config.schedule.push(fault),
+                        Err(message) => f.error(format!("schedule[{i}]: {message}")),
+                    }
+                }
+            }
+            None => f.error("schedule must be an array"),
         }
     }
     f.finish()?;
     *app.faults() = FaultInjector::new(config);
     Ok(ok())
+}
+
+/// `PUT /_mock/duplicates` with `{"answer": "ok" | "payment_already_exists" |
+/// "duplicate_reference"}`: how creations with a taken `merchant_reference` are answered
+/// from now on (until `/_mock/reset`, which restores the configured answer). Answers
+/// `{"success": true, "answer": NAME}`.
+pub(crate) async fn set_duplicates(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let map = json_object(&headers, &body)?;
+    let mut f = Fields::new(&map);
+    let answer = f.required_string("answer");
+    let parsed = answer.as_deref().map(str::parse::<DuplicateAnswer>);
+    if let Some(Err(message)) = &parsed {
+        f.error(message.clone());
+    }
+    f.finish()?;
+    let Some(Ok(answer)) = parsed else {
+        return Err(ApiError::validation(vec!["invalid answer".to_owned()]));
+    };
+    app.set_duplicates(answer);
+    Ok(duplicates_body(answer))
+}
+
+/// `GET /_mock/duplicates`: `{"success": true, "answer": NAME}`.
+pub(crate) async fn get_duplicates(State(app): State<Arc<App>>) -> Response {
+    duplicates_body(app.duplicates())
+}
+
+fn duplicates_body(answer: DuplicateAnswer) -> Response {
+    json(
+        StatusCode::OK,
+        &json!({"success": true, "answer": answer.as_str()}),
+    )
 }
 
 /// `POST /_mock/tickets/{id}/reply` with `{"content"}`: a support-team comment.

@@ -107,6 +107,10 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/_mock/balance", put(control::set_balance))
         .route("/_mock/reset", post(control::reset))
         .route("/_mock/faults", put(control::set_faults))
+        .route(
+            "/_mock/duplicates",
+            get(control::get_duplicates).put(control::set_duplicates),
+        )
         .route("/_mock/tickets/{id}/reply", post(control::support_reply))
         .route(
             "/_mock/uploads/{token}",

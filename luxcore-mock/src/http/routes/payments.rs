@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, PaymentType};
 use luxcore_api::types::{
-    Customer, PaymentList, PaymentMethodList, PaymentMethodValidation,
+    Customer, Payment, PaymentList, PaymentMethodList, PaymentMethodValidation,
     PaymentMethodValidationResponse, PaymentResponse,
 };
 
@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Caller, PathParams};
 use crate::http::input::{Fields, Query, json_object, one_of};
 use crate::http::response::{data, json, listed};
+use crate::state::config::DuplicateAnswer;
 use crate::store::methods::{self, METHODS, PAYMENT_TYPES, is_withdrawal};
 use crate::store::payments::{Created, NewPayment, Transition};
 
@@ -82,9 +83,37 @@ fn parse_new_payment(headers: &HeaderMap, body: &[u8]) -> ApiResult<NewPayment> 
 pub(crate) async fn create(caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let app = caller.require(&["payments.create"])?;
     let request = parse_new_payment(&headers, &body)?;
+    // The answer to a duplicate is read before the creation, so one request sees one mode.
+    let answer = app.duplicates();
     match app.mutate(|store, events| store.create_payment(request, events))? {
         Created::New(payment) => Ok(json(StatusCode::CREATED, &payment)),
-        Created::Duplicate(payment) => Ok(json(StatusCode::OK, &payment)),
+        Created::Duplicate(payment) => duplicate(answer, payment),
+    }
+}
+
+/// The answer to a creation whose `merchant_reference` is taken by `existing`.
+fn duplicate(answer: DuplicateAnswer, mut existing: Payment) -> ApiResult<Response> {
+    match answer {
+        DuplicateAnswer::Ok200 => {
+            existing.error_code = Some(ErrorCode::MerchantReferenceDuplicate);
+            existing.message = Some("Payment with this reference exists".to_owned());
+            Ok(json(StatusCode::OK, &existing))
+        }
+        DuplicateAnswer::AlreadyExists400 => {
+            let data = match serde_json::to_value(&existing) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            Err(ApiError::catalogued(
+                ErrorCode::PaymentAlreadyExists,
+                "Payment with this reference already exists",
+            )
+            .with_data(data))
+        }
+        DuplicateAnswer::DuplicateReference400 => Err(ApiError::catalogued(
+            ErrorCode::DuplicateReference,
+            "Duplicate reference detected: merchant_reference is already used",
+        )),
     }
 }
 
@@ -122,7 +151,7 @@ pub(crate) async fn cancel(
 
 /// `GET /api/v1/payments/methods`.
 pub(crate) async fn methods(caller: Caller, RawQuery(query): RawQuery) -> ApiResult<Response> {
-    caller.require(&["payments.methods", "payments.read"])?;
+    let app = caller.require(&["payments.methods", "payments.read"])?;
     let mut q = Query::parse(query.as_deref());
     let currency = q.get("currency").map(str::to_owned);
     let kind = q.enumerated("type", PAYMENT_TYPES);
@@ -136,8 +165,10 @@ pub(crate) async fn methods(caller: Caller, RawQuery(query): RawQuery) -> ApiRes
             format!("Currency {currency} is not supported"),
         ));
     }
+    let unconfigured = app.store().rules.unconfigured_methods.clone();
     let list = METHODS
         .iter()
+        .filter(|m| !unconfigured.iter().any(|u| u == m.code))
         .filter(|m| {
             currency
                 .as_ref()
@@ -163,7 +194,7 @@ pub(crate) async fn validate(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    caller.require(&["payments.methods", "payments.read"])?;
+    let app = caller.require(&["payments.methods", "payments.read"])?;
     let map = json_object(&headers, &body)?;
     let mut f = Fields::new(&map);
     let method = f.required_string("method");
@@ -187,7 +218,9 @@ pub(crate) async fn validate(
     {
         methods::check(&method, &currency, kind.as_deref())?;
     }
-    let (valid, error_code, reasons) = match methods::check(&method, &currency, kind.as_deref()) {
+    let checked = methods::check(&method, &currency, kind.as_deref())
+        .and_then(|()| methods::check_configured(&app.store().rules, &method));
+    let (valid, error_code, reasons) = match checked {
         Ok(()) => (true, None, Vec::new()),
         Err(error) => (false, Some(error.code()), vec![error.message()]),
     };
