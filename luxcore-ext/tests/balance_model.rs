@@ -191,7 +191,14 @@ impl Harness<'_> {
                     }
                     Err(err) => {
                         check(!was_open, || format!("open payment not moved: {err}"))?;
-                        check(err.contains("PAYMENT_ALREADY_PROCESSED"), || err.clone())?;
+                        // An expired payment answers TTL_EXPIRED (the docs' "create a new
+                        // payment"), any other closed one PAYMENT_ALREADY_PROCESSED.
+                        let expected = if self.payments[index].status == PaymentStatus::Expired {
+                            "TTL_EXPIRED"
+                        } else {
+                            "PAYMENT_ALREADY_PROCESSED"
+                        };
+                        check(err.contains(expected), || format!("{expected}: {err}"))?;
                     }
                 }
             }
