@@ -200,3 +200,44 @@ async fn a_duplicate_refusal_whose_payment_cannot_be_found_stays_an_error() {
     assert_eq!(err.code(), Some(&ErrorCode::DuplicateReference));
     assert_eq!(err.recovery(), Recovery::UseUniqueReference);
 }
+
+#[tokio::test]
+async fn mistyped_payout_details_sent_raw_are_refused_by_the_mock_with_the_catalogue_code() {
+    let (server, _) = mock().await;
+    let client = no_retry_client(&server);
+    server.set_balance("MXN", 10_000_000, 0).await.unwrap();
+    server.set_balance("ARS", 10_000_000, 0).await.unwrap();
+    // The raw map skips the SDK's own check (payout_to would refuse both before sending).
+    for (currency, method, key, value, code) in [
+        (
+            Currency::MXN,
+            PaymentMethod::Spei,
+            "clabe",
+            "002010077777777770",
+            ErrorCode::InvalidClabe,
+        ),
+        (
+            Currency::ARS,
+            PaymentMethod::BankTransfer,
+            "cvu",
+            "0000003100099999999995",
+            ErrorCode::InvalidCvu,
+        ),
+    ] {
+        let reference = unique_ref("payout");
+        let request = luxcore_ext::payments::PaymentRequest::withdrawal(
+            luxcore_ext::Money::new(50_000, currency),
+            method,
+            &reference,
+        )
+        .payout_field(key, value)
+        .build()
+        .unwrap();
+        let err = client.payments().create(request).await.unwrap_err();
+        assert_eq!(err.code(), Some(&code), "{err}");
+        assert_eq!(err.status(), Some(400));
+        assert_eq!(err.recovery(), Recovery::FixRequest);
+        assert!(err.request_id().is_some());
+        assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 0);
+    }
+}
