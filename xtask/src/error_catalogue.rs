@@ -40,12 +40,15 @@ fn text<'a>(entry: &'a Value, field: &str, index: usize) -> Result<&'a str, Code
         .ok_or_else(|| invalid(format!("x-luxcore-errors[{index}] has no string `{field}`")))
 }
 
-/// The recoveries (name, meaning) and entries of the spec, checked against the enum.
-fn read(spec: &Value) -> Result<(Vec<(String, String)>, Vec<Entry>), CodegenError> {
+/// A recovery: its name and what it means.
+type RecoveryDef = (String, String);
+
+/// The recoveries and entries of the spec, checked against the enum.
+fn read(spec: &Value) -> Result<(Vec<RecoveryDef>, Vec<Entry>), CodegenError> {
     let schema = spec
         .pointer("/components/schemas/ErrorCode")
         .ok_or_else(|| invalid("no components/schemas/ErrorCode"))?;
-    let recoveries: Vec<(String, String)> = schema
+    let recoveries: Vec<RecoveryDef> = schema
         .get("x-luxcore-recovery")
         .and_then(Value::as_object)
         .ok_or_else(|| invalid("no `x-luxcore-recovery` object"))?
