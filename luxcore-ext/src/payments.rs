@@ -324,7 +324,8 @@ impl Payments {
                     .existing(payment, meta.request_id.clone())
                     .map(Created::Existing)
             })
-            .map_err(creation_unreadable);
+            .map_err(creation_unreadable)
+            .merchant_reference(&reference);
         let client = self.client.clone();
         let lookup = reference.clone();
         ApiCall::from_fn(move |options: CallOptions| async move {
