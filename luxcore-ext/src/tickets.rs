@@ -296,56 +296,101 @@ impl Tickets {
     /// Returns the upload URL answer, whose `attachment_id` identifies the attachment.
     /// The upload itself (a `PUT`) is retried on transient failures; the URL request is a
     /// `POST` and is not retried once sent.
-    pub async fn upload_attachment(
+    ///
+    /// One [`ApiCall`]: its options (timeout, deadline, retry) apply to both requests; its
+    /// metadata is the upload's.
+    pub fn upload_attachment(
         &self,
-        id: &str,
-        file_name: &str,
-        content_type: &str,
+        id: impl Into<String>,
+        file_name: impl Into<String>,
+        content_type: impl Into<String>,
         bytes: Bytes,
-    ) -> Result<UploadUrl> {
-        self.upload(id, None, file_name, content_type, bytes).await
+    ) -> ApiCall<UploadUrl> {
+        self.upload(
+            id.into(),
+            None,
+            file_name.into(),
+            content_type.into(),
+            bytes,
+        )
     }
 
     /// Like [`Self::upload_attachment`], attaching the file to comment `comment_id`.
-    pub async fn upload_comment_attachment(
+    pub fn upload_comment_attachment(
         &self,
-        id: &str,
-        comment_id: &str,
-        file_name: &str,
-        content_type: &str,
+        id: impl Into<String>,
+        comment_id: impl Into<String>,
+        file_name: impl Into<String>,
+        content_type: impl Into<String>,
         bytes: Bytes,
-    ) -> Result<UploadUrl> {
-        self.upload(id, Some(comment_id), file_name, content_type, bytes)
-            .await
+    ) -> ApiCall<UploadUrl> {
+        self.upload(
+            id.into(),
+            Some(comment_id.into()),
+            file_name.into(),
+            content_type.into(),
+            bytes,
+        )
     }
 
-    async fn upload(
+    fn upload(
         &self,
-        id: &str,
-        comment_id: Option<&str>,
-        file_name: &str,
-        content_type: &str,
+        id: String,
+        comment_id: Option<String>,
+        file_name: String,
+        content_type: String,
         bytes: Bytes,
-    ) -> Result<UploadUrl> {
-        let content_type_header = HeaderValue::from_str(content_type).map_err(|_| {
-            Error::InvalidRequest("content_type is not a valid header value".into())
-        })?;
-        let upload = self
-            .upload_url(
-                id,
-                UploadUrlRequest {
-                    comment_id: comment_id.map(str::to_owned),
-                    content_type: content_type
-                        .try_into()
-                        .map_err(|e| Error::InvalidRequest(format!("content_type: {e}")))?,
-                    file_name: file_name
-                        .try_into()
-                        .map_err(|e| Error::InvalidRequest(format!("file_name: {e}")))?,
-                    size: i64::try_from(bytes.len()).ok(),
-                },
-            )
-            .await?;
-        let url = self.resolve(&upload.upload_url)?;
+    ) -> ApiCall<UploadUrl> {
+        let Ok(content_type_header) = HeaderValue::from_str(&content_type) else {
+            return ApiCall::fail(Error::InvalidRequest(
+                "content_type is not a valid header value".into(),
+            ));
+        };
+        let request = match (
+            content_type.as_str().try_into(),
+            file_name.as_str().try_into(),
+        ) {
+            (Ok(content_type), Ok(file_name)) => UploadUrlRequest {
+                comment_id,
+                content_type,
+                file_name,
+                size: i64::try_from(bytes.len()).ok(),
+            },
+            (Err(e), _) => {
+                return ApiCall::fail(Error::InvalidRequest(format!("content_type: {e}")));
+            }
+            (_, Err(e)) => return ApiCall::fail(Error::InvalidRequest(format!("file_name: {e}"))),
+        };
+        let tickets = self.clone();
+        ApiCall::from_fn(move |options: CallOptions| async move {
+            let upload = tickets
+                .upload_url(id, request)
+                .with_options(options.clone())
+                .await?;
+            let url = tickets.resolve(&upload.upload_url)?;
+            let (method, operation, auth) = tickets.upload_target(&upload, &url);
+            let sent = tickets
+                .client
+                .run_manual(operation, auth, &options, move || {
+                    let mut request = reqwest::Request::new(method.clone(), url.clone());
+                    request
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, content_type_header.clone());
+                    *request.body_mut() = Some(bytes.clone().into());
+                    request
+                })
+                .await?;
+            Ok(sent.map(|_| upload))
+        })
+    }
+
+    /// The method, operation and authentication of the upload to `url`: credentials only
+    /// on the API's own origin (by the URL's API prefix), none elsewhere.
+    fn upload_target(
+        &self,
+        upload: &UploadUrl,
+        url: &reqwest::Url,
+    ) -> (reqwest::Method, ops::Operation, Option<ops::Auth>) {
         let same_origin = reqwest::Url::parse(self.client.base_url())
             .is_ok_and(|base| base.origin() == url.origin());
         let post = upload
@@ -359,7 +404,6 @@ impl Tickets {
         };
         let mut operation = dynamic_operation(&method);
         operation.path = "{upload_url}";
-        // Same origin: the URL's API prefix decides the credentials; elsewhere none.
         let base_path = reqwest::Url::parse(self.client.base_url())
             .map(|b| b.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
@@ -369,17 +413,7 @@ impl Tickets {
                 ops::auth_for_path(path.strip_prefix(base_path.as_str()).unwrap_or(path))
             })
             .flatten();
-        self.client
-            .run_manual(operation, auth, &CallOptions::default(), move || {
-                let mut request = reqwest::Request::new(method.clone(), url.clone());
-                request
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, content_type_header.clone());
-                *request.body_mut() = Some(bytes.clone().into());
-                request
-            })
-            .await?;
-        Ok(upload)
+        (method, operation, auth)
     }
 
     /// An absolute upload URL (a relative one is taken relative to the base URL).

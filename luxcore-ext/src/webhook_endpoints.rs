@@ -12,7 +12,6 @@ use luxcore_api::types::{
     WebhookTestRequest, WebhookUpdateRequest,
 };
 
-use crate::base::error::Result;
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
 use crate::transport::client::{ApiCall, LuxCore, attempt};
 

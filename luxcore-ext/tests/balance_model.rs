@@ -6,13 +6,16 @@
 use luxcore_ext::Money;
 use std::cell::Cell;
 
-use luxcore_ext::balance::{BalanceEvent, BalanceModel, BalanceModelError};
+#[path = "balance_model_support/model.rs"]
+mod model;
+
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
 use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, ErrorCode, PaymentMethod, PaymentStatus};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+use model::{BalanceEvent, BalanceModel, BalanceModelError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 

@@ -784,3 +784,45 @@ async fn dropping_a_stream_cancels_the_pages_it_requested_ahead() {
     })
     .await;
 }
+
+/// `collect_all` is one `ApiCall`: its options reach every page request and it has the
+/// metadata of the last page.
+#[tokio::test]
+async fn collect_all_is_one_api_call_with_options_and_metadata() {
+    let (server, client) = setup().await;
+    create_deposits(&client, "collect_meta", 25).await;
+    let payments = client.payments().paging(Paging::new().page_size(10));
+    let all = payments
+        .collect_all(PaymentFilter::new())
+        .with_meta()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25);
+    assert_eq!(all.meta().status, 200);
+    assert!(all.meta().request_id.is_some());
+
+    // One injected 503 on a later page: retried away with the client's policy, the call's
+    // error with retries turned off for this call.
+    let fault = || {
+        luxcore_mock::FaultConfig::scheduled([
+            luxcore_mock::Fault::Pass,
+            luxcore_mock::Fault::Status(503),
+        ])
+    };
+    server.set_faults(fault()).await.unwrap();
+    assert_eq!(
+        payments
+            .collect_all(PaymentFilter::new())
+            .await
+            .unwrap()
+            .len(),
+        25
+    );
+    server.set_faults(fault()).await.unwrap();
+    let err = payments
+        .collect_all(PaymentFilter::new())
+        .retry(RetryPolicy::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err:?}");
+}

@@ -1,5 +1,4 @@
-//! Balances: reads (raw and as exact [`Money`]), checked withdrawals, and a pure
-//! [`BalanceModel`] of the documented balance changes.
+//! Balances: reads (raw and as exact [`Money`]) and checked withdrawals.
 //!
 //! | method on `client.balance()`   | returns                                        |
 //! |--------------------------------|------------------------------------------------|
@@ -23,7 +22,6 @@
 //! # Ok(()) }
 //! ```
 
-mod model;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -35,7 +33,6 @@ use luxcore_api::types::{Balance, BalanceList, Payment, PaymentCreateRequest};
 pub use crate::base::money::{DECIMALS, Money, MoneyError, MoneyParseError, minor_unit_exponent};
 #[cfg(feature = "locale")]
 pub use crate::base::money_locale::{Locale, MoneyFormat};
-pub use model::{BalanceEvent, BalanceModel, BalanceModelError, ModelBalance};
 pub use snapshot::BalanceSnapshot;
 
 use crate::base::error::Error;

@@ -1,5 +1,5 @@
 //! Pagination: single pages, [`Paging`] settings and ordered, de-duplicating streams over
-//! every `limit`/`offset` list of the API, all driven by one generic walker ([`paginate`]).
+//! every `limit`/`offset` list of the API, all driven by one generic walker.
 //!
 //! Each list gets three methods on its resource — `list(&filter)` (one [`Page`]),
 //! `stream(filter)` (every item, in order, as a [`ListStream`]) and `collect_all(filter)`:
@@ -34,7 +34,7 @@
 //!
 //! # Streams while the list changes
 //!
-//! A stream holds constant memory: the ids of the last [`window`] items (at least 1,024) for
+//! A stream holds constant memory: the ids of the last `page_size × (concurrency + 2)` items (at least 1,024) for
 //! de-duplication, the pages in flight and the page being yielded; never one id per item.
 //!
 //! Streams of payments, webhooks and webhook events are pinned to a *snapshot*: every page
@@ -59,7 +59,12 @@
 //! Lists without a `created_at_to` filter (tickets, ticket comments) are not pinned:
 //! records inserted during the walk shift later pages, items already yielded are skipped
 //! (within the window), and a page served before inserts that an earlier page saw is
-//! fetched again. See [`paginate`] for the walker itself.
+//! fetched again.
+//!
+//! The walk ends on an empty or short page (fewer items than the page size), whatever
+//! `total` said, and goes on past `total_pages` (one page at a time) while pages are full;
+//! past `total`, a full page with nothing new ends it too (a server that ignores `offset`).
+//! The first error ends the stream after being yielded.
 
 pub(crate) mod filters;
 mod walk;
@@ -76,10 +81,12 @@ use tracing::instrument::{Instrument, WithSubscriber};
 
 pub use filters::MAX_SEARCH_CHARS;
 pub(crate) use filters::status_range_query;
-pub use walk::{Page, paginate, paginate_with, window};
+pub use walk::Page;
+pub(crate) use walk::paginate_with;
 
+use crate::base::context::{Response, ResponseMeta};
 use crate::base::error::{Error, Result};
-use crate::transport::client::ApiCall;
+use crate::transport::client::{ApiCall, CallOptions};
 
 /// Largest page size the API accepts (`limit` maximum); the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -244,6 +251,56 @@ where
     walk_query(paging, checked, Unpinned, move |_, o, l| fetch(o, l), id_of)
 }
 
+/// Every item of the walk [`walk_query`] makes, as one [`ApiCall`]: the call's options apply
+/// to each page request, and its metadata is that of the last page received.
+pub(crate) fn collect_query<T, K, Q>(
+    paging: Paging,
+    checked: Result<()>,
+    query: Q,
+    fetch: impl Fn(&Arc<Q>, i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
+    id_of: fn(&T) -> Option<K>,
+) -> ApiCall<Vec<T>>
+where
+    T: Send + 'static,
+    K: Eq + std::hash::Hash + Send + 'static,
+    Q: Pin + Send + Sync + 'static,
+{
+    ApiCall::from_fn(move |options: CallOptions| async move {
+        let last: Arc<Mutex<Option<ResponseMeta>>> = Arc::default();
+        let seen = Arc::clone(&last);
+        let pages = walk_query(
+            paging,
+            checked,
+            query,
+            move |q, offset, limit| {
+                let seen = Arc::clone(&seen);
+                fetch(q, offset, limit)
+                    .with_options(options.clone())
+                    .and_then(move |page, meta| {
+                        if let Ok(mut last) = seen.lock() {
+                            *last = Some(meta.clone());
+                        }
+                        Ok(page)
+                    })
+            },
+            id_of,
+        );
+        let items: Vec<T> = futures::TryStreamExt::try_collect(pages).await?;
+        let meta = last
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take())
+            .unwrap_or_else(|| {
+                ResponseMeta::new(
+                    reqwest::StatusCode::OK,
+                    &reqwest::header::HeaderMap::new(),
+                    0,
+                )
+            });
+        Ok(Response::new(items, meta))
+    })
+}
+
 /// The query of a list that has no `created_at_to` filter.
 struct Unpinned;
 
@@ -338,7 +395,7 @@ macro_rules! list_methods {
             $crate::pagination::page_call(self.paging, checked, move |o, l| $page(&client, &query, o, l))
         }
 
-        #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [`paginate`](crate::pagination::paginate) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
+        #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [the pagination module](crate::pagination) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
         pub fn $stream(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ListStream<$item> {
             let filter = filter.borrow();
             let checked = $crate::pagination::filters::Query::check(filter);
@@ -347,9 +404,13 @@ macro_rules! list_methods {
             $crate::pagination::walk_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }
 
-        #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method).")]
-        pub async fn $collect(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> Result<Vec<$item>> {
-            futures::TryStreamExt::try_collect(self.$stream($($parent,)? filter)).await
+        #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method). One [`ApiCall`]: its options (timeout, deadline, retry) apply to every page request; its metadata is that of the last page received.")]
+        pub fn $collect(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Vec<$item>> {
+            let filter = filter.borrow();
+            let checked = $crate::pagination::filters::Query::check(filter);
+            let query = ($($parent.into(),)? filter.clone(),);
+            let client = self.client.clone();
+            $crate::pagination::collect_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }
     };
 }

@@ -68,7 +68,7 @@ const MAX_RESTARTS: u32 = 8;
 /// Ids remembered for de-duplication by a walk of `page_size` pages, `concurrency` ahead:
 /// the last `window(page_size, concurrency)` items yielded (at least 1024, and at least
 /// `concurrency + 2` pages). The memory of a walk does not grow with the list.
-pub fn window(page_size: u32, concurrency: usize) -> usize {
+pub(crate) fn window(page_size: u32, concurrency: usize) -> usize {
     (page_size.max(1) as usize)
         .saturating_mul(concurrency.max(1).saturating_add(2))
         .max(1024)
@@ -100,7 +100,8 @@ pub fn window(page_size: u32, concurrency: usize) -> usize {
 ///
 /// `page_size` and `concurrency` must be at least 1 (callers validate; 0 is treated as 1).
 /// If the first page reports a smaller `limit` than requested, that limit is used from then on.
-pub fn paginate<T, K, E, F, Fut, I>(
+#[cfg(test)]
+pub(crate) fn paginate<T, K, E, F, Fut, I>(
     start_offset: u64,
     page_size: u32,
     concurrency: usize,
@@ -121,7 +122,7 @@ where
 /// of up to `concurrency - 1` requests that come back empty on lists shorter than that (they
 /// count against the rate limit). Speculative pages are discarded, and the walk goes on from
 /// the first page, if that page shows the server caps the page size below the one asked for.
-pub fn paginate_with<T, K, E, F, Fut, I>(
+pub(crate) fn paginate_with<T, K, E, F, Fut, I>(
     start_offset: u64,
     page_size: u32,
     concurrency: usize,

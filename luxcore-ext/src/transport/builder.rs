@@ -50,13 +50,29 @@ pub struct LuxCoreBuilder {
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
     http_client: Option<reqwest::Client>,
-    rate_limits: Option<RateLimits>,
-    rate_limiter: Option<Arc<dyn RateLimiter>>,
-    #[cfg(feature = "redis")]
-    shared_limits: Option<crate::rate_limit::SharedLimits>,
+    limiting: Option<Limiting>,
     clock_skew: i64,
     deadline: Option<Duration>,
     budget: Option<RetryBudget>,
+}
+
+/// The client-side rate limiting chosen on the builder: one choice, the last setter wins.
+enum Limiting {
+    Local(RateLimits),
+    Custom(Arc<dyn RateLimiter>),
+    #[cfg(feature = "redis")]
+    Shared(crate::rate_limit::SharedLimits),
+}
+
+impl fmt::Debug for Limiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limiting::Local(limits) => f.debug_tuple("Local").field(limits).finish(),
+            Limiting::Custom(_) => f.write_str("Custom"),
+            #[cfg(feature = "redis")]
+            Limiting::Shared(_) => f.write_str("Shared"),
+        }
+    }
 }
 
 impl LuxCore {
@@ -85,10 +101,7 @@ impl LuxCoreBuilder {
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
             http_client: None,
-            rate_limits: None,
-            rate_limiter: None,
-            #[cfg(feature = "redis")]
-            shared_limits: None,
+            limiting: None,
             clock_skew: 0,
             deadline: Some(DEFAULT_DEADLINE),
             budget: None,
@@ -156,24 +169,25 @@ impl LuxCoreBuilder {
         self
     }
 
-    /// Turns on client-side rate limiting with these quotas (off by default; see
-    /// [`crate::rate_limit`]).
+    /// Turns on client-side rate limiting with these quotas, counted in this process
+    /// (off by default; see [`crate::rate_limit`]). The client has one rate limiter:
+    /// this replaces an earlier [`Self::rate_limiter`] or `shared_rate_limits`.
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
-        self.rate_limits = Some(limits);
+        self.limiting = Some(Limiting::Local(limits));
         self
     }
 
     /// Uses this client-side [`RateLimiter`] (your own, or a shared one built by hand).
-    /// Exclusive with [`Self::rate_limits`] and `shared_rate_limits`.
+    /// Replaces an earlier [`Self::rate_limits`] or `shared_rate_limits`.
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.rate_limiter = Some(limiter);
+        self.limiting = Some(Limiting::Custom(limiter));
         self
     }
 
     /// Turns on client-side rate limiting shared by every process that uses the same
     /// credentials, through Redis (see [`crate::rate_limit::RedisRateLimiter`]): the
     /// quotas are counted per API key (or, without one, per v2 merchant id), under a
-    /// hashed key. Exclusive with [`Self::rate_limits`] and [`Self::rate_limiter`].
+    /// hashed key. Replaces an earlier [`Self::rate_limits`] or [`Self::rate_limiter`].
     ///
     /// ```
     /// use luxcore_ext::client::LuxCore;
@@ -190,7 +204,7 @@ impl LuxCoreBuilder {
     /// ```
     #[cfg(feature = "redis")]
     pub fn shared_rate_limits(mut self, shared: crate::rate_limit::SharedLimits) -> Self {
-        self.shared_limits = Some(shared);
+        self.limiting = Some(Limiting::Shared(shared));
         self
     }
 
@@ -266,27 +280,16 @@ impl LuxCoreBuilder {
             http.clone(),
             luxcore_api::Hooks::new(hook.clone()),
         );
-        #[cfg(feature = "redis")]
-        let shared = match self.shared_limits {
-            Some(shared) => Some(Limiter::from_dyn(Arc::new(
+        let limiter = match self.limiting {
+            None => None,
+            Some(Limiting::Local(limits)) => Some(Limiter::new(&limits)),
+            Some(Limiting::Custom(limiter)) => Some(Limiter::from_dyn(limiter)),
+            #[cfg(feature = "redis")]
+            Some(Limiting::Shared(shared)) => Some(Limiter::from_dyn(Arc::new(
                 crate::rate_limit::RedisRateLimiter::for_credentials(shared, hook.credentials())
                     .map_err(|e| Error::Config(e.to_string()))?,
             ))),
-            None => None,
         };
-        #[cfg(not(feature = "redis"))]
-        let shared: Option<Limiter> = None;
-        let choices = [
-            self.rate_limits.as_ref().map(Limiter::new),
-            self.rate_limiter.map(Limiter::from_dyn),
-            shared,
-        ];
-        if choices.iter().flatten().count() > 1 {
-            return Err(Error::Config(
-                "set only one of rate_limits, rate_limiter and shared_rate_limits".into(),
-            ));
-        }
-        let limiter = choices.into_iter().flatten().next();
         let server = super::telemetry::Server::of(&base.url);
         Ok(LuxCore::from(Inner {
             raw,
@@ -399,8 +402,7 @@ impl fmt::Debug for LuxCoreBuilder {
             .field("retry", &self.retry)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("custom_http_client", &self.http_client.is_some())
-            .field("rate_limits", &self.rate_limits)
-            .field("custom_rate_limiter", &self.rate_limiter.is_some())
+            .field("rate_limiting", &self.limiting)
             .finish()
     }
 }
@@ -530,6 +532,49 @@ mod tests {
         assert_eq!(
             USER_AGENT,
             format!("luxcore-rs/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    /// Refuses every permit (nothing is sent).
+    struct Refusing;
+
+    impl RateLimiter for Refusing {
+        fn acquire(
+            &self,
+            _: crate::rate_limit::RateBucket,
+        ) -> futures::future::BoxFuture<'_, std::result::Result<(), crate::error::LimiterError>>
+        {
+            Box::pin(async { Err(crate::error::LimiterError::Unavailable("refused".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_rate_limiter_setter_wins() {
+        // Nothing listens on port 9: a request that is sent fails to connect.
+        let base = LuxCore::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key(KEY);
+        let custom_last = base
+            .rate_limits(RateLimits::documented())
+            .rate_limiter(Arc::new(Refusing))
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let err = custom_last.payments().get("pay_1").await.unwrap_err();
+        assert!(matches!(err, Error::RateLimiter(_)), "{err:?}");
+
+        let local_last = LuxCore::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key(KEY)
+            .rate_limiter(Arc::new(Refusing))
+            .rate_limits(RateLimits::documented())
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let err = local_last.payments().get("pay_1").await.unwrap_err();
+        assert!(
+            err.is_connect(),
+            "the local limiter let it through: {err:?}"
         );
     }
 }

@@ -16,13 +16,17 @@
 //! only say a refund decreases available; balances never go negative, as in
 //! `luxcore-mock`). Deposits that are created, fail, are cancelled or expire do not move
 //! balances.
+//!
+//! A test model, not part of the SDK: `tests/balance_model.rs` checks luxcore-mock's
+//! balances against it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
-use luxcore_api::enums::{Currency, PaymentStatus, PaymentType};
-use luxcore_api::types;
+use luxcore_ext::api::enums::{Currency, PaymentStatus, PaymentType};
+use luxcore_ext::api::types;
 
-use crate::base::money::Money;
+use luxcore_ext::Money;
 
 /// One balance-moving change, as in the documented balance-change table.
 ///
