@@ -2,11 +2,12 @@
 //! Target: <= 2 µs per request.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use luxcore_ext::HmacCredentials;
+use luxcore_ext::credentials::HmacV2;
 use std::hint::black_box;
 
 fn signing(c: &mut Criterion) {
-    let credentials = HmacCredentials::new(123, "hmac_test_secret_local");
+    let hmac = HmacV2::new(123, "hmac_test_secret_local").expect("a secret");
+    let credentials = hmac.signer();
     let body = vec![b'x'; 1024];
     let mut group = c.benchmark_group("hmac_v2");
     group.throughput(Throughput::Bytes(body.len() as u64));

@@ -295,10 +295,12 @@ async fn local_tour() -> ExampleResult {
     );
 
     step(7, "Sign an API v2 request (HMAC)");
-    let credentials = luxcore_ext::HmacCredentials::new(
+    // The same credentials the client signs with (`credentials::HmacV2`), used by hand.
+    let hmac = luxcore_ext::credentials::HmacV2::new(
         luxcore_mock::DEFAULT_MERCHANT_ID,
         luxcore_mock::DEFAULT_HMAC_SECRET,
-    );
+    )?;
+    let credentials = hmac.signer();
     let path = format!(
         "{}?currency=ARS",
         luxcore_ext::api::operations::GET_BALANCE_V2.path

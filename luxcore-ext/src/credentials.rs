@@ -14,6 +14,7 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::base::error::{Error, Result};
+use crate::base::ids::MerchantId;
 use luxcore_auth::HmacCredentials;
 
 /// Prefix of test-mode API keys (simulated payments, test balances).
@@ -109,17 +110,17 @@ pub struct HmacV2(HmacCredentials);
 impl HmacV2 {
     /// Wraps the merchant id and payment HMAC secret. Fails with [`Error::Config`] when
     /// the secret is empty.
-    pub fn new(merchant_id: u64, secret: impl Into<String>) -> Result<Self> {
+    pub fn new(merchant_id: impl Into<MerchantId>, secret: impl Into<String>) -> Result<Self> {
         let secret = secret.into();
         if secret.is_empty() {
             return Err(Error::Config("the HMAC secret is empty".into()));
         }
-        Ok(HmacV2(HmacCredentials::new(merchant_id, secret)))
+        Ok(HmacV2(HmacCredentials::new(merchant_id.into().get(), secret)))
     }
 
     /// The merchant id sent in `X-Merchant-Id`.
-    pub fn merchant_id(&self) -> u64 {
-        self.0.merchant_id()
+    pub fn merchant_id(&self) -> MerchantId {
+        MerchantId::new(self.0.merchant_id())
     }
 
     /// The signing credentials, for signing requests by hand.
@@ -273,7 +274,7 @@ mod tests {
         assert_eq!(creds.to_string(), "no credentials");
         let creds = Credentials::from(HmacV2::new(7, SECRET).unwrap());
         assert!(!creds.is_empty());
-        assert_eq!(creds.hmac().map(HmacV2::merchant_id), Some(7));
+        assert_eq!(creds.hmac().map(HmacV2::merchant_id), Some(MerchantId::new(7)));
         assert!(creds.api_key().is_none());
         let header = ApiKey::new(KEY).unwrap().header_value().unwrap();
         assert!(header.is_sensitive());

@@ -82,6 +82,7 @@ pub mod prelude {
 }
 
 pub use balance::Money;
+pub use base::ids::{MerchantId, PaymentId, TicketId, WebhookId};
 pub use client::{ApiCall, CallOptions, LuxCore, LuxCoreBuilder, Response, ResponseMeta};
 pub use error::{Error, Recovery, Result};
 pub use luxcore_api as api;
@@ -89,4 +90,4 @@ pub use luxcore_api::enums::{Currency, ErrorCode, PaymentMethod, PaymentStatus, 
 pub use luxcore_api::types;
 /// The protocol rules (request signing, webhook signatures), re-exported from `luxcore-auth`.
 pub use luxcore_auth as auth;
-pub use luxcore_auth::{HmacCredentials, WebhookVerifier};
+pub use luxcore_auth::WebhookVerifier;

@@ -26,6 +26,7 @@ use luxcore_api::types::{
 
 use crate::base::context::{Response, ResponseMeta};
 use crate::base::error::{Error, ErrorCode, Result};
+use crate::base::ids::PaymentId;
 use crate::base::money::{Money, minor_unit_exponent};
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
 use crate::payouts::Recipient;
@@ -340,16 +341,16 @@ impl Payments {
     }
 
     /// Gets a payment by id (`pay_...`).
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Payment> {
-        let id = id.into();
+    pub fn get(&self, id: impl Into<PaymentId>) -> ApiCall<Payment> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.get_payment().id(id).send());
         ApiCall::plan(&self.client, ops::GET_PAYMENT, send).map(|r| r.data)
     }
 
     /// Cancels a pending or processing payment (`PAYMENT_ALREADY_PROCESSED` otherwise).
     /// Not retried once sent (see [`crate::retry`]).
-    pub fn cancel(&self, id: impl Into<String>) -> ApiCall<Payment> {
-        let id = id.into();
+    pub fn cancel(&self, id: impl Into<PaymentId>) -> ApiCall<Payment> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.cancel_payment().id(id).send());
         ApiCall::plan(&self.client, ops::CANCEL_PAYMENT, send).map(|r| r.data)
     }

@@ -14,8 +14,11 @@ use luxcore_api::types::{
 use luxcore_api::{ByteStream, ResponseValue};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
+use crate::base::ids::{PaymentId, TicketId};
 use crate::base::error::{Error, Result};
-use crate::pagination::{ListStream, Page, Paging, list_methods, page_call, walk_list};
+use crate::pagination::{
+    ListStream, Page, Paging, collect_list, list_methods, page_call, walk_list,
+};
 use crate::transport::client::{ApiCall, CallOptions, LuxCore, attempt, dynamic_operation};
 use crate::transport::decode::ApiError;
 
@@ -97,8 +100,8 @@ impl TicketRequest {
     }
 
     /// Links a payment.
-    pub fn payment_id(mut self, payment_id: impl Into<String>) -> Self {
-        self.payment_id = Some(payment_id.into());
+    pub fn payment_id(mut self, payment_id: impl Into<PaymentId>) -> Self {
+        self.payment_id = Some(String::from(payment_id.into()));
         self
     }
 
@@ -228,22 +231,22 @@ impl Tickets {
     }
 
     /// Gets a ticket by id.
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Ticket> {
-        let id = id.into();
+    pub fn get(&self, id: impl Into<TicketId>) -> ApiCall<Ticket> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.get_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::GET_TICKET, send).map(|r| r.data)
     }
 
     /// Closes a ticket (`TICKET_ALREADY_CLOSED` if it is). Not retried once sent.
-    pub fn close(&self, id: impl Into<String>) -> ApiCall<Ticket> {
-        let id = id.into();
+    pub fn close(&self, id: impl Into<TicketId>) -> ApiCall<Ticket> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.close_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::CLOSE_TICKET, send).map(|r| r.data)
     }
 
     /// Reopens a closed ticket (`TICKET_NOT_CLOSED` otherwise). Not retried once sent.
-    pub fn reopen(&self, id: impl Into<String>) -> ApiCall<Ticket> {
-        let id = id.into();
+    pub fn reopen(&self, id: impl Into<TicketId>) -> ApiCall<Ticket> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.reopen_ticket().id(id).send());
         ApiCall::plan(&self.client, ops::REOPEN_TICKET, send).map(|r| r.data)
     }
@@ -252,10 +255,10 @@ impl Tickets {
     /// [`Self::upload_attachment`]). Not retried once sent.
     pub fn add_comment(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         request: TicketCommentCreateRequest,
     ) -> ApiCall<TicketComment> {
-        let id = id.into();
+        let id = String::from(id.into());
         let send = attempt!(id, request => |c| c.add_ticket_comment().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::ADD_TICKET_COMMENT, send).map(|r| r.data)
     }
@@ -263,7 +266,7 @@ impl Tickets {
     /// Adds a plain-text comment.
     pub fn add_comment_text(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         content: impl Into<String>,
     ) -> ApiCall<TicketComment> {
         match content.into().try_into() {
@@ -281,10 +284,10 @@ impl Tickets {
     /// Asks for a pre-signed upload URL for an attachment. Not retried once sent.
     pub fn upload_url(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         request: UploadUrlRequest,
     ) -> ApiCall<UploadUrl> {
-        let id = id.into();
+        let id = String::from(id.into());
         let send =
             attempt!(id, request => |c| c.create_ticket_upload_url().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::CREATE_TICKET_UPLOAD_URL, send).map(|r| r.data)
@@ -301,13 +304,13 @@ impl Tickets {
     /// metadata is the upload's.
     pub fn upload_attachment(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         file_name: impl Into<String>,
         content_type: impl Into<String>,
         bytes: Bytes,
     ) -> ApiCall<UploadUrl> {
         self.upload(
-            id.into(),
+            String::from(id.into()),
             None,
             file_name.into(),
             content_type.into(),
@@ -318,14 +321,14 @@ impl Tickets {
     /// Like [`Self::upload_attachment`], attaching the file to comment `comment_id`.
     pub fn upload_comment_attachment(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         comment_id: impl Into<String>,
         file_name: impl Into<String>,
         content_type: impl Into<String>,
         bytes: Bytes,
     ) -> ApiCall<UploadUrl> {
         self.upload(
-            id.into(),
+            String::from(id.into()),
             Some(comment_id.into()),
             file_name.into(),
             content_type.into(),
@@ -435,10 +438,10 @@ impl Tickets {
     /// Downloads an attachment of a ticket.
     pub fn download_attachment(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         attachment_id: impl Into<String>,
     ) -> ApiCall<Bytes> {
-        let (id, attachment_id) = (id.into(), attachment_id.into());
+        let (id, attachment_id) = (String::from(id.into()), attachment_id.into());
         let send = attempt!(id, attachment_id => |c| {
             let send = c.download_ticket_attachment().id(id).attachment_id(attachment_id).send();
             async move { collect(send.await).await }
@@ -449,11 +452,15 @@ impl Tickets {
     /// Downloads an attachment of a comment.
     pub fn download_comment_attachment(
         &self,
-        id: impl Into<String>,
+        id: impl Into<TicketId>,
         comment_id: impl Into<String>,
         attachment_id: impl Into<String>,
     ) -> ApiCall<Bytes> {
-        let (id, comment_id, attachment_id) = (id.into(), comment_id.into(), attachment_id.into());
+        let (id, comment_id, attachment_id) = (
+            String::from(id.into()),
+            comment_id.into(),
+            attachment_id.into(),
+        );
         let send = attempt!(id, comment_id, attachment_id => |c| {
             let send = c
                 .download_comment_attachment()
@@ -479,8 +486,8 @@ impl Tickets {
 
     /// One page of the comments of ticket `ticket_id`, oldest first (the resource's
     /// [`Paging`]).
-    pub fn list_comments(&self, ticket_id: impl Into<String>) -> ApiCall<Page<TicketComment>> {
-        let ticket_id = Arc::new(ticket_id.into());
+    pub fn list_comments(&self, ticket_id: impl Into<TicketId>) -> ApiCall<Page<TicketComment>> {
+        let ticket_id = Arc::new(String::from(ticket_id.into()));
         let client = self.client.clone();
         page_call(self.paging, Ok(()), move |o, l| {
             comments_page(&client, &ticket_id, o, l)
@@ -489,8 +496,8 @@ impl Tickets {
 
     /// Every comment of ticket `ticket_id`, oldest first, de-duplicated by id (see
     /// [`Self::stream`]).
-    pub fn stream_comments(&self, ticket_id: impl Into<String>) -> ListStream<TicketComment> {
-        let ticket_id = Arc::new(ticket_id.into());
+    pub fn stream_comments(&self, ticket_id: impl Into<TicketId>) -> ListStream<TicketComment> {
+        let ticket_id = Arc::new(String::from(ticket_id.into()));
         let client = self.client.clone();
         walk_list(
             self.paging,
@@ -500,11 +507,19 @@ impl Tickets {
         )
     }
 
-    /// Every comment of ticket `ticket_id`, collected.
-    pub async fn collect_all_comments(
+    /// Every comment of ticket `ticket_id`, collected. One [`ApiCall`]: its options apply
+    /// to every page request; its metadata is that of the last page received.
+    pub fn collect_all_comments(
         &self,
-        ticket_id: impl Into<String>,
-    ) -> Result<Vec<TicketComment>> {
-        futures::TryStreamExt::try_collect(self.stream_comments(ticket_id)).await
+        ticket_id: impl Into<TicketId>,
+    ) -> ApiCall<Vec<TicketComment>> {
+        let ticket_id = Arc::new(String::from(ticket_id.into()));
+        let client = self.client.clone();
+        collect_list(
+            self.paging,
+            Ok(()),
+            move |o, l| comments_page(&client, &ticket_id, o, l),
+            |c: &TicketComment| Some(c.id.clone()),
+        )
     }
 }

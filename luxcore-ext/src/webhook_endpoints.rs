@@ -12,6 +12,7 @@ use luxcore_api::types::{
     WebhookTestRequest, WebhookUpdateRequest,
 };
 
+use crate::base::ids::WebhookId;
 use crate::pagination::{ListStream, Page, Paging, list_methods, status_range_query};
 use crate::transport::client::{ApiCall, LuxCore, attempt};
 
@@ -96,22 +97,22 @@ impl WebhookEndpoints {
     }
 
     /// Gets a webhook by id.
-    pub fn get(&self, id: impl Into<String>) -> ApiCall<Webhook> {
-        let id = id.into();
+    pub fn get(&self, id: impl Into<WebhookId>) -> ApiCall<Webhook> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.get_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::GET_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Updates the URL, events and/or signature algorithm (unset fields are unchanged).
-    pub fn update(&self, id: impl Into<String>, request: WebhookUpdateRequest) -> ApiCall<Webhook> {
-        let id = id.into();
+    pub fn update(&self, id: impl Into<WebhookId>, request: WebhookUpdateRequest) -> ApiCall<Webhook> {
+        let id = String::from(id.into());
         let send = attempt!(id, request => |c| c.update_webhook().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::UPDATE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Deletes a webhook.
-    pub fn delete(&self, id: impl Into<String>) -> ApiCall<()> {
-        let id = id.into();
+    pub fn delete(&self, id: impl Into<WebhookId>) -> ApiCall<()> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.delete_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::DELETE_WEBHOOK, send).map(|_| ())
     }
@@ -120,24 +121,24 @@ impl WebhookEndpoints {
     /// and returns the event with its delivery state. Not retried once sent.
     pub fn test(
         &self,
-        id: impl Into<String>,
+        id: impl Into<WebhookId>,
         event_type: Option<WebhookEventType>,
     ) -> ApiCall<WebhookEvent> {
-        let (id, body) = (id.into(), WebhookTestRequest { event_type });
+        let (id, body) = (String::from(id.into()), WebhookTestRequest { event_type });
         let send = attempt!(id, body => |c| c.test_webhook().id(id).body(body).send());
         ApiCall::plan(&self.client, ops::TEST_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Enables a webhook.
-    pub fn enable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
-        let id = id.into();
+    pub fn enable(&self, id: impl Into<WebhookId>) -> ApiCall<Webhook> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.enable_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::ENABLE_WEBHOOK, send).map(|r| r.data)
     }
 
     /// Disables a webhook (deliveries stop until enabled again).
-    pub fn disable(&self, id: impl Into<String>) -> ApiCall<Webhook> {
-        let id = id.into();
+    pub fn disable(&self, id: impl Into<WebhookId>) -> ApiCall<Webhook> {
+        let id = String::from(id.into());
         let send = attempt!(id => |c| c.disable_webhook().id(id).send());
         ApiCall::plan(&self.client, ops::DISABLE_WEBHOOK, send).map(|r| r.data)
     }
@@ -146,10 +147,10 @@ impl WebhookEndpoints {
     /// it is empty. Not retried once sent.
     pub fn retry(
         &self,
-        id: impl Into<String>,
+        id: impl Into<WebhookId>,
         event_ids: Vec<String>,
     ) -> ApiCall<WebhookRetryResult> {
-        let (id, body) = (id.into(), WebhookRetryRequest { event_ids });
+        let (id, body) = (String::from(id.into()), WebhookRetryRequest { event_ids });
         let send = attempt!(id, body => |c| c.retry_webhook_events().id(id).body(body).send());
         ApiCall::plan(&self.client, ops::RETRY_WEBHOOK_EVENTS, send).map(|r| r.data)
     }
@@ -174,6 +175,6 @@ impl WebhookEndpoints {
         list_events,
         stream_events,
         collect_all_events,
-        webhook_id
+        webhook_id: WebhookId
     );
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod context;
 pub mod error;
+pub mod ids;
 pub(crate) mod headers;
 pub(crate) mod lenient;
 pub mod metrics;

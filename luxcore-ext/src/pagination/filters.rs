@@ -167,8 +167,8 @@ impl TicketFilter {
     }
 
     /// Only tickets about `payment_id`.
-    pub fn payment_id(mut self, payment_id: impl Into<String>) -> Self {
-        self.payment_id = Some(payment_id.into());
+    pub fn payment_id(mut self, payment_id: impl Into<crate::base::ids::PaymentId>) -> Self {
+        self.payment_id = Some(String::from(payment_id.into()));
         self
     }
 

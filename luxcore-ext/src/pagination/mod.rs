@@ -301,6 +301,20 @@ where
     })
 }
 
+/// [`collect_query`] of a list without a filter to pin.
+pub(crate) fn collect_list<T, K>(
+    paging: Paging,
+    checked: Result<()>,
+    fetch: impl Fn(i32, u32) -> ApiCall<Page<T>> + Send + Sync + 'static,
+    id_of: fn(&T) -> Option<K>,
+) -> ApiCall<Vec<T>>
+where
+    T: Send + 'static,
+    K: Eq + std::hash::Hash + Send + 'static,
+{
+    collect_query(paging, checked, Unpinned, move |_, o, l| fetch(o, l), id_of)
+}
+
 /// The query of a list that has no `created_at_to` filter.
 struct Unpinned;
 
@@ -384,31 +398,31 @@ fn pin_snapshot<Q: Pin>(snapshot: &Mutex<Snapshot<Q>>, query: &Q, date: DateTime
 macro_rules! list_methods {
     (
         $what:literal, $item:ty, $filter:ty, $page:path, $id_of:expr,
-        $list:ident, $stream:ident, $collect:ident $(, $parent:ident)?
+        $list:ident, $stream:ident, $collect:ident $(, $parent:ident: $ptype:ty)?
     ) => {
         #[doc = concat!("One page of ", $what, ": the resource's [`Paging`](crate::pagination::Paging) `page_size` items from its `offset`.")]
-        pub fn $list(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Page<$item>> {
+        pub fn $list(&self, $($parent: impl Into<$ptype>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Page<$item>> {
             let filter = filter.borrow();
-            let query = std::sync::Arc::new(($($parent.into(),)? filter.clone(),));
+            let query = std::sync::Arc::new(($(String::from($parent.into()),)? filter.clone(),));
             let client = self.client.clone();
             let checked = $crate::pagination::filters::Query::check(filter);
             $crate::pagination::page_call(self.paging, checked, move |o, l| $page(&client, &query, o, l))
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, in list order, de-duplicated by id, fetching up to `paging.concurrency` pages ahead (see [the pagination module](crate::pagination) for the guarantees). `'static + Send + Unpin`: it owns a clone of the client. Invalid paging or filter yields a single [`Error::Config`](crate::error::Error::Config).")]
-        pub fn $stream(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ListStream<$item> {
+        pub fn $stream(&self, $($parent: impl Into<$ptype>,)? filter: impl std::borrow::Borrow<$filter>) -> ListStream<$item> {
             let filter = filter.borrow();
             let checked = $crate::pagination::filters::Query::check(filter);
-            let query = ($($parent.into(),)? filter.clone(),);
+            let query = ($(String::from($parent.into()),)? filter.clone(),);
             let client = self.client.clone();
             $crate::pagination::walk_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }
 
         #[doc = concat!("Every one of ", $what, " matching `filter`, collected (see the stream method). One [`ApiCall`]: its options (timeout, deadline, retry) apply to every page request; its metadata is that of the last page received.")]
-        pub fn $collect(&self, $($parent: impl Into<String>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Vec<$item>> {
+        pub fn $collect(&self, $($parent: impl Into<$ptype>,)? filter: impl std::borrow::Borrow<$filter>) -> ApiCall<Vec<$item>> {
             let filter = filter.borrow();
             let checked = $crate::pagination::filters::Query::check(filter);
-            let query = ($($parent.into(),)? filter.clone(),);
+            let query = ($(String::from($parent.into()),)? filter.clone(),);
             let client = self.client.clone();
             $crate::pagination::collect_query(self.paging, checked, query, move |q, o, l| $page(&client, q, o, l), $id_of)
         }

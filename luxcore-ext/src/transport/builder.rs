@@ -10,6 +10,7 @@ use super::client::{Inner, LuxCore};
 use super::hook::AuthHook;
 use super::retry::{RetryBudget, RetryPolicy};
 use crate::base::error::{Error, Result};
+use crate::base::ids::MerchantId;
 use crate::credentials::{ApiKey, Credentials, HmacV2};
 use crate::rate_limit::{Limiter, RateLimiter, RateLimits};
 
@@ -122,7 +123,7 @@ impl LuxCoreBuilder {
     }
 
     /// The API v2 merchant id and payment HMAC secret. Validated by [`Self::build`].
-    pub fn hmac(mut self, merchant_id: u64, secret: impl Into<String>) -> Self {
+    pub fn hmac(mut self, merchant_id: impl Into<MerchantId>, secret: impl Into<String>) -> Self {
         self.hmac = Some(HmacV2::new(merchant_id, secret));
         self
     }
@@ -472,7 +473,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            client.credentials().hmac().map(HmacV2::merchant_id),
+            client.credentials().hmac().map(|h| h.merchant_id().get()),
             Some(123)
         );
     }
