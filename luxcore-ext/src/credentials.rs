@@ -115,7 +115,10 @@ impl HmacV2 {
         if secret.is_empty() {
             return Err(Error::Config("the HMAC secret is empty".into()));
         }
-        Ok(HmacV2(HmacCredentials::new(merchant_id.into().get(), secret)))
+        Ok(HmacV2(HmacCredentials::new(
+            merchant_id.into().get(),
+            secret,
+        )))
     }
 
     /// The merchant id sent in `X-Merchant-Id`.
@@ -274,7 +277,10 @@ mod tests {
         assert_eq!(creds.to_string(), "no credentials");
         let creds = Credentials::from(HmacV2::new(7, SECRET).unwrap());
         assert!(!creds.is_empty());
-        assert_eq!(creds.hmac().map(HmacV2::merchant_id), Some(MerchantId::new(7)));
+        assert_eq!(
+            creds.hmac().map(HmacV2::merchant_id),
+            Some(MerchantId::new(7))
+        );
         assert!(creds.api_key().is_none());
         let header = ApiKey::new(KEY).unwrap().header_value().unwrap();
         assert!(header.is_sensitive());

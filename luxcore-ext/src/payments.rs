@@ -124,13 +124,20 @@ impl Sent {
         (!fields.is_empty()).then_some(fields)
     }
 
-    /// `existing` when it is the payment this request asked for, else the conflict.
-    fn existing(&self, existing: Payment, request_id: Option<String>) -> Result<Payment> {
+    /// `existing` when it is the payment this request asked for, else the conflict (after
+    /// `attempts` attempts).
+    fn existing(
+        &self,
+        existing: Payment,
+        request_id: Option<String>,
+        attempts: u32,
+    ) -> Result<Payment> {
         match self.conflicts_with(&existing) {
             Some(fields) => Err(Error::ReferenceConflict {
                 fields,
                 existing: Box::new(existing),
                 request_id,
+                attempts,
             }),
             None => Ok(existing),
         }
@@ -164,6 +171,7 @@ async fn existing_after_refusal(
     options: CallOptions,
 ) -> Result<Response<Created<Payment>>> {
     let request_id = refusal.request_id().map(str::to_owned);
+    let attempts = refusal.attempts().unwrap_or(1);
     let carried = refusal
         .body()
         .and_then(|data| serde_json::from_value::<Payment>(data.clone()).ok())
@@ -174,7 +182,7 @@ async fn existing_after_refusal(
                 .status()
                 .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
                 .unwrap_or(reqwest::StatusCode::BAD_REQUEST);
-            let mut meta = ResponseMeta::new(status, &reqwest::header::HeaderMap::new(), 1);
+            let mut meta = ResponseMeta::new(status, &reqwest::header::HeaderMap::new(), attempts);
             meta.request_id = request_id.clone();
             (payment, meta)
         }
@@ -183,7 +191,7 @@ async fn existing_after_refusal(
             None => return Err(refusal),
         },
     };
-    let payment = sent.existing(payment, request_id)?;
+    let payment = sent.existing(payment, request_id, attempts)?;
     Ok(Response::new(Created::Existing(payment), meta))
 }
 
@@ -227,12 +235,14 @@ fn creation_unreadable(error: Error) -> Error {
             message,
             body,
             request_id,
+            attempts,
             ..
         } if (200..300).contains(&status) => Error::CreatedButUnreadable {
             status,
             message,
             body,
             request_id,
+            attempts,
         },
         other => other,
     }
@@ -299,8 +309,8 @@ impl Payments {
     /// Each v2 attempt carries a fresh nonce and timestamp.
     ///
     /// The metadata of a payment recovered from a 400 refusal is the refusal's (status
-    /// 400, its request id) when the body carried the payment, else that of the list page
-    /// that held it; its `attempts` then counts that request alone.
+    /// 400, its request id, the creation's attempts) when the body carried the payment,
+    /// else that of the list page that held it.
     pub fn create(&self, request: PaymentCreateRequest) -> ApiCall<Created<Payment>> {
         let operation = self
             .client
@@ -322,7 +332,7 @@ impl Payments {
                     return Ok(Created::New(payment));
                 }
                 checked
-                    .existing(payment, meta.request_id.clone())
+                    .existing(payment, meta.request_id.clone(), meta.attempts)
                     .map(Created::Existing)
             })
             .map_err(creation_unreadable)

@@ -14,8 +14,8 @@ use luxcore_api::types::{
 use luxcore_api::{ByteStream, ResponseValue};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
-use crate::base::ids::{PaymentId, TicketId};
 use crate::base::error::{Error, Result};
+use crate::base::ids::{PaymentId, TicketId};
 use crate::pagination::{
     ListStream, Page, Paging, collect_list, list_methods, page_call, walk_list,
 };

@@ -104,7 +104,11 @@ impl WebhookEndpoints {
     }
 
     /// Updates the URL, events and/or signature algorithm (unset fields are unchanged).
-    pub fn update(&self, id: impl Into<WebhookId>, request: WebhookUpdateRequest) -> ApiCall<Webhook> {
+    pub fn update(
+        &self,
+        id: impl Into<WebhookId>,
+        request: WebhookUpdateRequest,
+    ) -> ApiCall<Webhook> {
         let id = String::from(id.into());
         let send = attempt!(id, request => |c| c.update_webhook().id(id).body(request).send());
         ApiCall::plan(&self.client, ops::UPDATE_WEBHOOK, send).map(|r| r.data)

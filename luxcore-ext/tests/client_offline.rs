@@ -263,13 +263,19 @@ async fn rate_limited_surfaces_without_retries() {
         .build()
         .unwrap();
     let err = client.balance().get(Currency::ARS, None).await.unwrap_err();
+    let Error::RateLimited {
+        retry_after,
+        request_id,
+        ..
+    } = &err
+    else {
+        panic!("expected RateLimited, got {err:?}");
+    };
     assert_eq!(
-        err,
-        Error::RateLimited {
-            retry_after: Some(Duration::from_secs(7)),
-            request_id: None,
-        }
+        (*retry_after, request_id.as_deref()),
+        (Some(Duration::from_secs(7)), None)
     );
+    assert_eq!(err.attempts(), Some(1));
     assert_eq!(err.code(), Some(&ErrorCode::RateLimitExceeded));
 }
 

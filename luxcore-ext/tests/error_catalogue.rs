@@ -91,6 +91,25 @@ async fn a_retryable_400_is_retried_on_creation_and_succeeds() {
 }
 
 #[tokio::test]
+async fn a_retryable_code_that_persists_ends_the_call_after_every_attempt() {
+    let (server, client) = mock().await;
+    let code = ErrorCode::DatabaseError;
+    server
+        .set_faults(FaultConfig::scheduled(vec![Fault::Error(code.clone()); 4]))
+        .await
+        .unwrap();
+    let reference = unique_ref("persisting");
+    let err = client.payments().create(ars(&reference)).await.unwrap_err();
+    assert_eq!(err.code(), Some(&code));
+    assert_eq!(
+        err.attempts(),
+        Some(4),
+        "the client's policy allows 4 attempts"
+    );
+    assert_eq!(server.payments_by_reference(&reference).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn a_retryable_code_on_a_post_that_is_not_idempotent_is_not_retried() {
     let (server, client) = mock().await;
     let payment = client
@@ -107,6 +126,7 @@ async fn a_retryable_code_on_a_post_that_is_not_idempotent_is_not_retried() {
     answer_once(&server, ErrorCode::LockTimeout).await;
     let err = client.payments().cancel(&id).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::LockTimeout));
+    assert_eq!(err.attempts(), Some(1));
     assert_eq!(err.recovery(), Recovery::Retry);
     // A retry would have cancelled it (the fault answers once).
     let after = client.payments().get(&id).await.unwrap();
@@ -176,6 +196,10 @@ async fn a_duplicate_creation_is_existing_in_each_duplicate_answer() {
             .await
             .unwrap();
         assert!(!created.is_new(), "{answer:?}: {created:?}");
+        if answer != DuplicateAnswer::DuplicateReference400 {
+            // The duplicate answer (200, or 400 carrying the payment) came to the retry.
+            assert_eq!(created.meta().attempts, 2, "{answer:?}");
+        }
         assert_eq!(
             created.get().merchant_reference.as_deref(),
             Some(lost.as_str())

@@ -67,7 +67,7 @@ pub enum TransportKind {
 /// The cause is kept: [`std::error::Error::source`] leads to the `reqwest` error (and its
 /// own sources: hyper, io, rustls) of a transport failure. `Clone` shares it (an `Arc`);
 /// `PartialEq` compares what the errors say (variant and fields), not the identity of
-/// their sources.
+/// their sources, nor how many attempts led to them.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -89,6 +89,8 @@ pub enum Error {
         /// The body's `data` object, when it has one (a `PAYMENT_ALREADY_EXISTS` answer may
         /// carry the existing payment there).
         data: Option<Box<Value>>,
+        /// Attempts the call made, the one answered with this included.
+        attempts: u32,
     },
     /// The request could not be sent or the response could not be read (DNS, connect,
     /// TLS, connection reset). The `reqwest` error is the [`source`](std::error::Error::source).
@@ -130,6 +132,8 @@ pub enum Error {
         body: Option<Box<Value>>,
         /// Request id (`X-Request-Id`), when the server sent one.
         request_id: Option<String>,
+        /// Attempts the call made, the one answered with this included.
+        attempts: u32,
     },
     /// A payment creation was answered 2xx but the body could not be read as a payment:
     /// **the payment may exist**. The SDK does not retry this (a retry would be answered
@@ -146,6 +150,8 @@ pub enum Error {
         body: Option<Box<Value>>,
         /// Request id (`X-Request-Id`), when the server sent one.
         request_id: Option<String>,
+        /// Attempts the call made, the one answered with this included.
+        attempts: u32,
     },
     /// A creation's `merchant_reference` is already used by a payment with another amount,
     /// currency, type or method: **not** the payment this request asked for (a reference
@@ -159,14 +165,19 @@ pub enum Error {
         existing: Box<Payment>,
         /// Request id (`X-Request-Id`), when the server sent one.
         request_id: Option<String>,
+        /// Attempts the call made, the one answered with this included.
+        attempts: u32,
     },
     /// HTTP 429: too many requests (after retries, if enabled).
     #[error("rate limited by LuxCore{}", retry_after.map(|d| format!(" (retry after {} ms)", d.as_millis())).unwrap_or_default())]
+    #[non_exhaustive]
     RateLimited {
         /// How long the server asked to wait (`Retry-After` or `X-RateLimit-Reset`).
         retry_after: Option<Duration>,
         /// Request id (`X-Request-Id`), when the server sent one.
         request_id: Option<String>,
+        /// Attempts the call made, the one answered with this included.
+        attempts: u32,
     },
     /// The client is misconfigured (bad base URL, missing credentials for the route, ...).
     #[error("configuration error: {0}")]
@@ -201,6 +212,7 @@ impl PartialEq for Error {
                     timestamp,
                     request_id,
                     data,
+                    ..
                 },
                 E::Api {
                     status: s,
@@ -209,6 +221,7 @@ impl PartialEq for Error {
                     timestamp: t,
                     request_id: r,
                     data: d,
+                    ..
                 },
             ) => {
                 status == s
@@ -237,6 +250,7 @@ impl PartialEq for Error {
                     body_excerpt,
                     body,
                     request_id,
+                    ..
                 },
                 E::Decode {
                     status: s,
@@ -244,6 +258,7 @@ impl PartialEq for Error {
                     body_excerpt: x,
                     body: b,
                     request_id: r,
+                    ..
                 },
             ) => status == s && message == m && body_excerpt == x && body == b && request_id == r,
             (
@@ -252,12 +267,14 @@ impl PartialEq for Error {
                     message,
                     body,
                     request_id,
+                    ..
                 },
                 E::CreatedButUnreadable {
                     status: s,
                     message: m,
                     body: b,
                     request_id: r,
+                    ..
                 },
             ) => status == s && message == m && body == b && request_id == r,
             (
@@ -265,21 +282,25 @@ impl PartialEq for Error {
                     fields,
                     existing,
                     request_id,
+                    ..
                 },
                 E::ReferenceConflict {
                     fields: f,
                     existing: e,
                     request_id: r,
+                    ..
                 },
             ) => fields == f && existing == e && request_id == r,
             (
                 E::RateLimited {
                     retry_after,
                     request_id,
+                    ..
                 },
                 E::RateLimited {
                     retry_after: a,
                     request_id: r,
+                    ..
                 },
             ) => retry_after == a && request_id == r,
             (E::Config(a), E::Config(b)) | (E::InvalidRequest(a), E::InvalidRequest(b)) => a == b,
@@ -515,6 +536,33 @@ impl Error {
         }
     }
 
+    /// How many attempts the call made, the failed one included, for every error that came
+    /// from a response (`None` for errors without one: transport failures, timeouts,
+    /// requests refused before sending).
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Api { attempts, .. }
+            | Error::Decode { attempts, .. }
+            | Error::CreatedButUnreadable { attempts, .. }
+            | Error::ReferenceConflict { attempts, .. }
+            | Error::RateLimited { attempts, .. } => Some(*attempts),
+            _ => None,
+        }
+    }
+
+    /// Records the attempts of the call that ends with this error.
+    pub(crate) fn with_attempts(mut self, made: u32) -> Self {
+        if let Error::Api { attempts, .. }
+        | Error::Decode { attempts, .. }
+        | Error::CreatedButUnreadable { attempts, .. }
+        | Error::ReferenceConflict { attempts, .. }
+        | Error::RateLimited { attempts, .. } = &mut self
+        {
+            *attempts = made;
+        }
+        self
+    }
+
     /// The JSON body of an answer that could not be decoded, when it was JSON
     /// ([`Error::Decode`], [`Error::CreatedButUnreadable`]), or the `data` object of an
     /// error body ([`Error::Api`]).
@@ -559,6 +607,7 @@ impl Error {
             body_excerpt: body_excerpt(body),
             body: body_value(body),
             request_id,
+            attempts: 1,
         }
     }
 
@@ -567,6 +616,7 @@ impl Error {
         Error::RateLimited {
             retry_after,
             request_id,
+            attempts: 1,
         }
     }
 
@@ -731,6 +781,7 @@ mod tests {
             timestamp: None,
             request_id: Some("req_1".into()),
             data: None,
+            attempts: 1,
         }
     }
 

@@ -169,7 +169,9 @@ mod tests {
         assert_eq!(String::from(id.clone()), "pay_1");
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"pay_1\"");
         assert_eq!(
-            serde_json::from_str::<TicketId>("\"t-1\"").unwrap().as_str(),
+            serde_json::from_str::<TicketId>("\"t-1\"")
+                .unwrap()
+                .as_str(),
             "t-1"
         );
         assert_eq!(MerchantId::try_from(123_i64).unwrap().get(), 123);

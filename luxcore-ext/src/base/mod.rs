@@ -3,8 +3,8 @@
 
 pub(crate) mod context;
 pub mod error;
-pub mod ids;
 pub(crate) mod headers;
+pub mod ids;
 pub(crate) mod lenient;
 pub mod metrics;
 pub mod money;

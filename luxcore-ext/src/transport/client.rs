@@ -510,7 +510,7 @@ impl LuxCore {
         };
         let fail = |attempt: u32, status: Option<StatusCode>, err: Error| {
             telemetry::call_ended(&operation, attempt, status, Some(&err), started);
-            Err(err)
+            Err(err.with_attempts(attempt))
         };
         let mut clock_corrected = false;
         let mut attempt: u32 = 0;

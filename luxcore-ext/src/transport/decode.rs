@@ -128,6 +128,7 @@ impl ErrorParts {
             timestamp: self.timestamp,
             request_id: self.request_id.or_else(|| header_request_id(headers)),
             data: self.data.map(Box::new),
+            attempts: 1,
         }
     }
 }
@@ -268,6 +269,7 @@ mod tests {
                 timestamp: Some("2025-01-28T10:00:00.000Z".into()),
                 request_id: None,
                 data: None,
+                attempts: 1,
             }
         );
         assert!(!err.is_retryable());
@@ -335,6 +337,7 @@ mod tests {
             Error::RateLimited {
                 retry_after: Some(Duration::from_secs(7)),
                 request_id: None,
+                attempts: 1,
             }
         );
         assert!(err.is_retryable());
@@ -434,7 +437,8 @@ mod tests {
             err,
             Error::RateLimited {
                 retry_after: None,
-                request_id: None
+                request_id: None,
+                attempts: 1,
             }
         );
         // A 3xx is never an API error, even with an error-looking body.

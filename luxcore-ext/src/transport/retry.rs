@@ -290,6 +290,7 @@ mod tests {
             timestamp: None,
             request_id: None,
             data: None,
+            attempts: 1,
         }
     }
 
@@ -317,6 +318,7 @@ mod tests {
         let err = Error::RateLimited {
             retry_after: Some(Duration::from_secs(120)),
             request_id: None,
+            attempts: 1,
         };
         let delay = policy.next_delay(
             RetryClass::Idempotent,
@@ -470,6 +472,7 @@ mod tests {
             timestamp: None,
             request_id: None,
             data: None,
+            attempts: 1,
         };
         assert_eq!(budget.cost_of(&transport), 10);
         assert_eq!(budget.cost_of(&Error::Timeout), 10);
