@@ -172,6 +172,12 @@ async fn fail_closed_when_redis_is_down() {
     let started = Instant::now();
     let err = limiter.acquire(RateBucket::Standard).await.unwrap_err();
     assert!(matches!(err, LimiterError::Unavailable(_)), "{err:?}");
+    // The cause is kept: the source is Redis's own connection error.
+    let source = std::error::Error::source(&err).expect("the Redis error as source");
+    assert!(
+        source.downcast_ref::<redis::RedisError>().is_some(),
+        "{source:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(!err.to_string().contains(KEY));
     // Within the recheck period the answer is immediate.
@@ -199,7 +205,11 @@ async fn fail_closed_when_redis_is_down() {
     .build()
     .unwrap();
     match client.payments().create(request).await {
-        Err(Error::RateLimiter(LimiterError::Unavailable(_))) => {}
+        Err(err @ Error::RateLimiter(LimiterError::Unavailable(_))) => {
+            // Error -> LimiterError -> redis::RedisError.
+            let limiter = std::error::Error::source(&err).expect("the limiter error");
+            assert!(limiter.source().is_some(), "{err:?}");
+        }
         other => panic!("expected a rate limiter error, got {other:?}"),
     }
 }

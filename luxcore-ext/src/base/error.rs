@@ -189,7 +189,7 @@ pub enum Error {
     /// closed whose store is down, or a slot further away than the call's deadline).
     /// Nothing was sent.
     #[error("{0}")]
-    RateLimiter(LimiterError),
+    RateLimiter(#[source] LimiterError),
     /// A balance check found too little available money for the operation.
     #[error("insufficient funds: needed {needed}, available {available}")]
     InsufficientFunds {
@@ -690,20 +690,110 @@ pub(crate) fn body_excerpt(body: &[u8]) -> String {
 }
 
 /// Why a rate limiter (`rate_limit::RateLimiter`) could not give a permit. Never contains a secret (no API key, no
-/// Redis URL or password).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Redis URL or password). [`source`](std::error::Error::source) leads to the store's own
+/// error (e.g. the `redis::RedisError`) when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LimiterError {
     /// The shared store (Redis) could not be reached or did not answer in time, and the
     /// limiter is configured to fail closed.
-    #[error("the shared rate limiter is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Cause),
     /// The shared store answered something unexpected (script error, wrong reply shape).
-    #[error("the shared rate limiter failed: {0}")]
-    Backend(String),
+    Backend(Cause),
     /// The limiter is misconfigured (bad Redis URL, no key to share the limits by, ...).
-    #[error("rate limiter configuration: {0}")]
     Config(String),
+}
+
+impl fmt::Display for LimiterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimiterError::Unavailable(cause) => {
+                write!(f, "the shared rate limiter is unavailable: {cause}")
+            }
+            LimiterError::Backend(cause) => write!(f, "the shared rate limiter failed: {cause}"),
+            LimiterError::Config(message) => write!(f, "rate limiter configuration: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LimiterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LimiterError::Unavailable(cause) | LimiterError::Backend(cause) => cause
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            LimiterError::Config(_) => None,
+        }
+    }
+}
+
+/// What a [`LimiterError`] says, and the underlying error when there is one (kept as the
+/// error's [`source`](std::error::Error::source)). Two causes are equal when they say the
+/// same; `From<&str>` and `From<String>` make one without an underlying error.
+#[derive(Clone)]
+pub struct Cause {
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Cause {
+    /// A cause with the underlying error kept as the source.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Cause {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// What happened, in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cause")
+            .field("message", &self.message)
+            .field("has_source", &self.source.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Cause {}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        Cause {
+            message: message.to_owned(),
+            source: None,
+        }
+    }
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Cause {
+            message,
+            source: None,
+        }
+    }
 }
 
 #[cfg(test)]

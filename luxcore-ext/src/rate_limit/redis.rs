@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::{LimiterError, LocalRateLimiter, Quota, RateBucket, RateLimiter, RateLimits};
+use crate::base::error::Cause;
 use crate::credentials::{ApiKey, Credentials};
 
 const DEFAULT_PREFIX: &str = "luxcore:rl";
@@ -274,7 +275,8 @@ impl RedisRateLimiter {
 
     /// Runs the script: the wait before the reserved permit.
     async fn reserve(&self, quotas: &[SharedQuota]) -> Result<Duration, LimiterError> {
-        let unavailable = |e: redis::RedisError| LimiterError::Unavailable(e.to_string());
+        let unavailable =
+            |e: redis::RedisError| LimiterError::Unavailable(Cause::with_source(e.to_string(), e));
         let connection = self
             .connection
             .get_or_try_init(|| {
@@ -301,7 +303,7 @@ impl RedisRateLimiter {
                 if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
                     unavailable(e)
                 } else {
-                    LimiterError::Backend(e.to_string())
+                    LimiterError::Backend(Cause::with_source(e.to_string(), e))
                 }
             })?;
         let wait_us: u64 = wait.parse().map_err(|_| {
