@@ -14,13 +14,18 @@
 //! * `200` after the handler applied an event, and also for a duplicate or out-of-order
 //!   payment event (skipped, so LuxCore stops redelivering it);
 //! * `409` while another delivery of the same payment is being processed, `500` when the
-//!   handler failed, `503` when the store is unreachable: LuxCore redelivers later.
+//!   handler failed, `503` when the store is unreachable or the receiver is shutting
+//!   down: LuxCore redelivers later.
+//!
+//! A delivery whose sender hangs up (LuxCore waits 10 s) still finishes; on Ctrl-C the
+//! server stops and `WebhookProcessor::drain` waits for the deliveries still running.
 //!
 //! The store here is in memory (one instance); with several instances use `RedisStore`
 //! or `PostgresStore` (the `redis` / `postgres` features) — nothing else changes.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -76,12 +81,19 @@ async fn record_status(State(receiver): State<Arc<Receiver>>, response: Response
     response
 }
 
-/// The axum router serving [`PATH`] for the endpoint secret `secret` (`whsec_...`).
-pub fn router(secret: SecretString, receiver: Arc<Receiver>) -> Router {
-    let processor = Arc::new(WebhookProcessor::new(
+/// The processor for the endpoint secret `secret` (`whsec_...`): verifies, de-duplicates
+/// and records in memory.
+pub fn processor(secret: SecretString) -> Arc<WebhookProcessor> {
+    Arc::new(WebhookProcessor::new(
         WebhookVerifier::new(secret),
         MemoryStore::new(),
-    ));
+    ))
+}
+
+/// The axum router serving [`PATH`] through `processor`. Each delivery runs on its own
+/// task: if LuxCore hangs up before the answer, the handler still finishes and records,
+/// and the redelivery answers 200 without running it again.
+pub fn router(processor: Arc<WebhookProcessor>, receiver: Arc<Receiver>) -> Router {
     let apply = {
         let receiver = Arc::clone(&receiver);
         move |event: Event| {
@@ -100,7 +112,7 @@ pub async fn serve(
     secret: SecretString,
     receiver: Arc<Receiver>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(secret, receiver)).await
+    axum::serve(listener, router(processor(secret), receiver)).await
 }
 
 #[tokio::main]
@@ -112,6 +124,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}{PATH}", listener.local_addr()?);
-    serve(listener, SecretString::from(secret), Arc::default()).await?;
+    let processor = processor(SecretString::from(secret));
+    // Ctrl-C: stop accepting, finish the requests in progress...
+    axum::serve(listener, router(Arc::clone(&processor), Arc::default()))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    // ...and the deliveries whose sender already hung up: within 10 s, else they are
+    // cancelled and their claims released, so nothing stays claimed.
+    if !processor.drain(Duration::from_secs(10)).await {
+        eprintln!("some webhook handlers were cancelled; LuxCore redelivers them");
+    }
     Ok(())
 }

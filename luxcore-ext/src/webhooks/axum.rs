@@ -12,15 +12,36 @@
 //! ));
 //! let app = axum::Router::new().route(
 //!     "/webhooks/luxcore",
-//!     route(processor, |event| async move {
+//!     route(processor.clone(), |event| async move {
 //!         println!("{} {:?}", event.name(), event.payment_id());
 //!         Ok::<_, std::io::Error>(())
 //!     }),
 //! );
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await
+//! axum::serve(listener, app)
+//!     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+//!     .await?;
+//! // The server stopped; finish (or cancel and release) the deliveries still running.
+//! processor.drain(std::time::Duration::from_secs(10)).await;
+//! Ok(())
 //! # }
 //! ```
+//!
+//! # Deliveries finish once started
+//!
+//! The routes run each delivery's claim → handler → record on its own tokio task
+//! ([`WebhookProcessor::handle_detached`]): when LuxCore stops waiting (10 s) and hangs up,
+//! hyper drops the request's future but the task goes on, records, and the redelivery
+//! answers 200 without running the handler again (409 while it still runs).
+//!
+//! # Graceful shutdown
+//!
+//! `serve(..).with_graceful_shutdown(signal)` stops accepting connections and waits for
+//! the requests in progress, but not for tasks whose sender already hung up. Keep an
+//! `Arc` of the processor and call [`WebhookProcessor::drain`] after `serve` returns and
+//! before the runtime ends: it refuses new deliveries (503), waits up to its timeout for
+//! the running ones, then cancels the rest and releases their claims, so nothing stays
+//! claimed (LuxCore's redelivery to another instance is not kept waiting for the lease).
 
 use std::fmt;
 use std::future::Future;
@@ -46,6 +67,7 @@ impl IntoResponse for Outcome {
             Outcome::Rejected(_) => "invalid delivery".to_owned(),
             Outcome::HandlerFailed { .. } => "handler failed; retry later".to_owned(),
             Outcome::StoreUnavailable { .. } => "store unavailable; retry later".to_owned(),
+            Outcome::ShuttingDown { .. } => "shutting down; retry later".to_owned(),
         };
         let mut response = (status, body).into_response();
         if self.is_retryable() {
@@ -60,7 +82,8 @@ impl IntoResponse for Outcome {
 /// A `POST` route running `handler` through `processor` for each delivery.
 ///
 /// The body is taken as raw bytes (axum's default limit, 2 MiB) and verified before
-/// anything is parsed; the answer is the [`Outcome`].
+/// anything is parsed; the answer is the [`Outcome`]. Each verified delivery runs through
+/// [`WebhookProcessor::handle_detached`]: it finishes even if the sender hangs up.
 pub fn route<S, H, Fut, E, T>(processor: Arc<WebhookProcessor<S>>, handler: H) -> MethodRouter<T>
 where
     S: WebhookStore + 'static,
@@ -70,12 +93,13 @@ where
     T: Clone + Send + Sync + 'static,
 {
     post(move |headers: HeaderMap, body: Bytes| async move {
-        processor.handle(&headers, &body, handler).await
+        processor.handle_detached(&headers, &body, handler).await
     })
 }
 
-/// Like [`route`], with [`WebhookProcessor::handle_in_transaction`]: the handler's
-/// writes and the delivery's record commit together (`postgres` feature).
+/// Like [`route`], with [`WebhookProcessor::handle_in_transaction_detached`]: the
+/// handler's writes and the delivery's record commit together (`postgres` feature), and
+/// the unit finishes even if the sender hangs up.
 #[cfg(feature = "postgres")]
 pub fn route_in_transaction<H, Fut, E, T>(
     processor: Arc<WebhookProcessor<super::PostgresStore>>,
@@ -89,7 +113,7 @@ where
 {
     post(move |headers: HeaderMap, body: Bytes| async move {
         processor
-            .handle_in_transaction(&headers, &body, handler)
+            .handle_in_transaction_detached(&headers, &body, handler)
             .await
     })
 }

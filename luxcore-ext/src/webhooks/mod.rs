@@ -3,7 +3,9 @@
 //! across instances ([`WebhookProcessor`] over a [`WebhookStore`]).
 //!
 //! A receiver hands the raw body, the headers and its handler to
-//! [`WebhookProcessor::handle`] and answers the [`Outcome`]'s status. Stores:
+//! [`WebhookProcessor::handle_detached`] (which finishes a delivery once started, even if
+//! the sender hangs up) and answers the [`Outcome`]'s status; on shutdown it calls
+//! [`WebhookProcessor::drain`]. Stores:
 //! [`MemoryStore`] (one process), `RedisStore` (`redis` feature) and `PostgresStore`
 //! (`postgres` feature, with a transactional handler variant). The `axum` feature adds a
 //! ready route (`webhooks::axum`); see `examples/webhook_receiver.rs`.
@@ -27,7 +29,7 @@ pub use luxcore_auth::webhook::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres_store::{MIGRATION, PostgresStore, Transaction, migrate};
-pub use processor::{DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
+pub use processor::{DEFAULT_HANDLER_LIMIT, DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};

@@ -8,17 +8,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use http::HeaderMap;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{BorrowToSql, ToSql, Type};
+use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
 
-use super::processor::{timed, unavailable};
+use super::processor::{detach, timed, unavailable};
 use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
 use super::{Event, Outcome, WebhookProcessor};
 
@@ -321,15 +321,64 @@ impl WebhookStore for PostgresStore {
 
 /// An open PostgreSQL transaction handed to a
 /// [`handle_in_transaction`](WebhookProcessor::handle_in_transaction) handler: run your
-/// writes through it (it derefs to [`tokio_postgres::Client`]) and return it. The
-/// delivery's record is written in it and everything commits together. Dropped without
-/// being returned, it rolls back (its connection is closed, never reused mid-transaction).
+/// statements through it and return it. The delivery's record is written in it and
+/// everything commits together. Dropped without being returned, it rolls back (its
+/// connection is closed, never reused mid-transaction).
+///
+/// It offers the statement methods of [`tokio_postgres::Client`] — [`execute`],
+/// [`query`], [`query_one`], [`query_opt`], [`query_raw`], [`prepare`],
+/// [`prepare_typed`] and the statement cache's [`prepare_cached`] — and nothing that
+/// ends the transaction: no `commit`, `rollback`, `batch_execute`, `simple_query` or
+/// access to the client, so the SDK alone decides when it commits.
+///
+/// ```no_run
+/// # use luxcore_ext::webhooks::{PostgresStore, Transaction, WebhookProcessor};
+/// # async fn f(processor: WebhookProcessor<PostgresStore>, headers: http::HeaderMap, body: bytes::Bytes) {
+/// processor
+///     .handle_in_transaction(&headers, &body, |event, tx: Transaction| async move {
+///         let credit = tx
+///             .prepare_cached("UPDATE orders SET paid = true WHERE payment_id = $1")
+///             .await?;
+///         tx.execute(&credit, &[&event.payment_id()]).await?;
+///         Ok::<_, tokio_postgres::Error>(tx)
+///     })
+///     .await;
+/// # }
+/// ```
+///
+/// Ending the transaction from the handler does not compile:
+///
+/// ```compile_fail,E0599
+/// # use luxcore_ext::webhooks::Transaction;
+/// # async fn handler(tx: Transaction) -> Result<Transaction, tokio_postgres::Error> {
+/// tx.batch_execute("COMMIT").await?; // no such method
+/// # Ok(tx)
+/// # }
+/// ```
+///
+/// A transaction-control statement sent as SQL text (`tx.execute("COMMIT", &[])`) cannot
+/// be told apart by types; the SDK detects that its transaction ended before recording,
+/// records nothing, closes the connection and answers 500 ([`Outcome::HandlerFailed`]),
+/// so such a handler fails loudly instead of breaking exactly-once silently. (Savepoints —
+/// `SAVEPOINT`, `ROLLBACK TO SAVEPOINT`, `RELEASE` — are fine.)
+///
+/// [`execute`]: Self::execute
+/// [`query`]: Self::query
+/// [`query_one`]: Self::query_one
+/// [`query_opt`]: Self::query_opt
+/// [`query_raw`]: Self::query_raw
+/// [`prepare`]: Self::prepare
+/// [`prepare_typed`]: Self::prepare_typed
+/// [`prepare_cached`]: Self::prepare_cached
 pub struct Transaction {
     client: Option<Object>,
+    /// Set as a transaction-local setting when the transaction began: still there when
+    /// recording only if the handler did not end the transaction.
+    marker: String,
 }
 
 impl Transaction {
-    fn wrapper(&self) -> &deadpool_postgres::ClientWrapper {
+    fn client(&self) -> &deadpool_postgres::ClientWrapper {
         // Only `finish` and `drop` take the client, both consuming the transaction.
         self.client
             .as_deref()
@@ -339,13 +388,98 @@ impl Transaction {
     fn finish(mut self) -> Option<Object> {
         self.client.take()
     }
-}
 
-impl Deref for Transaction {
-    type Target = tokio_postgres::Client;
+    /// [`tokio_postgres::Client::execute`]: runs a statement, returns the rows modified.
+    pub async fn execute<T>(
+        &self,
+        statement: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error>
+    where
+        T: ?Sized + ToStatement,
+    {
+        self.client().execute(statement, params).await
+    }
 
-    fn deref(&self) -> &tokio_postgres::Client {
-        self.wrapper()
+    /// [`tokio_postgres::Client::query`]: runs a statement, returns the rows.
+    pub async fn query<T>(
+        &self,
+        statement: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error>
+    where
+        T: ?Sized + ToStatement,
+    {
+        self.client().query(statement, params).await
+    }
+
+    /// [`tokio_postgres::Client::query_one`]: exactly one row, else an error.
+    pub async fn query_one<T>(
+        &self,
+        statement: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error>
+    where
+        T: ?Sized + ToStatement,
+    {
+        self.client().query_one(statement, params).await
+    }
+
+    /// [`tokio_postgres::Client::query_opt`]: at most one row, else an error.
+    pub async fn query_opt<T>(
+        &self,
+        statement: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error>
+    where
+        T: ?Sized + ToStatement,
+    {
+        self.client().query_opt(statement, params).await
+    }
+
+    /// [`tokio_postgres::Client::query_raw`]: the rows as a stream.
+    pub async fn query_raw<T, P, I>(
+        &self,
+        statement: &T,
+        params: I,
+    ) -> Result<RowStream, tokio_postgres::Error>
+    where
+        T: ?Sized + ToStatement,
+        P: BorrowToSql,
+        I: IntoIterator<Item = P>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.client().query_raw(statement, params).await
+    }
+
+    /// [`tokio_postgres::Client::prepare`]: a prepared statement.
+    pub async fn prepare(&self, query: &str) -> Result<Statement, tokio_postgres::Error> {
+        self.client().prepare(query).await
+    }
+
+    /// [`tokio_postgres::Client::prepare_typed`]: a prepared statement with parameter
+    /// types.
+    pub async fn prepare_typed(
+        &self,
+        query: &str,
+        types: &[Type],
+    ) -> Result<Statement, tokio_postgres::Error> {
+        self.client().prepare_typed(query, types).await
+    }
+
+    /// A prepared statement from the connection's statement cache (deadpool's
+    /// `prepare_cached`): prepared once per pooled connection.
+    pub async fn prepare_cached(&self, query: &str) -> Result<Statement, tokio_postgres::Error> {
+        self.client().prepare_cached(query).await
+    }
+
+    /// Like [`prepare_cached`](Self::prepare_cached), with parameter types.
+    pub async fn prepare_typed_cached(
+        &self,
+        query: &str,
+        types: &[Type],
+    ) -> Result<Statement, tokio_postgres::Error> {
+        self.client().prepare_typed_cached(query, types).await
     }
 }
 
@@ -381,6 +515,11 @@ impl WebhookProcessor<PostgresStore> {
     /// `idle_in_transaction_session_timeout` is set to the lease, so the server ends a
     /// stuck transaction. A handler error, a timeout or a failed `COMMIT` answers 5xx
     /// with nothing recorded.
+    ///
+    /// Runs inside the caller's future: dropping it (the sender hung up) rolls the
+    /// transaction back; prefer
+    /// [`handle_in_transaction_detached`](Self::handle_in_transaction_detached) in a
+    /// receiver.
     pub async fn handle_in_transaction<F, Fut, E>(
         &self,
         headers: &HeaderMap,
@@ -392,26 +531,50 @@ impl WebhookProcessor<PostgresStore> {
         Fut: Future<Output = Result<Transaction, E>>,
         E: fmt::Display,
     {
-        self.transaction_outcome(headers, raw_body, handler)
-            .await
-            .counted()
+        let (event, key, guard) = match self.admit(headers, raw_body) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome.counted(),
+        };
+        let outcome = self.transaction_unit(event, key, handler).await;
+        drop(guard);
+        outcome.counted()
     }
 
-    async fn transaction_outcome<F, Fut, E>(
+    /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
+    /// as [`handle_detached`](WebhookProcessor::handle_detached): once the key's row is
+    /// locked, the handler, the record and the `COMMIT` finish even if the caller's future
+    /// is dropped.
+    pub async fn handle_in_transaction_detached<F, Fut, E>(
         &self,
         headers: &HeaderMap,
         raw_body: &[u8],
         handler: F,
     ) -> Outcome
     where
+        F: FnOnce(Event, Transaction) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Transaction, E>> + Send + 'static,
+        E: fmt::Display + 'static,
+    {
+        let (event, key, guard) = match self.admit(headers, raw_body) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome.counted(),
+        };
+        let this = self.clone();
+        let unit_key = key.clone();
+        let unit = async move {
+            let outcome = this.transaction_unit(event, unit_key, handler).await;
+            drop(guard);
+            outcome
+        };
+        detach(key, unit).await
+    }
+
+    async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
+    where
         F: FnOnce(Event, Transaction) -> Fut,
         Fut: Future<Output = Result<Transaction, E>>,
         E: fmt::Display,
     {
-        let (event, key) = match self.accept(headers, raw_body) {
-            Ok(parsed) => parsed,
-            Err(rejected) => return rejected,
-        };
         let store = self.store();
         let claiming = std::time::Instant::now();
         let tx = match timed("postgres", "begin", store.bounded(self.open(&key))).await {
@@ -424,9 +587,16 @@ impl WebhookProcessor<PostgresStore> {
                 return match timed("postgres", "commit", store.bounded(record(tx, &key, store)))
                     .await
                 {
-                    Ok(()) => {
+                    Ok(Recorded::Committed) => {
                         store.count_recorded();
                         Outcome::Processed { key }
+                    }
+                    Ok(Recorded::TransactionEnded) => {
+                        let message = "the handler ended the transaction (COMMIT or ROLLBACK \
+                                       sent as a statement): nothing recorded"
+                            .to_owned();
+                        tracing::error!(%key, "webhook handler ended the SDK's transaction; nothing recorded");
+                        Outcome::HandlerFailed { key, message }
                     }
                     Err(error) => unavailable(Some(key), error),
                 };
@@ -454,24 +624,29 @@ impl WebhookProcessor<PostgresStore> {
         }
         let tx = Transaction {
             client: Some(client),
+            // Hex: safe to put in the SQL text below.
+            marker: ClaimToken::random().as_str().to_owned(),
         };
         // One transaction: create the key's row if new, lock it. A concurrent delivery of
         // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
         // all (`NOWAIT` on an existing row), then answers Busy.
         // The session's own `lock_timeout` is saved first: LOCK_ROW puts it back once the
         // row is locked, so the merchant's statements never inherit the claim's 50 ms.
-        tx.batch_execute(&format!(
-            "BEGIN; SELECT set_config('{SAVED_LOCK_TIMEOUT}', current_setting('lock_timeout'), true); \
-             SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
-             SET LOCAL idle_in_transaction_session_timeout = {}",
-            lease_ms(self.lease_duration())
-        ))
-        .await
-        .map_err(pg_error)?;
+        tx.client()
+            .batch_execute(&format!(
+                "BEGIN; SELECT set_config('{SAVED_LOCK_TIMEOUT}', current_setting('lock_timeout'), true), \
+                 set_config('{MARKER}', '{}', true); \
+                 SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
+                 SET LOCAL idle_in_transaction_session_timeout = {}",
+                tx.marker,
+                lease_ms(self.lease_duration())
+            ))
+            .await
+            .map_err(pg_error)?;
         let locked = async {
-            let ensure = tx.wrapper().prepare_cached(ENSURE_ROW).await?;
+            let ensure = tx.prepare_cached(ENSURE_ROW).await?;
             tx.execute(&ensure, &[&storage_key]).await?;
-            let lock = tx.wrapper().prepare_cached(LOCK_ROW).await?;
+            let lock = tx.prepare_cached(LOCK_ROW).await?;
             tx.query_one(&lock, &[&storage_key]).await
         };
         let row = match locked.await {
@@ -501,6 +676,9 @@ const ENSURE_ROW: &str =
 /// Where `open` keeps the session's `lock_timeout` for the transaction's life.
 const SAVED_LOCK_TIMEOUT: &str = "luxcore.saved_lock_timeout";
 
+/// The transaction-local setting holding [`Transaction`]'s marker.
+const MARKER: &str = "luxcore.transaction";
+
 /// Locks the key's row (`NOWAIT`: `lock_timeout` plays no part) and, in the same round
 /// trip, gives the transaction back the session's own `lock_timeout` for the handler.
 const LOCK_ROW: &str = "
@@ -508,33 +686,60 @@ SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_tim
        set_config('lock_timeout', current_setting('luxcore.saved_lock_timeout'), true)
   FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT";
 
+/// Records the delivery, only in the transaction `open` began: after a `COMMIT` or
+/// `ROLLBACK` of the handler's, the transaction-local marker is gone and no row matches.
 const RECORD: &str = "
 UPDATE luxcore_webhook_keys
    SET applied_version = GREATEST(applied_version, $2::bigint),
        expires_at = clock_timestamp() + ($3::bigint || ' milliseconds')::interval
- WHERE key = $1";
+ WHERE key = $1 AND current_setting('luxcore.transaction', true) = $4";
 
 /// Ends a transaction that wrote nothing and returns its connection to the pool.
 async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Locked, StoreError> {
-    tx.batch_execute("ROLLBACK").await.map_err(pg_error)?;
+    tx.client()
+        .batch_execute("ROLLBACK")
+        .await
+        .map_err(pg_error)?;
     drop(tx.finish());
     Ok(Locked::Outcome(outcome))
 }
 
-async fn record(tx: Transaction, key: &DedupKey, store: &PostgresStore) -> Result<(), StoreError> {
-    let update = tx
-        .wrapper()
-        .prepare_cached(RECORD)
+/// What [`record`] did.
+enum Recorded {
+    /// Recorded and committed with the handler's writes.
+    Committed,
+    /// The handler had ended the transaction: nothing recorded, connection closed.
+    TransactionEnded,
+}
+
+async fn record(
+    tx: Transaction,
+    key: &DedupKey,
+    store: &PostgresStore,
+) -> Result<Recorded, StoreError> {
+    let update = tx.prepare_cached(RECORD).await.map_err(pg_error)?;
+    let recorded = tx
+        .execute(
+            &update,
+            &[
+                &key.storage_key(),
+                &key.version(),
+                &store.retention_ms(key),
+                &tx.marker,
+            ],
+        )
         .await
         .map_err(pg_error)?;
-    tx.execute(
-        &update,
-        &[&key.storage_key(), &key.version(), &store.retention_ms(key)],
-    )
-    .await
-    .map_err(pg_error)?;
-    tx.batch_execute("COMMIT").await.map_err(pg_error)?;
+    if recorded != 1 {
+        // Dropped: the connection is closed, whatever state the handler left it in.
+        drop(tx);
+        return Ok(Recorded::TransactionEnded);
+    }
+    tx.client()
+        .batch_execute("COMMIT")
+        .await
+        .map_err(pg_error)?;
     // Committed: the connection is clean and goes back to the pool.
     drop(tx.finish());
-    Ok(())
+    Ok(Recorded::Committed)
 }

@@ -3,10 +3,16 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use super::store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
 use super::{Event, WebhookError, WebhookVerifier};
@@ -15,6 +21,11 @@ use crate::base::metrics;
 /// Default lease of a claim: how long one delivery may hold a key (see
 /// [`WebhookProcessor::lease`]).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// Default time limit of a handler (see [`WebhookProcessor::handler_limit`]): 8 s, below
+/// the 10 s after which LuxCore (and luxcore-mock) stop waiting for an answer, so the
+/// answer is sent while the sender still listens.
+pub const DEFAULT_HANDLER_LIMIT: Duration = Duration::from_secs(8);
 
 /// What happened to one delivery, and so which HTTP status to answer
 /// ([`status`](Self::status)).
@@ -41,8 +52,9 @@ pub enum Outcome {
     /// Bad signature or timestamp, or a signed body that is not an event: `400`,
     /// nothing recorded, nothing run.
     Rejected(WebhookError),
-    /// The handler returned an error (or outlived the lease): `500`, nothing recorded,
-    /// the redelivery runs the handler again.
+    /// The handler returned an error, panicked, outlived its time limit or was cancelled
+    /// by [`WebhookProcessor::drain`]: `500`, nothing recorded, the redelivery runs the
+    /// handler again.
     HandlerFailed {
         /// What it was de-duplicated by.
         key: DedupKey,
@@ -57,6 +69,13 @@ pub enum Outcome {
         /// What failed.
         error: StoreError,
     },
+    /// The processor is being drained ([`WebhookProcessor::drain`]) and takes no new
+    /// delivery: `503`, nothing claimed, nothing run; LuxCore redelivers later (to
+    /// another instance, or to this one once restarted).
+    ShuttingDown {
+        /// What it was de-duplicated by.
+        key: DedupKey,
+    },
 }
 
 impl Outcome {
@@ -67,7 +86,9 @@ impl Outcome {
             Self::Busy { .. } => StatusCode::CONFLICT,
             Self::Rejected(_) => StatusCode::BAD_REQUEST,
             Self::HandlerFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable { .. } | Self::ShuttingDown { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -80,12 +101,15 @@ impl Outcome {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Busy { .. } | Self::HandlerFailed { .. } | Self::StoreUnavailable { .. }
+            Self::Busy { .. }
+                | Self::HandlerFailed { .. }
+                | Self::StoreUnavailable { .. }
+                | Self::ShuttingDown { .. }
         )
     }
 
     /// A short, fixed name of the outcome (`processed`, `skipped`, `busy`, `rejected`,
-    /// `handler_failed`, `store_unavailable`), e.g. for metrics labels.
+    /// `handler_failed`, `store_unavailable`, `shutting_down`), e.g. for metrics labels.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Processed { .. } => "processed",
@@ -94,10 +118,11 @@ impl Outcome {
             Self::Rejected(_) => "rejected",
             Self::HandlerFailed { .. } => "handler_failed",
             Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::ShuttingDown { .. } => "shutting_down",
         }
     }
 
-    /// Counts the answered delivery in the metrics (`luxcore.webhook.deliveries`).
+    /// Counts the delivery in the metrics (`luxcore.webhook.deliveries`).
     pub(crate) fn counted(self) -> Self {
         metrics::webhook_delivery(self.label(), self.status().as_u16());
         self
@@ -109,6 +134,7 @@ impl Outcome {
             Self::Processed { key }
             | Self::Skipped { key }
             | Self::Busy { key }
+            | Self::ShuttingDown { key }
             | Self::HandlerFailed { key, .. } => Some(key),
             Self::StoreUnavailable { key, .. } => key.as_ref(),
             Self::Rejected(_) => None,
@@ -125,6 +151,7 @@ impl fmt::Display for Outcome {
             Self::Rejected(error) => write!(f, "rejected: {error}"),
             Self::HandlerFailed { key, message } => write!(f, "handler failed on {key}: {message}"),
             Self::StoreUnavailable { error, .. } => write!(f, "{error}"),
+            Self::ShuttingDown { key } => write!(f, "{key} not taken: the processor is draining"),
         }
     }
 }
@@ -152,6 +179,67 @@ pub fn dedup_key(event: &Event, raw_body: &[u8]) -> DedupKey {
     }
 }
 
+/// The deliveries a processor (and its clones) is working on, for
+/// [`WebhookProcessor::drain`].
+#[derive(Default)]
+struct InFlight {
+    /// Units between their claim and their record/release (or about to claim).
+    units: AtomicUsize,
+    /// Set by `drain`: no new unit starts.
+    closing: AtomicBool,
+    /// Set by `drain` once its time is up: running handlers are cancelled.
+    cancelled: AtomicBool,
+    /// Woken when `units` reaches 0 and when `cancelled` is set.
+    changed: Notify,
+}
+
+impl InFlight {
+    /// Counts a unit in, unless the processor is draining.
+    fn enter(self: &Arc<Self>) -> Option<UnitGuard> {
+        // Counted before `closing` is read, and `drain` sets `closing` before it reads the
+        // count: a unit is either refused or waited for, never missed.
+        self.units.fetch_add(1, Ordering::SeqCst);
+        let guard = UnitGuard(Arc::clone(self));
+        if self.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(guard)
+    }
+
+    /// Resolves once `done` holds (checked after every change).
+    async fn until(&self, done: impl Fn(&Self) -> bool) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if done(self) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.units.load(Ordering::SeqCst) == 0
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// One unit counted in [`InFlight`]; counted out when dropped (also when its task is
+/// dropped with the runtime).
+pub(crate) struct UnitGuard(Arc<InFlight>);
+
+impl Drop for UnitGuard {
+    fn drop(&mut self) {
+        if self.0.units.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.changed.notify_waiters();
+        }
+    }
+}
+
 /// The one entry point for receiving webhooks: verify, de-duplicate and order, run the
 /// handler, record — exactly once across every instance sharing the store.
 ///
@@ -161,7 +249,7 @@ pub fn dedup_key(event: &Event, raw_body: &[u8]) -> DedupKey {
 ///
 /// let processor = WebhookProcessor::new(WebhookVerifier::new("whsec_..."), MemoryStore::new());
 /// let outcome = processor
-///     .handle(&headers, &body, |event| async move {
+///     .handle_detached(&headers, &body, |event| async move {
 ///         // update the order; an Err answers 500 and LuxCore redelivers
 ///         Ok::<_, std::io::Error>(())
 ///     })
@@ -178,22 +266,80 @@ pub fn dedup_key(event: &Event, raw_body: &[u8]) -> DedupKey {
 /// 3. The store is asked to claim the key for the lease: already applied →
 ///    [`Outcome::Skipped`] (200); claimed by another live delivery → [`Outcome::Busy`]
 ///    (409); unreachable → [`Outcome::StoreUnavailable`] (503).
-/// 4. The handler runs (at most 90 % of the lease, so that no two instances ever run it
-///    for one key at once). Failure or timeout → the claim is released, nothing recorded,
-///    [`Outcome::HandlerFailed`] (500).
+/// 4. The handler runs, for at most [`handler_timeout`](Self::handler_timeout) (8 s by
+///    default, never more than 90 % of the lease, so that no two instances ever run it
+///    for one key at once). Failure, panic or timeout → the claim is released, nothing
+///    recorded, [`Outcome::HandlerFailed`] (500).
 /// 5. Success → the key's version is recorded and the claim dropped →
 ///    [`Outcome::Processed`] (200). If recording fails → 503, and the redelivery runs the
 ///    handler again.
+///
+/// # Handling that finishes once started
+///
+/// Steps 3–5 are one unit. [`handle_detached`](Self::handle_detached) (and the axum
+/// routes) run it on its own tokio task: if the sender hangs up — LuxCore stops waiting
+/// after 10 s — or the HTTP server drops the request's future, the unit still finishes;
+/// only the answer goes unheard. LuxCore's redelivery then finds the record (200,
+/// skipped, the handler does not run again) or, while the unit is still running, the claim
+/// (409, redelivered later). [`handle`](Self::handle) runs the unit inside the caller's
+/// future instead: dropping that future cancels the handler at its next `.await`, leaves
+/// the claim until the lease runs out (redeliveries answer 409 until then), and a handler
+/// that had succeeded before the record runs again on the redelivery.
+///
+/// # A handler that outlives its time limit
+///
+/// Its future is dropped (cancelled at its next `.await`; what it already wrote stays
+/// written, except in `handle_in_transaction`, where it is rolled back), the claim is
+/// released and the answer is 500: LuxCore redelivers and the handler runs again from the
+/// start. The default limit (8 s) lets the answer reach LuxCore before its 10 s delivery
+/// timeout. Raise it with [`handler_limit`](Self::handler_limit) for slow handlers: with
+/// detached handling the sender then hangs up first, and its redeliveries get 409 until the
+/// unit records (200 after); the lease must exceed the limit by 10 %.
+///
+/// # Shutting down
+///
+/// [`drain`](Self::drain) stops new units (503) and waits for the running ones, so a
+/// graceful shutdown leaves no claim behind; see the `webhooks::axum` module.
 ///
 /// **The one window left** with a store separate from your data: a process that dies
 /// after your handler's write and before step 5 leaves the claim to expire, and the
 /// redelivery runs the handler again. Make handlers idempotent, or use the PostgreSQL
 /// store's `handle_in_transaction`, where your write and the record commit together.
-#[derive(Debug, Clone)]
 pub struct WebhookProcessor<S = MemoryStore> {
     verifier: WebhookVerifier,
-    store: S,
+    store: Arc<S>,
     lease: Duration,
+    handler_limit: Duration,
+    in_flight: Arc<InFlight>,
+}
+
+impl<S> Clone for WebhookProcessor<S> {
+    /// A processor sharing the store and the in-flight units (so [`drain`] on one drains
+    /// all clones).
+    ///
+    /// [`drain`]: WebhookProcessor::drain
+    fn clone(&self) -> Self {
+        Self {
+            verifier: self.verifier.clone(),
+            store: Arc::clone(&self.store),
+            lease: self.lease,
+            handler_limit: self.handler_limit,
+            in_flight: Arc::clone(&self.in_flight),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for WebhookProcessor<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookProcessor")
+            .field("verifier", &self.verifier)
+            .field("store", &self.store)
+            .field("lease", &self.lease)
+            .field("handler_limit", &self.handler_limit)
+            .field("in_flight", &self.in_flight.units.load(Ordering::Relaxed))
+            .field("draining", &self.in_flight.closing.load(Ordering::Relaxed))
+            .finish()
+    }
 }
 
 impl<S: WebhookStore> WebhookProcessor<S> {
@@ -201,20 +347,33 @@ impl<S: WebhookStore> WebhookProcessor<S> {
     pub fn new(verifier: WebhookVerifier, store: S) -> Self {
         Self {
             verifier,
-            store,
+            store: Arc::new(store),
             lease: DEFAULT_LEASE,
+            handler_limit: DEFAULT_HANDLER_LIMIT,
+            in_flight: Arc::default(),
         }
     }
 
     /// How long a claim lasts (default 30 s): the longest a crashed instance can delay a
     /// key. The claim and the handler must end within 90 % of it (the handler is
-    /// cancelled and answered 500 otherwise), and recording within the last 10 %: choose
-    /// a lease of at least 10 × the store's timeout plus your slowest handler. A record
-    /// that arrives after the lease ran out still counts, but another instance may by
-    /// then have run the handler too.
+    /// cancelled and answered 500 otherwise, see [`handler_timeout`](Self::handler_timeout)),
+    /// and recording within the last 10 %: choose a lease of at least 10 × the store's
+    /// timeout plus your slowest handler. A record that arrives after the lease ran out
+    /// still counts, but another instance may by then have run the handler too.
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// The handler's own time limit (default [`DEFAULT_HANDLER_LIMIT`], 8 s), counted from
+    /// the claim; the effective limit is the smaller of this and 90 % of the lease
+    /// ([`handler_timeout`](Self::handler_timeout)). Keep it below LuxCore's 10 s delivery
+    /// timeout so LuxCore hears the answer; see the [type docs](Self) for what happens to
+    /// a handler that outlives it.
+    #[must_use]
+    pub fn handler_limit(mut self, limit: Duration) -> Self {
+        self.handler_limit = limit;
         self
     }
 
@@ -233,9 +392,64 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         &self.verifier
     }
 
-    /// The handler's time limit: 90 % of the lease.
+    /// The handler's effective time limit: [`handler_limit`](Self::handler_limit), at most
+    /// 90 % of the lease.
     pub fn handler_timeout(&self) -> Duration {
-        self.lease.mul_f64(0.9)
+        self.handler_limit.min(self.lease.mul_f64(0.9))
+    }
+
+    /// Deliveries being processed right now by this processor and its clones (claimed or
+    /// about to be, not yet recorded or released).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.units.load(Ordering::SeqCst)
+    }
+
+    /// `true` once [`drain`](Self::drain) was called (on this processor or a clone).
+    pub fn is_draining(&self) -> bool {
+        self.in_flight.closing.load(Ordering::SeqCst)
+    }
+
+    /// For a graceful shutdown: stops taking new deliveries (they answer
+    /// [`Outcome::ShuttingDown`], 503, nothing claimed) and waits up to `timeout` for the
+    /// units in flight — including detached ones whose sender already hung up — to record
+    /// or release their claims. Returns `true` when all of them finished by themselves.
+    ///
+    /// When `timeout` runs out, the handlers still running are cancelled (their futures
+    /// dropped; a `handle_in_transaction` transaction rolls back) and their claims
+    /// released, answered [`Outcome::HandlerFailed`]; that takes at most another 10 % of
+    /// the lease (the store's calls are bounded by its own timeout), and `false` is
+    /// returned. So nothing is left claimed once `drain` returns, unless the store was
+    /// unreachable, in which case the claim runs out with its lease.
+    ///
+    /// Irreversible: the processor and its clones take no delivery afterwards. Call it
+    /// after the HTTP server stopped (axum: after `serve(..).with_graceful_shutdown(..)`
+    /// returned) and before the runtime shuts down.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        let in_flight = &self.in_flight;
+        in_flight.closing.store(true, Ordering::SeqCst);
+        if tokio::time::timeout(timeout, in_flight.until(InFlight::idle))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tracing::warn!(
+            units = in_flight.units.load(Ordering::SeqCst),
+            "webhook processor drained with handlers still running: cancelling them"
+        );
+        in_flight.cancelled.store(true, Ordering::SeqCst);
+        in_flight.changed.notify_waiters();
+        let releasing = self.lease.mul_f64(0.1);
+        if tokio::time::timeout(releasing, in_flight.until(InFlight::idle))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                units = in_flight.units.load(Ordering::SeqCst),
+                "webhook units still releasing after the drain; their claims run out with the lease"
+            );
+        }
+        false
     }
 
     /// Steps 1–2: verifies `raw_body` with `headers`, parses it and computes its key.
@@ -249,9 +463,13 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         Ok((event, key))
     }
 
-    /// Processes one delivery: see the [type docs](Self). `raw_body` must be the exact
-    /// bytes received. The handler gets the parsed event and runs at most once per key
-    /// across instances, unless it fails.
+    /// Processes one delivery **inside the caller's future**: see the [type docs](Self).
+    /// `raw_body` must be the exact bytes received. The handler gets the parsed event and
+    /// runs at most once per key across instances, unless it fails.
+    ///
+    /// If the caller's future is dropped (an HTTP server does that when the sender hangs
+    /// up), the handler is cancelled at its next `.await` and the claim stays until the
+    /// lease runs out; prefer [`handle_detached`](Self::handle_detached) in a receiver.
     pub async fn handle<F, Fut, E>(
         &self,
         headers: &HeaderMap,
@@ -263,19 +481,73 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        self.process(headers, raw_body, handler).await.counted()
+        let (event, key, guard) = match self.admit(headers, raw_body) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome.counted(),
+        };
+        let outcome = self.unit(event, key, handler).await;
+        drop(guard);
+        outcome.counted()
     }
 
-    async fn process<F, Fut, E>(&self, headers: &HeaderMap, raw_body: &[u8], handler: F) -> Outcome
+    /// Like [`handle`](Self::handle), but the claim → handler → record unit runs on its
+    /// own tokio task (verification stays in the caller's): once claimed, a delivery is
+    /// finished even if the caller's future is dropped — the sender hung up — and only the
+    /// answer is lost. The next delivery of the key finds the record (200) or, while the
+    /// unit runs, the claim (409). [`drain`](Self::drain) waits for such units.
+    ///
+    /// The handler must therefore be `Send + 'static` (capture `Arc`s, not borrows).
+    /// Outside a tokio runtime the unit runs inline, as with `handle`.
+    pub async fn handle_detached<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        S: 'static,
+        F: FnOnce(Event) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display + 'static,
+    {
+        let (event, key, guard) = match self.admit(headers, raw_body) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome.counted(),
+        };
+        let this = self.clone();
+        let unit_key = key.clone();
+        let unit = async move {
+            let outcome = this.unit(event, unit_key, handler).await;
+            drop(guard);
+            outcome
+        };
+        detach(key, unit).await
+    }
+
+    /// Verification and admission: the parsed event, its key and the in-flight guard, or
+    /// the outcome to answer (rejected, shutting down), not yet counted.
+    pub(crate) fn admit(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+    ) -> Result<(Event, DedupKey, UnitGuard), Outcome> {
+        let (event, key) = self.accept(headers, raw_body)?;
+        match self.in_flight.enter() {
+            Some(guard) => Ok((event, key, guard)),
+            None => {
+                tracing::debug!(%key, "webhook delivery refused: the processor is draining");
+                Err(Outcome::ShuttingDown { key })
+            }
+        }
+    }
+
+    /// Steps 3–5 for a verified delivery.
+    async fn unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
     where
         F: FnOnce(Event) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let (event, key) = match self.accept(headers, raw_body) {
-            Ok(parsed) => parsed,
-            Err(rejected) => return rejected,
-        };
         let token = ClaimToken::random();
         let claiming = std::time::Instant::now();
         let kind = self.store.kind();
@@ -316,19 +588,61 @@ impl<S: WebhookStore> WebhookProcessor<S> {
 
     /// Runs a handler until [`handler_timeout`](Self::handler_timeout) after `claiming`
     /// (when the claim was asked for, so a slow claim shortens the handler's time, not
-    /// the margin left for recording); its error or the timeout as text.
+    /// the margin left for recording), or until [`drain`](Self::drain) cancels it; its
+    /// error, panic, timeout or cancellation as text.
     pub(crate) async fn run_handler<T, E: fmt::Display>(
         &self,
         claiming: std::time::Instant,
         handler: impl Future<Output = Result<T, E>>,
     ) -> Result<T, String> {
         let deadline = tokio::time::Instant::from_std(claiming + self.handler_timeout());
-        match tokio::time::timeout_at(deadline, handler).await {
-            Ok(result) => result.map_err(|error| error.to_string()),
-            Err(_) => Err(format!(
-                "handler ran longer than {:?}",
-                self.handler_timeout()
-            )),
+        let guarded = tokio::time::timeout_at(deadline, AssertUnwindSafe(handler).catch_unwind());
+        tokio::select! {
+            biased;
+            result = guarded => match result {
+                Ok(Ok(result)) => result.map_err(|error| error.to_string()),
+                Ok(Err(panic)) => Err(panic_message(panic.as_ref())),
+                Err(_) => Err(format!(
+                    "handler ran longer than {:?}",
+                    self.handler_timeout()
+                )),
+            },
+            () = self.in_flight.until(InFlight::is_cancelled) => {
+                Err("handler cancelled: the processor was drained before it finished".to_owned())
+            }
+        }
+    }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+    match detail {
+        Some(detail) => format!("handler panicked: {detail}"),
+        None => "handler panicked".to_owned(),
+    }
+}
+
+/// Runs a unit on its own task and waits for its outcome; the task goes on if this future
+/// is dropped. Counts the outcome in the metrics once, whoever hears it.
+pub(crate) async fn detach(
+    key: DedupKey,
+    unit: impl Future<Output = Outcome> + Send + 'static,
+) -> Outcome {
+    let counted = async move { unit.await.counted() }.in_current_span();
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return counted.await;
+    };
+    match runtime.spawn(counted).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // Handler panics are caught inside the unit: this is the runtime shutting
+            // down under it (the claim runs out with its lease).
+            tracing::warn!(%key, %error, "webhook unit did not finish");
+            Outcome::ShuttingDown { key }.counted()
         }
     }
 }
