@@ -17,7 +17,7 @@
 //! | `luxcore.client.retries` | counter | `luxcore.operation`, `reason` (error kind), `http.response.status_code` (when answered) |
 //! | `luxcore.client.throttled` | counter (HTTP 429 received) | `luxcore.operation` |
 //! | `luxcore.client.rate_limiter.wait` | histogram, s | `luxcore.rate_limit.bucket` (`create`, `standard`) |
-//! | `luxcore.webhook.deliveries` | counter | `outcome` (`processed`, `skipped`, `rejected`, `busy`, `handler_failed`, `store_unavailable`), `http.response.status_code` |
+//! | `luxcore.webhook.deliveries` | counter | `outcome` (`processed`, `skipped`, `rejected`, `busy`, `handler_failed`, `store_unavailable`, `shutting_down`), `http.response.status_code` |
 //! | `luxcore.webhook.store.duration` | histogram, s | `luxcore.webhook.store` (`memory`, `redis`, `postgres`, `custom`), `operation` (`begin`, `commit`, `release`) |
 
 use std::time::Duration;
