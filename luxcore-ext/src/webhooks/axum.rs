@@ -82,7 +82,9 @@ impl IntoResponse for Outcome {
 /// A `POST` route running `handler` through `processor` for each delivery.
 ///
 /// The body is taken as raw bytes (axum's default limit, 2 MiB) and verified before
-/// anything is parsed; the answer is the [`Outcome`]. Each verified delivery runs through
+/// anything is parsed; the answer is the [`Outcome`]. A larger body answers 413 (`Failed
+/// to buffer the request body: length limit exceeded`) and nothing is claimed, run or
+/// recorded; an `axum::extract::DefaultBodyLimit` layer on the router sets another limit. Each verified delivery runs through
 /// [`WebhookProcessor::handle_detached`]: it finishes even if the sender hangs up.
 pub fn route<S, H, Fut, E, T>(processor: Arc<WebhookProcessor<S>>, handler: H) -> MethodRouter<T>
 where

@@ -274,6 +274,26 @@ impl Drop for UnitGuard {
 ///    [`Outcome::Processed`] (200). If recording fails → 503, and the redelivery runs the
 ///    handler again.
 ///
+/// # When recording fails, an older version can run after a newer one
+///
+/// A payment's versions are applied in increasing order *as far as the store knows*. If
+/// step 5 fails for version v+1 — the store became unreachable after the handler
+/// succeeded (503), or the process died in between — the store still holds an older
+/// version (or nothing) for the payment. Once v+1's claim is gone (its lease runs out), a
+/// late delivery of v is claimed and its handler runs **after** v+1's, and LuxCore's
+/// redelivery of v+1 then runs v+1's handler a second time. (The other order is harmless:
+/// if v's record fails and v+1 is then applied and recorded, a redelivery of v is
+/// skipped.)
+///
+/// So a handler that applies payment statuses must not let an older version overwrite a
+/// newer one: keep the `status_version` it applied with its own data and ignore an event
+/// whose [`Event::status_version`] is not above it, e.g. with a conditional write
+/// (`UPDATE orders SET status = $1, status_version = $2 WHERE id = $3 AND status_version
+/// < $2`); the second run of v+1 is then a no-op as well. With the PostgreSQL store's
+/// `handle_in_transaction` this does not happen: the handler's writes and the record
+/// commit in one transaction, so a failed record rolls the handler's writes back and the
+/// merchant's data never holds a version the store does not.
+///
 /// # Handling that finishes once started
 ///
 /// Steps 3–5 are one unit. [`handle_detached`](Self::handle_detached) (and the axum
