@@ -295,14 +295,40 @@ async fn fail_open_goes_back_to_redis_once_it_answers_again() {
     }
 }
 
-#[test]
-fn builder_rejects_two_limiters() {
-    let shared = SharedLimits::new(redis_url(), RateLimits::documented());
-    let err = LuxCore::builder()
+/// The builder has one rate limiter: the last of `rate_limits` / `shared_rate_limits` wins
+/// (before 0.2, two of them made `build()` fail).
+#[tokio::test]
+async fn the_last_limiter_setter_wins() {
+    // A shared limiter on a closed port that fails closed refuses every permit; a sent
+    // request fails to connect (the base URL is closed too).
+    let shared = || {
+        SharedLimits::new(closed_port_url(), RateLimits::documented())
+            .on_unavailable(OnUnavailable::FailClosed)
+            .timeout(Duration::from_millis(200))
+    };
+    let base = closed_port_url().replace("redis://", "http://");
+    let shared_last = LuxCore::builder()
+        .base_url(&base)
         .api_key(KEY)
+        .retry_policy(RetryPolicy::none())
         .rate_limits(RateLimits::documented())
-        .shared_rate_limits(shared)
+        .shared_rate_limits(shared())
         .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+        .unwrap();
+    let err = shared_last.payments().get("pay_1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimiter(_)), "{err:?}");
+
+    let local_last = LuxCore::builder()
+        .base_url(&base)
+        .api_key(KEY)
+        .retry_policy(RetryPolicy::none())
+        .shared_rate_limits(shared())
+        .rate_limits(RateLimits::documented())
+        .build()
+        .unwrap();
+    let err = local_last.payments().get("pay_1").await.unwrap_err();
+    assert!(
+        err.is_connect(),
+        "the local limiter let it through: {err:?}"
+    );
 }
