@@ -32,9 +32,25 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const DEFAULT_PURGE_EVERY: u64 = 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The claim: one statement, committed **asynchronously** (issue 23.4). Its
+/// `set_config('synchronous_commit', 'off', true)` is transaction-local: it applies to the
+/// claim's own (implicit) transaction only, so the record ([`COMMIT`]), [`RELEASE`], the
+/// transactional path and anything else run on the pooled connection keep the session's
+/// setting — a new event costs one durable commit, the record's, instead of two.
+///
+/// Why losing the claim is harmless: a claim is a lease, not a fact. An asynchronously
+/// committed claim is visible to every other session at once (it excludes concurrent
+/// deliveries exactly as before); only a crash of the database server within the last
+/// few `wal_writer_delay`s can erase it. Then the key reads as unclaimed (or as claimed by
+/// an older, expired lease) and a redelivery claims it again — what already happens when
+/// a lease expires under a slow handler, so no guarantee rested on the claim surviving a
+/// crash. What proves "applied" is the record, and it stays synchronous; its WAL flush
+/// also flushes the claim written before it. The holder of an erased claim still records
+/// normally: [`COMMIT`] is an upsert that does not need the claim (or its row) to exist.
 const BEGIN: &str = "
 INSERT INTO luxcore_webhook_keys AS k (key, claim_token, claim_expires_at)
-VALUES ($1, $2, clock_timestamp() + ($3::bigint || ' milliseconds')::interval)
+SELECT $1::text, $2::text, clock_timestamp() + ($3::bigint || ' milliseconds')::interval
+ WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
 ON CONFLICT (key) DO UPDATE
    SET claim_token = EXCLUDED.claim_token, claim_expires_at = EXCLUDED.claim_expires_at
  WHERE (k.applied_version IS NULL OR k.applied_version < $4::bigint)
