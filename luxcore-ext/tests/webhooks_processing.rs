@@ -564,6 +564,12 @@ mod redis_store {
             matches!(error, luxcore_ext::webhooks::StoreError::Unavailable(_)),
             "{error:?}"
         );
+        // Redis's own error is kept as the source.
+        let source = std::error::Error::source(&error).expect("the Redis error");
+        assert!(
+            source.downcast_ref::<redis::RedisError>().is_some(),
+            "{source:?}"
+        );
         assert!(
             format!(
                 "{:?}",
@@ -639,6 +645,17 @@ mod postgres_store {
         let error = down.migrate().await.unwrap_err();
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
         assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
+        // The cause is kept (the pool's or PostgreSQL's own error), and no link of the
+        // chain shows the password.
+        let mut source = std::error::Error::source(&error);
+        assert!(source.is_some(), "{error:?}");
+        while let Some(cause) = source {
+            assert!(
+                !format!("{cause} {cause:?}").contains("hunter2"),
+                "{cause:?}"
+            );
+            source = cause.source();
+        }
     }
 
     /// Event rows past their retention are deleted by the store itself, every

@@ -719,16 +719,13 @@ impl fmt::Display for LimiterError {
 impl std::error::Error for LimiterError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            LimiterError::Unavailable(cause) | LimiterError::Backend(cause) => cause
-                .source
-                .as_deref()
-                .map(|e| e as &(dyn std::error::Error + 'static)),
+            LimiterError::Unavailable(cause) | LimiterError::Backend(cause) => cause.source(),
             LimiterError::Config(_) => None,
         }
     }
 }
 
-/// What a [`LimiterError`] says, and the underlying error when there is one (kept as the
+/// What a [`LimiterError`] or a webhook store error says, and the underlying error when there is one (kept as the
 /// error's [`source`](std::error::Error::source)). Two causes are equal when they say the
 /// same; `From<&str>` and `From<String>` make one without an underlying error.
 #[derive(Clone)]
@@ -752,6 +749,13 @@ impl Cause {
     /// What happened, in words.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The underlying error, when there is one.
+    pub fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

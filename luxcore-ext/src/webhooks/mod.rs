@@ -32,7 +32,7 @@ pub use postgres_store::{MIGRATION, PostgresStore, Transaction, migrate};
 pub use processor::{DEFAULT_HANDLER_LIMIT, DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use store::{Begin, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
+pub use store::{Begin, Cause, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
 
 /// Why [`verify_event`] rejected a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -19,7 +19,7 @@ use tokio_postgres::types::{BorrowToSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
 
 use super::processor::{detach, timed, unavailable};
-use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
+use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
 use super::{Event, Outcome, WebhookProcessor};
 
 /// The schema (idempotent).
@@ -80,18 +80,22 @@ pub async fn migrate(client: &tokio_postgres::Client) -> Result<(), StoreError> 
     client.batch_execute(&sql).await.map_err(pg_error)
 }
 
+/// The store error for a PostgreSQL error, which is kept as its `source()`.
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    match error.as_db_error() {
+    let (message, schema) = match error.as_db_error() {
         // Wrong schema (e.g. not migrated): retrying will not help, but the delivery is
         // still answered 503 so nothing is lost once it is fixed.
-        Some(db)
-            if db.code() == &SqlState::UNDEFINED_TABLE
-                || db.code() == &SqlState::UNDEFINED_COLUMN =>
-        {
-            StoreError::Unexpected(format!("postgres: {}", db.message()))
-        }
-        Some(db) => StoreError::Unavailable(format!("postgres: {}", db.message())),
-        None => StoreError::Unavailable(format!("postgres: {error}")),
+        Some(db) => (
+            format!("postgres: {}", db.message()),
+            db.code() == &SqlState::UNDEFINED_TABLE || db.code() == &SqlState::UNDEFINED_COLUMN,
+        ),
+        None => (format!("postgres: {error}"), false),
+    };
+    let cause = Cause::with_source(message, error);
+    if schema {
+        StoreError::Unexpected(cause)
+    } else {
+        StoreError::Unavailable(cause)
     }
 }
 
@@ -140,7 +144,7 @@ impl PostgresStore {
             .wait_timeout(Some(DEFAULT_TIMEOUT))
             .create_timeout(Some(DEFAULT_TIMEOUT))
             .build()
-            .map_err(|e| StoreError::Unexpected(format!("postgres pool: {e}")))?;
+            .map_err(|e| StoreError::Unexpected(format!("postgres pool: {e}").into()))?;
         Ok(Self::new(pool))
     }
 
@@ -203,10 +207,9 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("postgres pool: {e}")))
+        self.pool.get().await.map_err(|e| {
+            StoreError::Unavailable(Cause::with_source(format!("postgres pool: {e}"), e))
+        })
     }
 
     async fn bounded<T>(

@@ -16,7 +16,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 
-use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
+use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
 
 const BEGIN: &str = r"
 local applied = redis.call('GET', KEYS[1])
@@ -73,7 +73,16 @@ impl fmt::Debug for RedisStore {
 }
 
 fn unavailable(error: impl fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("redis: {error}"))
+    StoreError::Unavailable(format!("redis: {error}").into())
+}
+
+/// The store error for a Redis command or connection error, which is kept as its
+/// `source()` (its text is [`describe`]d: category and detail).
+fn unavailable_from(error: RedisError) -> StoreError {
+    StoreError::Unavailable(Cause::with_source(
+        format!("redis: {}", describe(&error)),
+        error,
+    ))
 }
 
 impl RedisStore {
@@ -92,7 +101,7 @@ impl RedisStore {
         )
         .await
         .map_err(|_| unavailable("connect timed out"))?
-        .map_err(|e| unavailable(describe(&e)))?;
+        .map_err(unavailable_from)?;
         Ok(Self::new(conn))
     }
 
@@ -151,7 +160,7 @@ impl RedisStore {
         tokio::time::timeout(self.timeout, invocation.invoke_async::<i64>(&mut conn))
             .await
             .map_err(|_| unavailable("timed out"))?
-            .map_err(|e| unavailable(describe(&e)))
+            .map_err(unavailable_from)
     }
 }
 
@@ -192,9 +201,9 @@ impl WebhookStore for RedisStore {
                 0 => Ok(Begin::Done),
                 1 => Ok(Begin::Claimed),
                 2 => Ok(Begin::Busy),
-                other => Err(StoreError::Unexpected(format!(
-                    "redis begin answered {other}"
-                ))),
+                other => Err(StoreError::Unexpected(
+                    format!("redis begin answered {other}").into(),
+                )),
             }
         }
     }

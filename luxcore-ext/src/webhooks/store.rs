@@ -7,6 +7,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+pub use crate::base::error::Cause;
+
 /// What a delivery is de-duplicated by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -116,15 +118,34 @@ pub enum Begin {
 
 /// A store could not be reached or answered nonsense. The receiver answers 503 so that
 /// LuxCore redelivers; nothing was recorded by the failed call.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// [`source`](std::error::Error::source) leads to the store's own error
+/// (`tokio_postgres::Error`, `redis::RedisError`, the pool's error) when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreError {
     /// Connection refused, reset, timed out, pool exhausted, server error.
-    #[error("webhook store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Cause),
     /// The store answered something the SDK did not expect (e.g. a wrong schema).
-    #[error("webhook store answered unexpectedly: {0}")]
-    Unexpected(String),
+    Unexpected(Cause),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(cause) => write!(f, "webhook store unavailable: {cause}"),
+            StoreError::Unexpected(cause) => {
+                write!(f, "webhook store answered unexpectedly: {cause}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Unavailable(cause) | StoreError::Unexpected(cause) => cause.source(),
+        }
+    }
 }
 
 /// Storage for [`WebhookProcessor`](super::WebhookProcessor): async, fallible and shared
