@@ -122,10 +122,13 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         .with_max_delay(Duration::from_millis(20))
         .with_max_elapsed(Duration::from_secs(60));
     // Key only: creation through API v1; with HMAC credentials too: through API v2, signed.
+    // No retry budget: the injected fault rate is far above a real outage's, and every
+    // creation must be retried until it lands (the budget would stop retries, by design).
     let client = LuxCore::builder()
         .base_url(mock.base_url())
         .api_key(luxcore_mock::DEFAULT_API_KEY)
         .retry_policy(policy.clone())
+        .retry_budget(luxcore_ext::client::RetryBudget::unlimited())
         .build()?;
     let v2 = LuxCore::builder()
         .base_url(mock.base_url())
@@ -135,6 +138,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             luxcore_mock::DEFAULT_HMAC_SECRET,
         )
         .retry_policy(policy.clone())
+        .retry_budget(luxcore_ext::client::RetryBudget::unlimited())
         .build()?;
     println!(
         "faults: {:.0} % status {:?}, {:.0} % drop after commit, seed {seed}",

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use luxcore_ext::client::LuxCore;
 use luxcore_ext::error::Error;
 use luxcore_ext::payments::{Created, PaymentRequest};
-use luxcore_ext::retry::RetryPolicy;
+use luxcore_ext::retry::{RetryBudget, RetryPolicy};
 use luxcore_ext::types::Payment;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DuplicateAnswer, FaultConfig, MockConfig, MockServer};
@@ -168,11 +168,15 @@ async fn exactly_once(
         .with_max_delay(Duration::from_millis(20))
         .with_max_elapsed(Duration::from_secs(60));
     // Key only: creation through API v1; with HMAC credentials: through API v2, signed.
+    // No retry budget: with 28 % of attempts failing on purpose (far above any real
+    // outage's share), the standard budget would run dry and stop retries, which is what it
+    // is for (tested in client_money_safety.rs); here every creation must be retried.
     let builder = || {
         LuxCore::builder()
             .base_url(server.base_url())
             .api_key(luxcore_mock::DEFAULT_API_KEY)
             .retry_policy(policy.clone())
+            .retry_budget(RetryBudget::unlimited())
     };
     let client = builder().build().unwrap();
     let v2 = builder()
