@@ -18,7 +18,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{BorrowToSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
 
-use super::processor::{detach, timed, unavailable};
+use super::processor::{timed, unavailable};
 use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
 use super::{Event, Outcome, WebhookProcessor};
 
@@ -550,13 +550,10 @@ impl WebhookProcessor<PostgresStore> {
         Fut: Future<Output = Result<Transaction, E>>,
         E: fmt::Display,
     {
-        let (event, key, guard) = match self.admit(headers, raw_body) {
-            Ok(admitted) => admitted,
-            Err(outcome) => return outcome.counted(),
-        };
-        let outcome = self.transaction_unit(event, key, handler).await;
-        drop(guard);
-        outcome.counted()
+        self.run_inline(headers, raw_body, |event, key| {
+            self.transaction_unit(event, key, handler)
+        })
+        .await
     }
 
     /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
@@ -574,18 +571,10 @@ impl WebhookProcessor<PostgresStore> {
         Fut: Future<Output = Result<Transaction, E>> + Send + 'static,
         E: fmt::Display + 'static,
     {
-        let (event, key, guard) = match self.admit(headers, raw_body) {
-            Ok(admitted) => admitted,
-            Err(outcome) => return outcome.counted(),
-        };
-        let this = self.clone();
-        let unit_key = key.clone();
-        let unit = async move {
-            let outcome = this.transaction_unit(event, unit_key, handler).await;
-            drop(guard);
-            outcome
-        };
-        detach(key, unit).await
+        self.run_detached(headers, raw_body, |this, event, key| async move {
+            this.transaction_unit(event, key, handler).await
+        })
+        .await
     }
 
     async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome

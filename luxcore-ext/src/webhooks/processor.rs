@@ -501,13 +501,10 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let (event, key, guard) = match self.admit(headers, raw_body) {
-            Ok(admitted) => admitted,
-            Err(outcome) => return outcome.counted(),
-        };
-        let outcome = self.unit(event, key, handler).await;
-        drop(guard);
-        outcome.counted()
+        self.run_inline(headers, raw_body, |event, key| {
+            self.unit(event, key, handler)
+        })
+        .await
     }
 
     /// Like [`handle`](Self::handle), but the claim → handler → record unit runs on its
@@ -530,18 +527,54 @@ impl<S: WebhookStore> WebhookProcessor<S> {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: fmt::Display + 'static,
     {
+        self.run_detached(headers, raw_body, |this, event, key| async move {
+            this.unit(event, key, handler).await
+        })
+        .await
+    }
+
+    /// Admission, then `unit(event, key)` in the caller's future with the in-flight guard
+    /// held until it ends; the outcome counted.
+    pub(crate) async fn run_inline<Fut>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        unit: impl FnOnce(Event, DedupKey) -> Fut,
+    ) -> Outcome
+    where
+        Fut: Future<Output = Outcome>,
+    {
         let (event, key, guard) = match self.admit(headers, raw_body) {
             Ok(admitted) => admitted,
             Err(outcome) => return outcome.counted(),
         };
-        let this = self.clone();
-        let unit_key = key.clone();
-        let unit = async move {
-            let outcome = this.unit(event, unit_key, handler).await;
+        let outcome = unit(event, key).await;
+        drop(guard);
+        outcome.counted()
+    }
+
+    /// Admission, then `unit(processor, event, key)` on a task of its own ([`detach`]) with
+    /// the in-flight guard held until it ends; the outcome counted.
+    pub(crate) async fn run_detached<Fut>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        unit: impl FnOnce(Self, Event, DedupKey) -> Fut,
+    ) -> Outcome
+    where
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        let (event, key, guard) = match self.admit(headers, raw_body) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome.counted(),
+        };
+        let unit = unit(self.clone(), event, key.clone());
+        detach(key, async move {
+            let outcome = unit.await;
             drop(guard);
             outcome
-        };
-        detach(key, unit).await
+        })
+        .await
     }
 
     /// Verification and admission: the parsed event, its key and the in-flight guard, or
@@ -648,10 +681,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a unit on its own task and waits for its outcome; the task goes on if this future
 /// is dropped. Counts the outcome in the metrics once, whoever hears it.
-pub(crate) async fn detach(
-    key: DedupKey,
-    unit: impl Future<Output = Outcome> + Send + 'static,
-) -> Outcome {
+async fn detach(key: DedupKey, unit: impl Future<Output = Outcome> + Send + 'static) -> Outcome {
     let counted = async move { unit.await.counted() }.in_current_span();
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return counted.await;
