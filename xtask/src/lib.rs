@@ -19,4 +19,5 @@ pub mod redact;
 pub mod regen;
 pub mod servers;
 pub mod surface;
+pub mod test_ca;
 pub mod test_run;

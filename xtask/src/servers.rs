@@ -11,7 +11,8 @@
 //!   tests, not the servers; [`Servers`] stops them (redis: SIGTERM, PostgreSQL: SIGINT =
 //!   fast shutdown, then SIGKILL after 10 s) and removes the temporary directory when it is
 //!   dropped: on success, on a failed test run, on a panic and after a signal.
-//! - The tests find them through [`REDIS_URL_ENV`] and [`POSTGRES_URL_ENV`].
+//! - The tests find them through [`REDIS_URL_ENV`] and [`POSTGRES_URL_ENV`]; the run's test CA
+//!   ([`crate::test_ca`]) through its own variables.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -21,6 +22,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::test_ca::{self, TestCa};
 
 /// `redis://127.0.0.1:PORT` of the test redis-server.
 pub const REDIS_URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
@@ -334,6 +337,8 @@ pub struct Servers {
     processes: Vec<Process>,
     redis_port: u16,
     postgres_port: u16,
+    /// The run's test CA and certificates ([`crate::test_ca`]), in `dir/tls`.
+    tls: TestCa,
 }
 
 impl Servers {
@@ -361,11 +366,19 @@ impl Servers {
         let dir =
             std::env::temp_dir().join(format!("luxcore-xtask-{}-{nanos:x}", std::process::id()));
         fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let tls = match test_ca::generate(&dir.join("tls")) {
+            Ok(tls) => tls,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
         let mut servers = Servers {
             dir,
             processes: Vec::new(),
             redis_port: 0,
             postgres_port: 0,
+            tls,
         };
         // From here on, an error drops `servers`: what started is stopped, the dir removed.
         servers.start_redis(&redis_server)?;
@@ -472,10 +485,12 @@ impl Servers {
 
     /// The variables the tests read.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             (REDIS_URL_ENV, redis_url(self.redis_port)),
             (POSTGRES_URL_ENV, postgres_url(self.postgres_port)),
-        ]
+        ];
+        env.extend(self.tls.env());
+        env
     }
 }
 
