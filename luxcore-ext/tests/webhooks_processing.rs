@@ -12,13 +12,19 @@
 //! * PostgreSQL's transactional variant: the merchant's write and the record commit
 //!   together, so nothing is applied twice even across an outage.
 //!
+//! `SqlxStore` (`postgres-sqlx`) runs the same load and drift scenarios as `PostgresStore`
+//! (its transactional variant: `tests/webhooks_sqlx.rs`).
+//!
 //! Redis and PostgreSQL tests are compiled with the `redis` / `postgres` features and need
 //! `LUXCORE_TEST_REDIS_URL` / `LUXCORE_TEST_POSTGRES_URL` (they fail, never skip, without).
 //! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
 //! for 1,000.
 
 // The proxy and server helpers are used only by the `redis` / `postgres` tests.
-#![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx")),
+    allow(dead_code)
+)]
 
 mod cut_proxy;
 
@@ -1013,6 +1019,40 @@ mod postgres_store {
                 "{payment} applied twice or out of order: {applied:?}"
             );
         }
+    }
+}
+
+#[cfg(feature = "postgres-sqlx")]
+mod sqlx_store {
+    use super::*;
+    use luxcore_ext::webhooks::SqlxStore;
+
+    async fn store(url: &str) -> SqlxStore {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_millis(500))
+            .connect(url)
+            .await
+            .expect("postgres reachable");
+        let store = SqlxStore::new(pool).timeout(Duration::from_millis(500));
+        store.migrate().await.expect("schema applied");
+        store
+    }
+
+    #[tokio::test]
+    async fn drifted_events_sqlx_store() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        drifted_events_are_handed_over_in_order("sqlx", store(&url).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_sqlx_store() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store(&url).await);
+        }
+        run_load("sqlx", processors(stores), LoadConfig::ci_or_full()).await;
     }
 }
 

@@ -6,18 +6,24 @@
 //! [`WebhookProcessor::handle_detached`] (which finishes a delivery once started, even if
 //! the sender hangs up) and answers the [`Outcome`]'s status; on shutdown it calls
 //! [`WebhookProcessor::drain`]. Stores:
-//! [`MemoryStore`] (one process), `RedisStore` (`redis` feature) and `PostgresStore`
-//! (`postgres` feature, with a transactional handler variant). The `axum` feature adds a
-//! ready route (`webhooks::axum`); see `examples/webhook_receiver.rs`.
+//! [`MemoryStore`] (one process), `RedisStore` (`redis` feature), `PostgresStore`
+//! (`postgres` feature: tokio-postgres) and `SqlxStore` (`postgres-sqlx` feature: over your
+//! `sqlx::PgPool`), both PostgreSQL stores with a transactional handler variant and one
+//! shared table. The `axum` feature adds a ready route (`webhooks::axum`); see
+//! `examples/webhook_receiver.rs`.
 
 #[cfg(feature = "axum")]
 pub mod axum;
 mod event;
+#[cfg(any(feature = "postgres", feature = "postgres-sqlx"))]
+mod postgres_sql;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 mod processor;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "postgres-sqlx")]
+mod sqlx_store;
 mod store;
 
 use http::HeaderMap;
@@ -27,11 +33,15 @@ pub use luxcore_auth::webhook::{
     HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, VerifiedDelivery,
     WebhookVerifier, WebhookVerifyError,
 };
+#[cfg(any(feature = "postgres", feature = "postgres-sqlx"))]
+pub use postgres_sql::MIGRATION;
 #[cfg(feature = "postgres")]
-pub use postgres_store::{MIGRATION, PostgresStore, Transaction, migrate};
+pub use postgres_store::{PostgresStore, Transaction, migrate};
 pub use processor::{DEFAULT_HANDLER_LIMIT, DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "postgres-sqlx")]
+pub use sqlx_store::SqlxStore;
 pub use store::{Begin, Cause, ClaimToken, DedupKey, MemoryStore, StoreError, WebhookStore};
 
 /// Why [`verify_event`] rejected a delivery.

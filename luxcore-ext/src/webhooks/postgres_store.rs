@@ -8,94 +8,66 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use http::HeaderMap;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{BorrowToSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
 
-use super::processor::{timed, unavailable};
+use super::postgres_sql::{
+    self as sql, BEGIN, COMMIT, ENSURE_ROW, IS_APPLIED, LOCK_NOT_AVAILABLE, LOCK_ROW, MIGRATION,
+    MIGRATION_LOCK, Opened, PURGE, RECORD, RELEASE, Recorded, SCHEMA_PRESENT, Settings,
+};
 use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
 use super::{Event, Outcome, WebhookProcessor};
 
-/// The schema (idempotent).
-pub const MIGRATION: &str = include_str!("../../migrations/0001_webhook_keys.sql");
-/// Default retention of event-id and body-hash rows (payment rows are kept for good);
-/// [`PostgresStore::purge_expired`] deletes the expired ones.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Default number of deliveries recorded between two automatic purges
-/// ([`PostgresStore::purge_every`]).
-pub const DEFAULT_PURGE_EVERY: u64 = 1024;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The claim: one statement, committed **asynchronously** (issue 23.4). Its
-/// `set_config('synchronous_commit', 'off', true)` is transaction-local: it applies to the
-/// claim's own (implicit) transaction only, so the record ([`COMMIT`]), [`RELEASE`], the
-/// transactional path and anything else run on the pooled connection keep the session's
-/// setting — a new event costs one durable commit, the record's, instead of two.
-///
-/// Why losing the claim is harmless: a claim is a lease, not a fact. An asynchronously
-/// committed claim is visible to every other session at once (it excludes concurrent
-/// deliveries exactly as before); only a crash of the database server within the last
-/// few `wal_writer_delay`s can erase it. Then the key reads as unclaimed (or as claimed by
-/// an older, expired lease) and a redelivery claims it again — what already happens when
-/// a lease expires under a slow handler, so no guarantee rested on the claim surviving a
-/// crash. What proves "applied" is the record, and it stays synchronous; its WAL flush
-/// also flushes the claim written before it. The holder of an erased claim still records
-/// normally: [`COMMIT`] is an upsert that does not need the claim (or its row) to exist.
-const BEGIN: &str = "
-INSERT INTO luxcore_webhook_keys AS k (key, claim_token, claim_expires_at)
-SELECT $1::text, $2::text, clock_timestamp() + ($3::bigint || ' milliseconds')::interval
- WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
-ON CONFLICT (key) DO UPDATE
-   SET claim_token = EXCLUDED.claim_token, claim_expires_at = EXCLUDED.claim_expires_at
- WHERE (k.applied_version IS NULL OR k.applied_version < $4::bigint)
-   AND (k.claim_token IS NULL OR k.claim_expires_at <= clock_timestamp())
-RETURNING 1";
-
-const IS_APPLIED: &str = "
-SELECT COALESCE(applied_version >= $2::bigint, false) FROM luxcore_webhook_keys WHERE key = $1";
-
-const COMMIT: &str = "
-INSERT INTO luxcore_webhook_keys AS k (key, applied_version, expires_at)
-VALUES ($1, $2::bigint, clock_timestamp() + ($4::bigint || ' milliseconds')::interval)
-ON CONFLICT (key) DO UPDATE
-   SET applied_version = GREATEST(k.applied_version, EXCLUDED.applied_version),
-       expires_at = EXCLUDED.expires_at,
-       claim_expires_at = CASE WHEN k.claim_token = $3 THEN NULL ELSE k.claim_expires_at END,
-       claim_token = CASE WHEN k.claim_token = $3 THEN NULL ELSE k.claim_token END";
-
-const RELEASE: &str = "
-UPDATE luxcore_webhook_keys SET claim_token = NULL, claim_expires_at = NULL
- WHERE key = $1 AND claim_token = $2";
+const DEFAULT_TIMEOUT: Duration = sql::DEFAULT_TIMEOUT;
 
 /// Applies [`MIGRATION`] on `client`, serialised by an advisory lock so that instances
-/// starting together do not race.
+/// starting together do not race. Once the schema is there, it only checks that (no lock
+/// taken, so it never waits for deliveries in flight).
 pub async fn migrate(client: &tokio_postgres::Client) -> Result<(), StoreError> {
-    let sql = format!("BEGIN; SELECT pg_advisory_xact_lock(7316548201); {MIGRATION}; COMMIT;");
-    client.batch_execute(&sql).await.map_err(pg_error)
+    let present = || async {
+        let row = client
+            .query_one(SCHEMA_PRESENT, &[])
+            .await
+            .map_err(pg_error)?;
+        Ok::<bool, StoreError>(row.get(0))
+    };
+    if present().await? {
+        return Ok(());
+    }
+    client
+        .batch_execute(&format!("BEGIN; {MIGRATION_LOCK}"))
+        .await
+        .map_err(pg_error)?;
+    // Checked again under the lock: another instance may have just applied it.
+    let migrated = async {
+        let rest = if present().await? {
+            "COMMIT".to_owned()
+        } else {
+            format!("{MIGRATION}; COMMIT")
+        };
+        client.batch_execute(&rest).await.map_err(pg_error)
+    }
+    .await;
+    if migrated.is_err() {
+        // Leave the connection outside any transaction (best effort: it may be gone).
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    migrated
 }
 
 /// The store error for a PostgreSQL error, which is kept as its `source()`.
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    let (message, schema) = match error.as_db_error() {
-        // Wrong schema (e.g. not migrated): retrying will not help, but the delivery is
-        // still answered 503 so nothing is lost once it is fixed.
-        Some(db) => (
-            format!("postgres: {}", db.message()),
-            db.code() == &SqlState::UNDEFINED_TABLE || db.code() == &SqlState::UNDEFINED_COLUMN,
-        ),
-        None => (format!("postgres: {error}"), false),
-    };
-    let cause = Cause::with_source(message, error);
-    if schema {
-        StoreError::Unexpected(cause)
-    } else {
-        StoreError::Unavailable(cause)
+    match error.as_db_error() {
+        Some(db) => {
+            let message = format!("postgres: {}", db.message());
+            let code = db.code().code().to_owned();
+            sql::database_error(message, Some(&code), error)
+        }
+        None => sql::database_error(format!("postgres: {error}"), None, error),
     }
 }
 
@@ -104,11 +76,7 @@ fn pg_error(error: tokio_postgres::Error) -> StoreError {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
-    retention: Duration,
-    timeout: Duration,
-    purge_every: u64,
-    /// Deliveries recorded by this store and its clones (for the automatic purge).
-    recorded: Arc<AtomicU64>,
+    settings: Settings,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -116,9 +84,9 @@ impl fmt::Debug for PostgresStore {
         // The pool's configuration (which holds the password) is not shown.
         f.debug_struct("PostgresStore")
             .field("pool", &self.pool.status())
-            .field("retention", &self.retention)
-            .field("timeout", &self.timeout)
-            .field("purge_every", &self.purge_every)
+            .field("retention", &self.settings.retention)
+            .field("timeout", &self.settings.timeout)
+            .field("purge_every", &self.settings.purge_every)
             .finish()
     }
 }
@@ -152,17 +120,14 @@ impl PostgresStore {
     pub fn new(pool: Pool) -> Self {
         Self {
             pool,
-            retention: DEFAULT_RETENTION,
-            timeout: DEFAULT_TIMEOUT,
-            purge_every: DEFAULT_PURGE_EVERY,
-            recorded: Arc::default(),
+            settings: Settings::default(),
         }
     }
 
     /// How long event-id and body-hash rows are kept (default 30 days).
     #[must_use]
     pub fn retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
+        self.settings.retention = retention;
         self
     }
 
@@ -174,14 +139,14 @@ impl PostgresStore {
     /// [`purge_expired`]: Self::purge_expired
     #[must_use]
     pub fn purge_every(mut self, n: u64) -> Self {
-        self.purge_every = n;
+        self.settings.purge_every = n;
         self
     }
 
     /// Time limit of each call (default 2 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
@@ -200,9 +165,7 @@ impl PostgresStore {
     /// many. Runs by itself every [`purge_every`](Self::purge_every) deliveries.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
-        let sql = "DELETE FROM luxcore_webhook_keys WHERE expires_at < clock_timestamp()
-                   AND (claim_token IS NULL OR claim_expires_at <= clock_timestamp())";
-        self.bounded(async { client.execute(sql, &[]).await.map_err(pg_error) })
+        self.bounded(async { client.execute(PURGE, &[]).await.map_err(pg_error) })
             .await
     }
 
@@ -212,47 +175,19 @@ impl PostgresStore {
         })
     }
 
-    async fn bounded<T>(
-        &self,
-        call: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| StoreError::Unavailable("postgres: timed out".into()))?
+    fn bounded<T, F>(&self, call: F) -> impl Future<Output = Result<T, StoreError>> + use<T, F>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        self.settings.bounded(call)
     }
 
-    /// Counts a recorded delivery; every `purge_every`-th starts a purge in the background
-    /// (when there is a tokio runtime to run it on).
+    /// Counts a recorded delivery; every `purge_every`-th starts a purge in the background.
     fn count_recorded(&self) {
-        if self.purge_every == 0 {
-            return;
-        }
-        let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
-        if !count.is_multiple_of(self.purge_every) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let store = self.clone();
-        runtime.spawn(async move {
-            match store.purge_expired().await {
-                Ok(deleted) => tracing::debug!(deleted, "luxcore: purged expired webhook keys"),
-                Err(error) => tracing::warn!(
-                    %error,
-                    "luxcore: purging expired webhook keys failed; tried again later"
-                ),
-            }
-        });
+        self.settings
+            .count_recorded(|| async move { store.purge_expired().await });
     }
-
-    fn retention_ms(&self, key: &DedupKey) -> Option<i64> {
-        (!key.is_payment()).then(|| i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX))
-    }
-}
-
-fn lease_ms(lease: Duration) -> i64 {
-    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 impl WebhookStore for PostgresStore {
@@ -279,33 +214,30 @@ impl WebhookStore for PostgresStore {
                     .map_err(pg_error)?
                     .is_some_and(|row| row.get::<_, bool>(0)))
             };
-            // A read first: duplicates (the common redelivery) write nothing.
-            if applied().await? {
-                return Ok(Begin::Done);
-            }
-            let claim = client.prepare_cached(BEGIN).await.map_err(pg_error)?;
-            let claimed = client
-                .query_opt(
-                    &claim,
-                    &[&storage_key, &token.as_str(), &lease_ms(lease), &version],
-                )
-                .await
-                .map_err(pg_error)?;
-            if claimed.is_some() {
-                return Ok(Begin::Claimed);
-            }
-            Ok(if applied().await? {
-                Begin::Done
-            } else {
-                Begin::Busy
-            })
+            let claim = || async {
+                let claim = client.prepare_cached(BEGIN).await.map_err(pg_error)?;
+                let claimed = client
+                    .query_opt(
+                        &claim,
+                        &[
+                            &storage_key,
+                            &token.as_str(),
+                            &sql::lease_ms(lease),
+                            &version,
+                        ],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                Ok(claimed.is_some())
+            };
+            sql::begin(applied, claim).await
         })
         .await
     }
 
     async fn commit(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
         let storage_key = key.storage_key();
-        let retention = self.retention_ms(key);
+        let retention = self.settings.retention_ms(key);
         self.bounded(async {
             let client = self.client().await?;
             let commit = client.prepare_cached(COMMIT).await.map_err(pg_error)?;
@@ -517,12 +449,6 @@ impl Drop for Transaction {
     }
 }
 
-/// What the locked row said.
-enum Locked {
-    Go(Transaction),
-    Outcome(Outcome),
-}
-
 impl WebhookProcessor<PostgresStore> {
     /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
     /// [`Transaction`] and returns it; the delivery is recorded **in that transaction**,
@@ -584,38 +510,17 @@ impl WebhookProcessor<PostgresStore> {
         E: fmt::Display,
     {
         let store = self.store();
-        let claiming = std::time::Instant::now();
-        let tx = match timed("postgres", "begin", store.bounded(self.open(&key))).await {
-            Ok(Locked::Go(tx)) => tx,
-            Ok(Locked::Outcome(outcome)) => return outcome,
-            Err(error) => return unavailable(Some(key), error),
-        };
-        let message = match self.run_handler(claiming, handler(event, tx)).await {
-            Ok(tx) => {
-                return match timed("postgres", "commit", store.bounded(record(tx, &key, store)))
-                    .await
-                {
-                    Ok(Recorded::Committed) => {
-                        store.count_recorded();
-                        Outcome::Processed { key }
-                    }
-                    Ok(Recorded::TransactionEnded) => {
-                        let message = "the handler ended the transaction (COMMIT or ROLLBACK \
-                                       sent as a statement): nothing recorded"
-                            .to_owned();
-                        tracing::error!(%key, "webhook handler ended the SDK's transaction; nothing recorded");
-                        Outcome::HandlerFailed { key, message }
-                    }
-                    Err(error) => unavailable(Some(key), error),
-                };
-            }
-            Err(message) => message,
-        };
-        tracing::warn!(%key, %message, "webhook handler failed; transaction rolled back");
-        Outcome::HandlerFailed { key, message }
+        sql::run_in_transaction(
+            self,
+            key.clone(),
+            store.bounded(self.open(&key)),
+            |tx| handler(event, tx),
+            |tx| store.bounded(record(tx, &key, store)),
+        )
+        .await
     }
 
-    async fn open(&self, key: &DedupKey) -> Result<Locked, StoreError> {
+    async fn open(&self, key: &DedupKey) -> Result<Opened<Transaction>, StoreError> {
         let storage_key = key.storage_key();
         let client = self.store().client().await?;
         // Already applied (the common redelivery): answered from a plain read, without
@@ -628,27 +533,20 @@ impl WebhookProcessor<PostgresStore> {
             .map_err(pg_error)?
             .is_some_and(|row| row.get::<_, bool>(0));
         if applied {
-            return Ok(Locked::Outcome(Outcome::Skipped { key: key.clone() }));
+            return Ok(Opened::Outcome(Outcome::Skipped { key: key.clone() }));
         }
         let tx = Transaction {
             client: Some(client),
-            // Hex: safe to put in the SQL text below.
+            // Hex: safe to put in the SQL text of `open_transaction`.
             marker: ClaimToken::random().as_str().to_owned(),
         };
         // One transaction: create the key's row if new, lock it. A concurrent delivery of
-        // the same key waits at most LOCK_WAIT_MS (a new row not yet committed) or not at
-        // all (`NOWAIT` on an existing row), then answers Busy.
-        // The session's own `lock_timeout` is saved first: LOCK_ROW puts it back once the
-        // row is locked, so the merchant's statements never inherit the claim's 50 ms.
+        // the same key waits at most 50 ms (a new row not yet committed) or not at all
+        // (`NOWAIT` on an existing row), then answers Busy. The session's own
+        // `lock_timeout` is saved first: LOCK_ROW puts it back once the row is locked, so
+        // the merchant's statements never inherit the claim's 50 ms.
         tx.client()
-            .batch_execute(&format!(
-                "BEGIN; SELECT set_config('{SAVED_LOCK_TIMEOUT}', current_setting('lock_timeout'), true), \
-                 set_config('{MARKER}', '{}', true); \
-                 SET LOCAL lock_timeout = {LOCK_WAIT_MS}; \
-                 SET LOCAL idle_in_transaction_session_timeout = {}",
-                tx.marker,
-                lease_ms(self.lease_duration())
-            ))
+            .batch_execute(&sql::open_transaction(&tx.marker, self.lease_duration()))
             .await
             .map_err(pg_error)?;
         let locked = async {
@@ -659,67 +557,29 @@ impl WebhookProcessor<PostgresStore> {
         };
         let row = match locked.await {
             Ok(row) => row,
-            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            Err(e) if e.code().map(|c| c.code()) == Some(LOCK_NOT_AVAILABLE) => {
                 return rollback(tx, Outcome::Busy { key: key.clone() }).await;
             }
             Err(e) => return Err(pg_error(e)),
         };
-        let applied: Option<i64> = row.get(0);
-        let claimed: bool = row.get(1);
-        if applied.is_some_and(|a| a >= key.version()) {
-            rollback(tx, Outcome::Skipped { key: key.clone() }).await
-        } else if claimed {
-            rollback(tx, Outcome::Busy { key: key.clone() }).await
-        } else {
-            Ok(Locked::Go(tx))
+        match sql::locked_row(key, row.get(0), row.get(1)) {
+            Some(outcome) => rollback(tx, outcome).await,
+            None => Ok(Opened::Go(tx)),
         }
     }
 }
 
-const LOCK_WAIT_MS: u64 = 50;
-
-const ENSURE_ROW: &str =
-    "INSERT INTO luxcore_webhook_keys (key) VALUES ($1) ON CONFLICT DO NOTHING";
-
-/// Where `open` keeps the session's `lock_timeout` for the transaction's life.
-const SAVED_LOCK_TIMEOUT: &str = "luxcore.saved_lock_timeout";
-
-/// The transaction-local setting holding [`Transaction`]'s marker.
-const MARKER: &str = "luxcore.transaction";
-
-/// Locks the key's row (`NOWAIT`: `lock_timeout` plays no part) and, in the same round
-/// trip, gives the transaction back the session's own `lock_timeout` for the handler.
-const LOCK_ROW: &str = "
-SELECT applied_version, claim_token IS NOT NULL AND claim_expires_at > clock_timestamp(),
-       set_config('lock_timeout', current_setting('luxcore.saved_lock_timeout'), true)
-  FROM luxcore_webhook_keys WHERE key = $1 FOR UPDATE NOWAIT";
-
-/// Records the delivery, only in the transaction `open` began: after a `COMMIT` or
-/// `ROLLBACK` of the handler's, the transaction-local marker is gone and no row matches.
-const RECORD: &str = "
-UPDATE luxcore_webhook_keys
-   SET applied_version = GREATEST(applied_version, $2::bigint),
-       expires_at = clock_timestamp() + ($3::bigint || ' milliseconds')::interval
- WHERE key = $1 AND current_setting('luxcore.transaction', true) = $4";
-
 /// Ends a transaction that wrote nothing and returns its connection to the pool.
-async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Locked, StoreError> {
+async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Opened<Transaction>, StoreError> {
     tx.client()
         .batch_execute("ROLLBACK")
         .await
         .map_err(pg_error)?;
     drop(tx.finish());
-    Ok(Locked::Outcome(outcome))
+    Ok(Opened::Outcome(outcome))
 }
 
-/// What [`record`] did.
-enum Recorded {
-    /// Recorded and committed with the handler's writes.
-    Committed,
-    /// The handler had ended the transaction: nothing recorded, connection closed.
-    TransactionEnded,
-}
-
+/// Records the delivery in the handler's transaction and commits.
 async fn record(
     tx: Transaction,
     key: &DedupKey,
@@ -732,7 +592,7 @@ async fn record(
             &[
                 &key.storage_key(),
                 &key.version(),
-                &store.retention_ms(key),
+                &store.settings.retention_ms(key),
                 &tx.marker,
             ],
         )
@@ -749,5 +609,6 @@ async fn record(
         .map_err(pg_error)?;
     // Committed: the connection is clean and goes back to the pool.
     drop(tx.finish());
+    store.count_recorded();
     Ok(Recorded::Committed)
 }

@@ -1,0 +1,438 @@
+//! [`SqlxStore`]: a [`WebhookStore`] in PostgreSQL over your own `sqlx::PgPool`
+//! (`postgres-sqlx` feature), and [`WebhookProcessor::<SqlxStore>::handle_in_transaction`],
+//! where the handler gets a `sqlx::Transaction` and your writes and the delivery's record
+//! commit together or not at all.
+//!
+//! The same table, SQL and semantics as `PostgresStore` (`postgres` feature,
+//! tokio-postgres): instances using either store can share one database. The schema is
+//! `migrations/0001_webhook_keys.sql` ([`MIGRATION`](super::MIGRATION)), applied by
+//! [`SqlxStore::migrate`] or by your own migration tool (e.g. copy it into your
+//! `sqlx migrate` directory).
+//!
+//! [`WebhookProcessor::<SqlxStore>::handle_in_transaction`]: WebhookProcessor::handle_in_transaction
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use http::HeaderMap;
+use sqlx::{PgPool, Postgres, Row as _};
+
+use super::postgres_sql::{
+    self as sql, BEGIN, COMMIT, ENSURE_ROW, IS_APPLIED, LOCK_NOT_AVAILABLE, LOCK_ROW, MIGRATION,
+    MIGRATION_LOCK, Opened, PURGE, RECORD, RELEASE, Recorded, SCHEMA_PRESENT, Settings,
+};
+use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
+use super::{Event, Outcome, WebhookProcessor};
+
+/// The transaction a [`handle_in_transaction`](WebhookProcessor::handle_in_transaction)
+/// handler gets and returns.
+type PgTransaction = sqlx::Transaction<'static, Postgres>;
+
+/// The store error for a sqlx error, which is kept as its `source()`. Its text is the
+/// server's message or sqlx's own (sqlx's errors carry no connection URL or password).
+fn sqlx_error(error: sqlx::Error) -> StoreError {
+    match error.as_database_error() {
+        Some(db) => {
+            let message = format!("postgres: {}", db.message());
+            let code = db.code().map(|code| code.into_owned());
+            sql::database_error(message, code.as_deref(), error)
+        }
+        None => sql::database_error(format!("postgres: {error}"), None, error),
+    }
+}
+
+fn is_lock_not_available(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
+}
+
+/// [`IS_APPLIED`]: whether `key` is applied at its version.
+async fn is_applied<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    key: &DedupKey,
+) -> Result<bool, StoreError> {
+    let applied = sqlx::query_scalar::<_, bool>(IS_APPLIED)
+        .bind(key.storage_key())
+        .bind(key.version())
+        .fetch_optional(executor)
+        .await
+        .map_err(sqlx_error)?;
+    Ok(applied.unwrap_or(false))
+}
+
+/// [`SCHEMA_PRESENT`]: whether the schema is applied.
+async fn schema_present<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, bool>(SCHEMA_PRESENT)
+        .fetch_one(executor)
+        .await
+        .map_err(sqlx_error)
+}
+
+/// A [`WebhookStore`] in PostgreSQL over your `sqlx::PgPool` (`postgres-sqlx` feature).
+/// Cheap to clone; every call is bounded by a timeout (default 2 s), whatever the pool's
+/// own `acquire_timeout`.
+///
+/// TLS, pool size and connection options are the pool's: build it as you do for the rest
+/// of your application (luxcore-ext turns on no sqlx TLS feature; enable `tls-rustls` or
+/// `tls-native-tls` on sqlx in your own `Cargo.toml`).
+///
+/// ```no_run
+/// # async fn f(headers: http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
+/// use luxcore_ext::webhooks::{SqlxStore, WebhookProcessor, WebhookVerifier};
+///
+/// let pool = sqlx::PgPool::connect("postgres://shop@localhost/shop").await?;
+/// let store = SqlxStore::new(pool);
+/// store.migrate().await?;
+/// let processor = WebhookProcessor::new(WebhookVerifier::new("whsec_..."), store);
+///
+/// // In the route: your writes and the delivery's record commit together.
+/// let outcome = processor
+///     .handle_in_transaction(&headers, &body, |event, mut tx| async move {
+///         sqlx::query("UPDATE orders SET paid = true WHERE payment_id = $1")
+///             .bind(event.payment_id())
+///             .execute(&mut *tx)
+///             .await?;
+///         Ok::<_, sqlx::Error>(tx) // hand it back: the SDK records and commits
+///     })
+///     .await;
+/// let status = outcome.status(); // answer this
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SqlxStore {
+    pool: PgPool,
+    settings: Settings,
+}
+
+impl fmt::Debug for SqlxStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the pool's size: its connect options hold the password.
+        f.debug_struct("SqlxStore")
+            .field("pool_size", &self.pool.size())
+            .field("pool_idle", &self.pool.num_idle())
+            .field("retention", &self.settings.retention)
+            .field("timeout", &self.settings.timeout)
+            .field("purge_every", &self.settings.purge_every)
+            .finish()
+    }
+}
+
+impl SqlxStore {
+    /// A store over `pool` (yours; cloning a `PgPool` shares it). Does not migrate.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            settings: Settings::default(),
+        }
+    }
+
+    /// How long event-id and body-hash rows are kept (default 30 days); payment rows are
+    /// kept for good.
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.settings.retention = retention;
+        self
+    }
+
+    /// After every `n` deliveries this store (with its clones) records, [`purge_expired`]
+    /// runs on a background task (default 1,024; 0 turns it off: run it yourself). Each
+    /// instance counts its own deliveries; a failed purge is logged and tried again `n`
+    /// deliveries later.
+    ///
+    /// [`purge_expired`]: Self::purge_expired
+    #[must_use]
+    pub fn purge_every(mut self, n: u64) -> Self {
+        self.settings.purge_every = n;
+        self
+    }
+
+    /// Time limit of each call (default 2 s), including the wait for a connection.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = timeout;
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies [`MIGRATION`](super::MIGRATION) in one transaction, serialised by an
+    /// advisory lock so that instances starting together do not race (idempotent). Once
+    /// the schema is there, it only checks that (no lock taken, so it never waits for
+    /// deliveries in flight).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.settings
+            .bounded(async {
+                if schema_present(&self.pool).await? {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await.map_err(sqlx_error)?;
+                sqlx::query(MIGRATION_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sqlx_error)?;
+                // Checked again under the lock: another instance may have just applied it.
+                if schema_present(&mut *tx).await? {
+                    return tx.commit().await.map_err(sqlx_error);
+                }
+                sqlx::raw_sql(MIGRATION)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sqlx_error)?;
+                tx.commit().await.map_err(sqlx_error)
+            })
+            .await
+    }
+
+    /// Deletes expired event-id and body-hash rows that no delivery holds; returns how
+    /// many. Runs by itself every [`purge_every`](Self::purge_every) deliveries.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.settings
+            .bounded(async {
+                let done = sqlx::query(PURGE)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(sqlx_error)?;
+                Ok(done.rows_affected())
+            })
+            .await
+    }
+
+    /// Counts a recorded delivery; every `purge_every`-th starts a purge in the background.
+    fn count_recorded(&self) {
+        let store = self.clone();
+        self.settings
+            .count_recorded(|| async move { store.purge_expired().await });
+    }
+}
+
+impl WebhookStore for SqlxStore {
+    /// `postgres`, as `PostgresStore`: the same store in the metrics.
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn begin(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<Begin, StoreError> {
+        let claim = || async {
+            let claimed = sqlx::query(BEGIN)
+                .bind(key.storage_key())
+                .bind(token.as_str())
+                .bind(sql::lease_ms(lease))
+                .bind(key.version())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sqlx_error)?;
+            Ok(claimed.is_some())
+        };
+        self.settings
+            .bounded(sql::begin(|| is_applied(&self.pool, key), claim))
+            .await
+    }
+
+    async fn commit(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let commit = sqlx::query(COMMIT)
+            .bind(key.storage_key())
+            .bind(key.version())
+            .bind(token.as_str())
+            .bind(self.settings.retention_ms(key))
+            .execute(&self.pool);
+        self.settings
+            .bounded(async { commit.await.map_err(sqlx_error) })
+            .await?;
+        self.count_recorded();
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let release = sqlx::query(RELEASE)
+            .bind(key.storage_key())
+            .bind(token.as_str())
+            .execute(&self.pool);
+        self.settings
+            .bounded(async { release.await.map(drop).map_err(sqlx_error) })
+            .await
+    }
+}
+
+impl WebhookProcessor<SqlxStore> {
+    /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
+    /// `sqlx::Transaction<'static, Postgres>` from the store's pool and returns it; the
+    /// delivery is recorded **in that transaction** and the SDK commits it, so your writes
+    /// and the record commit together or not at all — the exactly-once guarantee holds even
+    /// if the process dies at any point. Run your statements on it as usual
+    /// (`.execute(&mut *tx)`).
+    ///
+    /// Before the handler runs, the key's row is locked (`FOR UPDATE NOWAIT`) for the
+    /// transaction's life: a concurrent delivery of the same key answers [`Outcome::Busy`]
+    /// (409); one of a key already applied answers [`Outcome::Skipped`] (200) without
+    /// waiting for the lock. The claim's short `lock_timeout` (50 ms) is the claim's alone:
+    /// your statements run with the session's own. The transaction's
+    /// `idle_in_transaction_session_timeout` is the lease, so the server ends a stuck one.
+    ///
+    /// A handler error, panic or timeout drops the transaction: sqlx rolls it back, nothing
+    /// is recorded, the answer is 500 and the redelivery runs the handler again. A failed
+    /// record or `COMMIT` answers 503, with nothing committed.
+    ///
+    /// # Ending the transaction yourself
+    ///
+    /// Don't. `tx.commit()` and `tx.rollback()` consume it, so a handler that calls them
+    /// has nothing to return but another transaction; `COMMIT` or `ROLLBACK` sent as SQL
+    /// text ends it under sqlx's feet. The SDK tells its own transaction apart by a
+    /// transaction-local marker set when it began: when recording finds the marker gone, it
+    /// records nothing, rolls back what it was handed and answers 500
+    /// ([`Outcome::HandlerFailed`], "ended the transaction"), so such a handler fails
+    /// loudly instead of breaking exactly-once silently. What it committed itself stays
+    /// committed, and the redelivery runs it again. Savepoints (`tx.begin()`, nested
+    /// transactions) are fine.
+    ///
+    /// Runs inside the caller's future: dropping it (the sender hung up) rolls the
+    /// transaction back; prefer
+    /// [`handle_in_transaction_detached`](Self::handle_in_transaction_detached) in a
+    /// receiver.
+    pub async fn handle_in_transaction<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, PgTransaction) -> Fut,
+        Fut: Future<Output = Result<PgTransaction, E>>,
+        E: fmt::Display,
+    {
+        self.run_inline(headers, raw_body, |event, key| {
+            self.transaction_unit(event, key, handler)
+        })
+        .await
+    }
+
+    /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
+    /// as [`handle_detached`](WebhookProcessor::handle_detached): once the key's row is
+    /// locked, the handler, the record and the `COMMIT` finish even if the caller's future
+    /// is dropped.
+    pub async fn handle_in_transaction_detached<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, PgTransaction) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<PgTransaction, E>> + Send + 'static,
+        E: fmt::Display + 'static,
+    {
+        self.run_detached(headers, raw_body, |this, event, key| async move {
+            this.transaction_unit(event, key, handler).await
+        })
+        .await
+    }
+
+    async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
+    where
+        F: FnOnce(Event, PgTransaction) -> Fut,
+        Fut: Future<Output = Result<PgTransaction, E>>,
+        E: fmt::Display,
+    {
+        let store = self.store();
+        // Hex: safe in the SQL text of `open_transaction`.
+        let marker = ClaimToken::random();
+        sql::run_in_transaction(
+            self,
+            key.clone(),
+            store.settings.bounded(self.open(&key, &marker)),
+            |tx| handler(event, tx),
+            |tx| store.settings.bounded(record(tx, &key, &marker, store)),
+        )
+        .await
+    }
+
+    async fn open(
+        &self,
+        key: &DedupKey,
+        marker: &ClaimToken,
+    ) -> Result<Opened<PgTransaction>, StoreError> {
+        let pool = &self.store().pool;
+        // Already applied (the common redelivery): answered from a plain read, without
+        // waiting on the row's lock (200, not 409, while another delivery holds it).
+        if is_applied(pool, key).await? {
+            return Ok(Opened::Outcome(Outcome::Skipped { key: key.clone() }));
+        }
+        let begin = sql::open_transaction(marker.as_str(), self.lease_duration());
+        let mut tx = pool.begin_with(begin).await.map_err(sqlx_error)?;
+        // Create the key's row if new, lock it: a concurrent delivery of the key waits at
+        // most 50 ms (a new row not yet committed) or not at all (`NOWAIT`), then is busy.
+        let storage_key = key.storage_key();
+        let locked = async {
+            sqlx::query(ENSURE_ROW)
+                .bind(&storage_key)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(LOCK_ROW)
+                .bind(&storage_key)
+                .fetch_one(&mut *tx)
+                .await
+        };
+        let row = match locked.await {
+            Ok(row) => row,
+            Err(e) if is_lock_not_available(&e) => {
+                return rollback(tx, Outcome::Busy { key: key.clone() }).await;
+            }
+            Err(e) => return Err(sqlx_error(e)),
+        };
+        let applied: Option<i64> = row.try_get(0).map_err(sqlx_error)?;
+        let claimed: bool = row.try_get(1).map_err(sqlx_error)?;
+        match sql::locked_row(key, applied, claimed) {
+            Some(outcome) => rollback(tx, outcome).await,
+            None => Ok(Opened::Go(tx)),
+        }
+    }
+}
+
+/// Ends a transaction that wrote nothing.
+async fn rollback(
+    tx: PgTransaction,
+    outcome: Outcome,
+) -> Result<Opened<PgTransaction>, StoreError> {
+    tx.rollback().await.map_err(sqlx_error)?;
+    Ok(Opened::Outcome(outcome))
+}
+
+/// Records the delivery in the handler's transaction and commits.
+async fn record(
+    mut tx: PgTransaction,
+    key: &DedupKey,
+    marker: &ClaimToken,
+    store: &SqlxStore,
+) -> Result<Recorded, StoreError> {
+    let recorded = sqlx::query(RECORD)
+        .bind(key.storage_key())
+        .bind(key.version())
+        .bind(store.settings.retention_ms(key))
+        .bind(marker.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(sqlx_error)?
+        .rows_affected();
+    if recorded != 1 {
+        // Not the transaction `open` began (the handler ended it): end whatever is left of
+        // it (a `ROLLBACK` outside a transaction is only a warning).
+        if let Err(error) = tx.rollback().await {
+            tracing::warn!(%error, "rolling back after the handler ended the transaction failed");
+        }
+        return Ok(Recorded::TransactionEnded);
+    }
+    tx.commit().await.map_err(sqlx_error)?;
+    store.count_recorded();
+    Ok(Recorded::Committed)
+}
