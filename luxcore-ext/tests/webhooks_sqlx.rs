@@ -10,6 +10,7 @@
 //! * a crash with handlers in flight (the instance's connections killed and its tasks
 //!   aborted, or the in-flight futures dropped) leaves nothing half-applied, and the
 //!   redeliveries apply every event once;
+//! * `handle_in_transaction_detached` finishes the unit when the caller hangs up;
 //! * the store cut between the handler and the record (a TCP proxy): 503, and the
 //!   handler's write is gone with the record;
 //! * a handler that ends the transaction itself (`tx.commit()`, `COMMIT` as SQL) fails
@@ -506,6 +507,62 @@ async fn a_failing_handler_rolls_back_and_records_nothing() {
         );
         assert_eq!(ledger(&pool, table, &payment).await, [1], "{how}");
     }
+}
+
+/// `handle_in_transaction_detached`: the caller's future is dropped mid-handler (the sender
+/// hung up), the unit still finishes — the handler's write and the record commit — and the
+/// redelivery answers 200 without running it again (409 while it runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_unit_finishes_when_the_caller_hangs_up() {
+    let store = store(4).await;
+    let pool = store.pool().clone();
+    let table = Arc::new(ledger_table(&pool).await);
+    let processor = processor(store);
+    let payment = format!("pay_{}", run_id());
+    let body = payment_body(&format!("evt_{payment}"), &payment, 1);
+    let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+    let (finish, finishing) = tokio::sync::oneshot::channel::<()>();
+    let handler = {
+        let table = table.clone();
+        move |event: Event, mut tx: Tx| async move {
+            write_ledger(&mut tx, &table, &event).await?;
+            started.send(()).unwrap();
+            finishing.await.unwrap();
+            Ok::<_, sqlx::Error>(tx)
+        }
+    };
+    let headers = signed_headers(&body);
+    let hung_up = tokio::time::timeout(
+        Duration::from_secs(5),
+        processor.handle_in_transaction_detached(&headers, &body, handler),
+    );
+    tokio::select! {
+        outcome = hung_up => panic!("the handler cannot finish yet: {outcome:?}"),
+        Ok(()) = is_started => {} // the caller's future is dropped here
+    }
+    assert_eq!(processor.in_flight(), 1, "the unit goes on");
+    let runs = AtomicUsize::new(0);
+    let meanwhile = deliver(&processor, &table, &body, &runs).await;
+    assert!(matches!(meanwhile, Outcome::Busy { .. }), "{meanwhile}");
+    finish.send(()).unwrap();
+    let started = Instant::now();
+    while processor.in_flight() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the unit never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let key = format!("payment:{payment}");
+    assert_eq!(key_row(&pool, &key).await, Some(Some(1)));
+    let again = deliver(&processor, &table, &body, &runs).await;
+    assert!(matches!(again, Outcome::Skipped { .. }), "{again}");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "the redeliveries ran nothing"
+    );
+    assert_eq!(ledger(&pool, &table, &payment).await, [1]);
 }
 
 /// The database goes away after the handler's write and before the record (a TCP proxy

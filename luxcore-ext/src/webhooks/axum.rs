@@ -100,16 +100,18 @@ where
 }
 
 /// Like [`route`], with [`WebhookProcessor::handle_in_transaction_detached`]: the
-/// handler's writes and the delivery's record commit together (`postgres` feature), and
-/// the unit finishes even if the sender hangs up.
-#[cfg(feature = "postgres")]
-pub fn route_in_transaction<H, Fut, E, T>(
-    processor: Arc<WebhookProcessor<super::PostgresStore>>,
+/// handler's writes and the delivery's record commit together (`postgres` feature:
+/// `PostgresStore` and its `Transaction`; `postgres-sqlx`: `SqlxStore` and a
+/// `sqlx::Transaction`), and the unit finishes even if the sender hangs up.
+#[cfg(any(feature = "postgres", feature = "postgres-sqlx"))]
+pub fn route_in_transaction<S, H, Fut, E, T>(
+    processor: Arc<WebhookProcessor<S>>,
     handler: H,
 ) -> MethodRouter<T>
 where
-    H: Fn(Event, super::Transaction) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<super::Transaction, E>> + Send + 'static,
+    S: super::TransactionalStore,
+    H: Fn(Event, S::Transaction) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<S::Transaction, E>> + Send + 'static,
     E: fmt::Display + Send + 'static,
     T: Clone + Send + Sync + 'static,
 {

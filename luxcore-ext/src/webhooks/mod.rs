@@ -34,7 +34,7 @@ pub use luxcore_auth::webhook::{
     WebhookVerifier, WebhookVerifyError,
 };
 #[cfg(any(feature = "postgres", feature = "postgres-sqlx"))]
-pub use postgres_sql::MIGRATION;
+pub use postgres_sql::{MIGRATION, TransactionalStore};
 #[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresStore, Transaction, migrate};
 pub use processor::{DEFAULT_HANDLER_LIMIT, DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};

@@ -2,8 +2,8 @@
 //! `PostgresStore` (tokio-postgres) and `SqlxStore` (sqlx) run the same SQL on the same
 //! table (`migrations/0001_webhook_keys.sql`), so instances using either can share one
 //! database. Here: the statements, the settings and purge schedule of a store, the
-//! decisions taken on what the database answered, and the transactional unit (open →
-//! handler → record) that both `handle_in_transaction` variants run.
+//! decisions taken on what the database answered, and [`TransactionalStore`] with the one
+//! `handle_in_transaction` (open → handler → record) over either store.
 //!
 //! Leases are measured by the database's clock (`clock_timestamp()`).
 
@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 
 use super::processor::{timed, unavailable};
-use super::store::{Begin, Cause, DedupKey, StoreError, WebhookStore};
-use super::{Outcome, WebhookProcessor};
+use http::HeaderMap;
+
+use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
+use super::{Event, Outcome, WebhookProcessor};
 
 /// The schema (idempotent).
 pub const MIGRATION: &str = include_str!("../../migrations/0001_webhook_keys.sql");
@@ -198,9 +200,10 @@ where
 }
 
 /// The settings both stores have, and the count behind the automatic purge. Cloned with
-/// the store (clones share the count).
+/// the store (clones share the count). (Public only to appear in [`TransactionalStore`]'s
+/// hidden methods; not exported.)
 #[derive(Clone)]
-pub(super) struct Settings {
+pub struct Settings {
     pub(super) retention: Duration,
     pub(super) timeout: Duration,
     pub(super) purge_every: u64,
@@ -279,16 +282,18 @@ impl Settings {
     }
 }
 
-/// What opening the transaction of `handle_in_transaction` gave.
-pub(super) enum Opened<T> {
+/// What opening the transaction of `handle_in_transaction` gave. (Public only to appear in
+/// [`TransactionalStore`]'s hidden methods; not exported.)
+pub enum Opened<T> {
     /// The key's row is locked in the open transaction `T`: run the handler.
     Go(T),
     /// Nothing to run (already applied, busy); the transaction, if any, is over.
     Outcome(Outcome),
 }
 
-/// What recording in the handler's transaction did.
-pub(super) enum Recorded {
+/// What recording in the handler's transaction did. (Public only to appear in
+/// [`TransactionalStore`]'s hidden methods; not exported.)
+pub enum Recorded {
     /// Recorded and committed with the handler's writes.
     Committed,
     /// The handler had ended the transaction: nothing recorded, the transaction (or what
@@ -296,47 +301,157 @@ pub(super) enum Recorded {
     TransactionEnded,
 }
 
-/// The transactional unit of both stores' `handle_in_transaction`: `open` (bounded by the
-/// store's timeout) locks the key's row in a new transaction, `handler` runs in it within
-/// the processor's time limit, `record` writes the record in it and commits. A handler
-/// error, panic, timeout or cancellation drops the transaction (rolled back, nothing
-/// recorded: 500); a failed `open` or `record` answers 503.
-pub(super) async fn run_in_transaction<S, T, HF, E, RF>(
-    processor: &WebhookProcessor<S>,
-    key: DedupKey,
-    open: impl Future<Output = Result<Opened<T>, StoreError>>,
-    handler: impl FnOnce(T) -> HF,
-    record: impl FnOnce(T) -> RF,
-) -> Outcome
-where
-    S: WebhookStore,
-    HF: Future<Output = Result<T, E>>,
-    E: fmt::Display,
-    RF: Future<Output = Result<Recorded, StoreError>>,
-{
-    let kind = processor.store().kind();
-    let claiming = Instant::now();
-    let tx = match timed(kind, "begin", open).await {
-        Ok(Opened::Go(tx)) => tx,
-        Ok(Opened::Outcome(outcome)) => return outcome,
-        Err(error) => return unavailable(Some(key), error),
-    };
-    let message = match processor.run_handler(claiming, handler(tx)).await {
-        Ok(tx) => {
-            return match timed(kind, "commit", record(tx)).await {
-                Ok(Recorded::Committed) => Outcome::Processed { key },
-                Ok(Recorded::TransactionEnded) => {
-                    let message = "the handler ended the transaction it was given (COMMIT \
-                                   or ROLLBACK): nothing recorded"
-                        .to_owned();
-                    tracing::error!(%key, "webhook handler ended the SDK's transaction; nothing recorded");
-                    Outcome::HandlerFailed { key, message }
-                }
-                Err(error) => unavailable(Some(key), error),
-            };
-        }
-        Err(message) => message,
-    };
-    tracing::warn!(%key, %message, "webhook handler failed; transaction rolled back");
-    Outcome::HandlerFailed { key, message }
+pub(super) mod sealed {
+    /// Only the SDK's PostgreSQL stores are [`TransactionalStore`](super::TransactionalStore)s.
+    pub trait Sealed {}
+}
+
+/// A PostgreSQL store whose deliveries can be handled **in the merchant's transaction**
+/// ([`WebhookProcessor::handle_in_transaction`]): `PostgresStore` (`postgres` feature,
+/// tokio-postgres) and `SqlxStore` (`postgres-sqlx` feature, sqlx). Sealed.
+pub trait TransactionalStore: WebhookStore + sealed::Sealed + Sized + 'static {
+    /// The open transaction the handler gets and hands back: `Transaction` for
+    /// `PostgresStore`, `sqlx::Transaction<'static, sqlx::Postgres>` for `SqlxStore`.
+    type Transaction: Send + 'static;
+
+    /// The store's settings (timeout, retention).
+    #[doc(hidden)]
+    fn settings(&self) -> &Settings;
+
+    /// Begins a transaction marked with `marker` (see [`open_transaction`]), then answers
+    /// from "already applied?" or locks the key's row ([`ENSURE_ROW`], [`LOCK_ROW`]).
+    #[doc(hidden)]
+    fn open(
+        &self,
+        key: &DedupKey,
+        marker: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Opened<Self::Transaction>, StoreError>> + Send;
+
+    /// [`RECORD`] in `tx` (only if it still holds `marker`), then `COMMIT`.
+    #[doc(hidden)]
+    fn record(
+        &self,
+        tx: Self::Transaction,
+        key: &DedupKey,
+        marker: &ClaimToken,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+}
+
+impl<S: TransactionalStore> WebhookProcessor<S> {
+    /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
+    /// transaction and returns it; the delivery is recorded **in that transaction** and
+    /// the SDK commits it, so the merchant's writes and the record commit together or not
+    /// at all — the exactly-once guarantee holds even if the process dies at any point.
+    /// With `PostgresStore` the handler gets a [`Transaction`](super::Transaction); with
+    /// `SqlxStore` a `sqlx::Transaction<'static, Postgres>` (`.execute(&mut *tx)`).
+    ///
+    /// Before the handler runs, the key's row is locked (`FOR UPDATE NOWAIT`) for the
+    /// transaction's life: a concurrent delivery of the same key answers
+    /// [`Outcome::Busy`] (409); one of a key already applied answers [`Outcome::Skipped`]
+    /// (200) from a plain read, without waiting for the lock. The claim's short
+    /// `lock_timeout` (50 ms) is the claim's alone: the handler's statements run with the
+    /// session's own. The transaction's `idle_in_transaction_session_timeout` is the
+    /// lease, so the server ends a stuck one. A handler error, panic or timeout rolls the
+    /// transaction back with nothing recorded (500, the redelivery runs it again); a failed
+    /// record or `COMMIT` answers 503 with nothing committed.
+    ///
+    /// # Ending the transaction in the handler
+    ///
+    /// Only the SDK commits. `PostgresStore`'s `Transaction` has no method that ends it.
+    /// sqlx's `commit()` and `rollback()` consume the transaction, so a handler that calls
+    /// them has nothing to hand back but another transaction; and `COMMIT` or `ROLLBACK`
+    /// sent as SQL text cannot be refused by types with either store. The SDK tells its
+    /// own transaction apart by a transaction-local marker set when it began: when
+    /// recording finds the marker gone, it records nothing, ends what it was handed and
+    /// answers 500 ([`Outcome::HandlerFailed`], "ended the transaction"), so such a
+    /// handler fails loudly instead of breaking exactly-once silently. What the handler
+    /// committed itself stays committed, and the redelivery runs it again. Savepoints are
+    /// fine.
+    ///
+    /// Runs inside the caller's future: dropping it (the sender hung up) rolls the
+    /// transaction back; prefer
+    /// [`handle_in_transaction_detached`](Self::handle_in_transaction_detached) in a
+    /// receiver.
+    pub async fn handle_in_transaction<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, S::Transaction) -> Fut,
+        Fut: Future<Output = Result<S::Transaction, E>>,
+        E: fmt::Display,
+    {
+        self.run_inline(headers, raw_body, |event, key| {
+            self.transaction_unit(event, key, handler)
+        })
+        .await
+    }
+
+    /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
+    /// as [`handle_detached`](WebhookProcessor::handle_detached): once the key's row is
+    /// locked, the handler, the record and the `COMMIT` finish even if the caller's future
+    /// is dropped.
+    pub async fn handle_in_transaction_detached<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        handler: F,
+    ) -> Outcome
+    where
+        F: FnOnce(Event, S::Transaction) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<S::Transaction, E>> + Send + 'static,
+        E: fmt::Display + 'static,
+    {
+        self.run_detached(headers, raw_body, |this, event, key| async move {
+            this.transaction_unit(event, key, handler).await
+        })
+        .await
+    }
+
+    /// The transactional unit: open (bounded by the store's timeout) locks the key's row in
+    /// a new transaction, the handler runs in it within the processor's time limit, record
+    /// writes the record in it and commits. A handler error, panic, timeout or
+    /// cancellation drops the transaction (rolled back, nothing recorded: 500); a failed
+    /// open or record answers 503.
+    async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
+    where
+        F: FnOnce(Event, S::Transaction) -> Fut,
+        Fut: Future<Output = Result<S::Transaction, E>>,
+        E: fmt::Display,
+    {
+        let store = self.store();
+        let settings = store.settings();
+        let kind = store.kind();
+        // Hex: safe in the SQL text of `open_transaction`.
+        let marker = ClaimToken::random();
+        let claiming = Instant::now();
+        let opened = settings.bounded(store.open(&key, &marker, self.lease_duration()));
+        let tx = match timed(kind, "begin", opened).await {
+            Ok(Opened::Go(tx)) => tx,
+            Ok(Opened::Outcome(outcome)) => return outcome,
+            Err(error) => return unavailable(Some(key), error),
+        };
+        let message = match self.run_handler(claiming, handler(event, tx)).await {
+            Ok(tx) => {
+                let recorded = settings.bounded(store.record(tx, &key, &marker));
+                return match timed(kind, "commit", recorded).await {
+                    Ok(Recorded::Committed) => Outcome::Processed { key },
+                    Ok(Recorded::TransactionEnded) => {
+                        let message = "the handler ended the transaction it was given (COMMIT \
+                                       or ROLLBACK): nothing recorded"
+                            .to_owned();
+                        tracing::error!(%key, "webhook handler ended the SDK's transaction; nothing recorded");
+                        Outcome::HandlerFailed { key, message }
+                    }
+                    Err(error) => unavailable(Some(key), error),
+                };
+            }
+            Err(message) => message,
+        };
+        tracing::warn!(%key, %message, "webhook handler failed; transaction rolled back");
+        Outcome::HandlerFailed { key, message }
+    }
 }

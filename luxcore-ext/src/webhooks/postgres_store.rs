@@ -1,5 +1,5 @@
 //! [`PostgresStore`]: a [`WebhookStore`] in PostgreSQL (`postgres` feature), and the
-//! strongest form, [`WebhookProcessor::handle_in_transaction`], where the merchant's own
+//! strongest form, [`WebhookProcessor::handle_in_transaction`](super::WebhookProcessor::handle_in_transaction), where the merchant's own
 //! writes and the record of the delivery commit together or not at all.
 //!
 //! The schema is `migrations/0001_webhook_keys.sql` (one table, `luxcore_webhook_keys`),
@@ -11,16 +11,16 @@ use std::future::Future;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use http::HeaderMap;
 use tokio_postgres::types::{BorrowToSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
 
+use super::Outcome;
 use super::postgres_sql::{
     self as sql, BEGIN, COMMIT, ENSURE_ROW, IS_APPLIED, LOCK_NOT_AVAILABLE, LOCK_ROW, MIGRATION,
     MIGRATION_LOCK, Opened, PURGE, RECORD, RELEASE, Recorded, SCHEMA_PRESENT, Settings,
+    TransactionalStore, sealed,
 };
 use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
-use super::{Event, Outcome, WebhookProcessor};
 
 const DEFAULT_TIMEOUT: Duration = sql::DEFAULT_TIMEOUT;
 
@@ -271,7 +271,7 @@ impl WebhookStore for PostgresStore {
 }
 
 /// An open PostgreSQL transaction handed to a
-/// [`handle_in_transaction`](WebhookProcessor::handle_in_transaction) handler: run your
+/// [`handle_in_transaction`](super::WebhookProcessor::handle_in_transaction) handler: run your
 /// statements through it and return it. The delivery's record is written in it and
 /// everything commits together. Dropped without being returned, it rolls back (its
 /// connection is closed, never reused mid-transaction).
@@ -323,9 +323,6 @@ impl WebhookStore for PostgresStore {
 /// [`prepare_cached`]: Self::prepare_cached
 pub struct Transaction {
     client: Option<Object>,
-    /// Set as a transaction-local setting when the transaction began: still there when
-    /// recording only if the handler did not end the transaction.
-    marker: String,
 }
 
 impl Transaction {
@@ -449,80 +446,23 @@ impl Drop for Transaction {
     }
 }
 
-impl WebhookProcessor<PostgresStore> {
-    /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
-    /// [`Transaction`] and returns it; the delivery is recorded **in that transaction**,
-    /// so the merchant's writes and the record commit together or not at all — the
-    /// exactly-once guarantee holds even if the process dies at any point.
-    ///
-    /// The key's row is locked (`FOR UPDATE NOWAIT`) for the transaction's life: a
-    /// concurrent delivery of the same key answers [`Outcome::Busy`] (409). The session's
-    /// `idle_in_transaction_session_timeout` is set to the lease, so the server ends a
-    /// stuck transaction. A handler error, a timeout or a failed `COMMIT` answers 5xx
-    /// with nothing recorded.
-    ///
-    /// Runs inside the caller's future: dropping it (the sender hung up) rolls the
-    /// transaction back; prefer
-    /// [`handle_in_transaction_detached`](Self::handle_in_transaction_detached) in a
-    /// receiver.
-    pub async fn handle_in_transaction<F, Fut, E>(
+impl sealed::Sealed for PostgresStore {}
+
+impl TransactionalStore for PostgresStore {
+    type Transaction = Transaction;
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    async fn open(
         &self,
-        headers: &HeaderMap,
-        raw_body: &[u8],
-        handler: F,
-    ) -> Outcome
-    where
-        F: FnOnce(Event, Transaction) -> Fut,
-        Fut: Future<Output = Result<Transaction, E>>,
-        E: fmt::Display,
-    {
-        self.run_inline(headers, raw_body, |event, key| {
-            self.transaction_unit(event, key, handler)
-        })
-        .await
-    }
-
-    /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
-    /// as [`handle_detached`](WebhookProcessor::handle_detached): once the key's row is
-    /// locked, the handler, the record and the `COMMIT` finish even if the caller's future
-    /// is dropped.
-    pub async fn handle_in_transaction_detached<F, Fut, E>(
-        &self,
-        headers: &HeaderMap,
-        raw_body: &[u8],
-        handler: F,
-    ) -> Outcome
-    where
-        F: FnOnce(Event, Transaction) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Transaction, E>> + Send + 'static,
-        E: fmt::Display + 'static,
-    {
-        self.run_detached(headers, raw_body, |this, event, key| async move {
-            this.transaction_unit(event, key, handler).await
-        })
-        .await
-    }
-
-    async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
-    where
-        F: FnOnce(Event, Transaction) -> Fut,
-        Fut: Future<Output = Result<Transaction, E>>,
-        E: fmt::Display,
-    {
-        let store = self.store();
-        sql::run_in_transaction(
-            self,
-            key.clone(),
-            store.bounded(self.open(&key)),
-            |tx| handler(event, tx),
-            |tx| store.bounded(record(tx, &key, store)),
-        )
-        .await
-    }
-
-    async fn open(&self, key: &DedupKey) -> Result<Opened<Transaction>, StoreError> {
+        key: &DedupKey,
+        marker: &ClaimToken,
+        lease: Duration,
+    ) -> Result<Opened<Transaction>, StoreError> {
         let storage_key = key.storage_key();
-        let client = self.store().client().await?;
+        let client = self.client().await?;
         // Already applied (the common redelivery): answered from a plain read, without
         // waiting on the row's lock, so a duplicate arriving while another delivery of the
         // key holds the row gets 200, not 409 (issue 23.2).
@@ -537,8 +477,6 @@ impl WebhookProcessor<PostgresStore> {
         }
         let tx = Transaction {
             client: Some(client),
-            // Hex: safe to put in the SQL text of `open_transaction`.
-            marker: ClaimToken::random().as_str().to_owned(),
         };
         // One transaction: create the key's row if new, lock it. A concurrent delivery of
         // the same key waits at most 50 ms (a new row not yet committed) or not at all
@@ -546,7 +484,7 @@ impl WebhookProcessor<PostgresStore> {
         // `lock_timeout` is saved first: LOCK_ROW puts it back once the row is locked, so
         // the merchant's statements never inherit the claim's 50 ms.
         tx.client()
-            .batch_execute(&sql::open_transaction(&tx.marker, self.lease_duration()))
+            .batch_execute(&sql::open_transaction(marker.as_str(), lease))
             .await
             .map_err(pg_error)?;
         let locked = async {
@@ -567,6 +505,40 @@ impl WebhookProcessor<PostgresStore> {
             None => Ok(Opened::Go(tx)),
         }
     }
+
+    async fn record(
+        &self,
+        tx: Transaction,
+        key: &DedupKey,
+        marker: &ClaimToken,
+    ) -> Result<Recorded, StoreError> {
+        let update = tx.prepare_cached(RECORD).await.map_err(pg_error)?;
+        let recorded = tx
+            .execute(
+                &update,
+                &[
+                    &key.storage_key(),
+                    &key.version(),
+                    &self.settings.retention_ms(key),
+                    &marker.as_str(),
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        if recorded != 1 {
+            // Dropped: the connection is closed, whatever state the handler left it in.
+            drop(tx);
+            return Ok(Recorded::TransactionEnded);
+        }
+        tx.client()
+            .batch_execute("COMMIT")
+            .await
+            .map_err(pg_error)?;
+        // Committed: the connection is clean and goes back to the pool.
+        drop(tx.finish());
+        self.count_recorded();
+        Ok(Recorded::Committed)
+    }
 }
 
 /// Ends a transaction that wrote nothing and returns its connection to the pool.
@@ -577,38 +549,4 @@ async fn rollback(tx: Transaction, outcome: Outcome) -> Result<Opened<Transactio
         .map_err(pg_error)?;
     drop(tx.finish());
     Ok(Opened::Outcome(outcome))
-}
-
-/// Records the delivery in the handler's transaction and commits.
-async fn record(
-    tx: Transaction,
-    key: &DedupKey,
-    store: &PostgresStore,
-) -> Result<Recorded, StoreError> {
-    let update = tx.prepare_cached(RECORD).await.map_err(pg_error)?;
-    let recorded = tx
-        .execute(
-            &update,
-            &[
-                &key.storage_key(),
-                &key.version(),
-                &store.settings.retention_ms(key),
-                &tx.marker,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    if recorded != 1 {
-        // Dropped: the connection is closed, whatever state the handler left it in.
-        drop(tx);
-        return Ok(Recorded::TransactionEnded);
-    }
-    tx.client()
-        .batch_execute("COMMIT")
-        .await
-        .map_err(pg_error)?;
-    // Committed: the connection is clean and goes back to the pool.
-    drop(tx.finish());
-    store.count_recorded();
-    Ok(Recorded::Committed)
 }

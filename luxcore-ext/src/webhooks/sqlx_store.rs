@@ -1,7 +1,7 @@
 //! [`SqlxStore`]: a [`WebhookStore`] in PostgreSQL over your own `sqlx::PgPool`
-//! (`postgres-sqlx` feature), and [`WebhookProcessor::<SqlxStore>::handle_in_transaction`],
-//! where the handler gets a `sqlx::Transaction` and your writes and the delivery's record
-//! commit together or not at all.
+//! (`postgres-sqlx` feature), and a [`TransactionalStore`]:
+//! [`WebhookProcessor::handle_in_transaction`] hands the handler a `sqlx::Transaction`, and
+//! your writes and the delivery's record commit together or not at all.
 //!
 //! The same table, SQL and semantics as `PostgresStore` (`postgres` feature,
 //! tokio-postgres): instances using either store can share one database. The schema is
@@ -9,23 +9,22 @@
 //! [`SqlxStore::migrate`] or by your own migration tool (e.g. copy it into your
 //! `sqlx migrate` directory).
 //!
-//! [`WebhookProcessor::<SqlxStore>::handle_in_transaction`]: WebhookProcessor::handle_in_transaction
+//! [`WebhookProcessor::handle_in_transaction`]: super::WebhookProcessor::handle_in_transaction
 
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
-use http::HeaderMap;
 use sqlx::{PgPool, Postgres, Row as _};
 
+use super::Outcome;
 use super::postgres_sql::{
     self as sql, BEGIN, COMMIT, ENSURE_ROW, IS_APPLIED, LOCK_NOT_AVAILABLE, LOCK_ROW, MIGRATION,
     MIGRATION_LOCK, Opened, PURGE, RECORD, RELEASE, Recorded, SCHEMA_PRESENT, Settings,
+    TransactionalStore, sealed,
 };
 use super::store::{Begin, ClaimToken, DedupKey, StoreError, WebhookStore};
-use super::{Event, Outcome, WebhookProcessor};
 
-/// The transaction a [`handle_in_transaction`](WebhookProcessor::handle_in_transaction)
+/// The transaction a [`handle_in_transaction`](super::WebhookProcessor::handle_in_transaction)
 /// handler gets and returns.
 type PgTransaction = sqlx::Transaction<'static, Postgres>;
 
@@ -74,6 +73,17 @@ async fn schema_present<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<bool,
 /// A [`WebhookStore`] in PostgreSQL over your `sqlx::PgPool` (`postgres-sqlx` feature).
 /// Cheap to clone; every call is bounded by a timeout (default 2 s), whatever the pool's
 /// own `acquire_timeout`.
+///
+/// As a [`TransactionalStore`], it lets
+/// [`handle_in_transaction`](super::WebhookProcessor::handle_in_transaction) hand your
+/// handler a `sqlx::Transaction<'static, Postgres>` from the pool: run your statements on
+/// it and return it; the SDK records the delivery in it and commits. A handler that
+/// commits or rolls back itself (and returns another transaction), or sends `COMMIT` as
+/// SQL, is answered 500 with nothing recorded (see there). Dropped without being returned
+/// (an error, a panic, a timeout), it rolls back as any sqlx transaction does.
+///
+/// Uses the same table (`migrations/0001_webhook_keys.sql`) and SQL as `PostgresStore`
+/// (`postgres` feature): instances with either store can share one database.
 ///
 /// TLS, pool size and connection options are the pool's: build it as you do for the rest
 /// of your application (luxcore-ext turns on no sqlx TLS feature; enable `tls-rustls` or
@@ -265,111 +275,28 @@ impl WebhookStore for SqlxStore {
     }
 }
 
-impl WebhookProcessor<SqlxStore> {
-    /// Like [`handle`](WebhookProcessor::handle), but the handler gets an open
-    /// `sqlx::Transaction<'static, Postgres>` from the store's pool and returns it; the
-    /// delivery is recorded **in that transaction** and the SDK commits it, so your writes
-    /// and the record commit together or not at all — the exactly-once guarantee holds even
-    /// if the process dies at any point. Run your statements on it as usual
-    /// (`.execute(&mut *tx)`).
-    ///
-    /// Before the handler runs, the key's row is locked (`FOR UPDATE NOWAIT`) for the
-    /// transaction's life: a concurrent delivery of the same key answers [`Outcome::Busy`]
-    /// (409); one of a key already applied answers [`Outcome::Skipped`] (200) without
-    /// waiting for the lock. The claim's short `lock_timeout` (50 ms) is the claim's alone:
-    /// your statements run with the session's own. The transaction's
-    /// `idle_in_transaction_session_timeout` is the lease, so the server ends a stuck one.
-    ///
-    /// A handler error, panic or timeout drops the transaction: sqlx rolls it back, nothing
-    /// is recorded, the answer is 500 and the redelivery runs the handler again. A failed
-    /// record or `COMMIT` answers 503, with nothing committed.
-    ///
-    /// # Ending the transaction yourself
-    ///
-    /// Don't. `tx.commit()` and `tx.rollback()` consume it, so a handler that calls them
-    /// has nothing to return but another transaction; `COMMIT` or `ROLLBACK` sent as SQL
-    /// text ends it under sqlx's feet. The SDK tells its own transaction apart by a
-    /// transaction-local marker set when it began: when recording finds the marker gone, it
-    /// records nothing, rolls back what it was handed and answers 500
-    /// ([`Outcome::HandlerFailed`], "ended the transaction"), so such a handler fails
-    /// loudly instead of breaking exactly-once silently. What it committed itself stays
-    /// committed, and the redelivery runs it again. Savepoints (`tx.begin()`, nested
-    /// transactions) are fine.
-    ///
-    /// Runs inside the caller's future: dropping it (the sender hung up) rolls the
-    /// transaction back; prefer
-    /// [`handle_in_transaction_detached`](Self::handle_in_transaction_detached) in a
-    /// receiver.
-    pub async fn handle_in_transaction<F, Fut, E>(
-        &self,
-        headers: &HeaderMap,
-        raw_body: &[u8],
-        handler: F,
-    ) -> Outcome
-    where
-        F: FnOnce(Event, PgTransaction) -> Fut,
-        Fut: Future<Output = Result<PgTransaction, E>>,
-        E: fmt::Display,
-    {
-        self.run_inline(headers, raw_body, |event, key| {
-            self.transaction_unit(event, key, handler)
-        })
-        .await
-    }
+impl sealed::Sealed for SqlxStore {}
 
-    /// Like [`handle_in_transaction`](Self::handle_in_transaction), on its own tokio task
-    /// as [`handle_detached`](WebhookProcessor::handle_detached): once the key's row is
-    /// locked, the handler, the record and the `COMMIT` finish even if the caller's future
-    /// is dropped.
-    pub async fn handle_in_transaction_detached<F, Fut, E>(
-        &self,
-        headers: &HeaderMap,
-        raw_body: &[u8],
-        handler: F,
-    ) -> Outcome
-    where
-        F: FnOnce(Event, PgTransaction) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<PgTransaction, E>> + Send + 'static,
-        E: fmt::Display + 'static,
-    {
-        self.run_detached(headers, raw_body, |this, event, key| async move {
-            this.transaction_unit(event, key, handler).await
-        })
-        .await
-    }
+impl TransactionalStore for SqlxStore {
+    type Transaction = sqlx::Transaction<'static, Postgres>;
 
-    async fn transaction_unit<F, Fut, E>(&self, event: Event, key: DedupKey, handler: F) -> Outcome
-    where
-        F: FnOnce(Event, PgTransaction) -> Fut,
-        Fut: Future<Output = Result<PgTransaction, E>>,
-        E: fmt::Display,
-    {
-        let store = self.store();
-        // Hex: safe in the SQL text of `open_transaction`.
-        let marker = ClaimToken::random();
-        sql::run_in_transaction(
-            self,
-            key.clone(),
-            store.settings.bounded(self.open(&key, &marker)),
-            |tx| handler(event, tx),
-            |tx| store.settings.bounded(record(tx, &key, &marker, store)),
-        )
-        .await
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     async fn open(
         &self,
         key: &DedupKey,
         marker: &ClaimToken,
+        lease: Duration,
     ) -> Result<Opened<PgTransaction>, StoreError> {
-        let pool = &self.store().pool;
         // Already applied (the common redelivery): answered from a plain read, without
         // waiting on the row's lock (200, not 409, while another delivery holds it).
-        if is_applied(pool, key).await? {
+        if is_applied(&self.pool, key).await? {
             return Ok(Opened::Outcome(Outcome::Skipped { key: key.clone() }));
         }
-        let begin = sql::open_transaction(marker.as_str(), self.lease_duration());
-        let mut tx = pool.begin_with(begin).await.map_err(sqlx_error)?;
+        let begin = sql::open_transaction(marker.as_str(), lease);
+        let mut tx = self.pool.begin_with(begin).await.map_err(sqlx_error)?;
         // Create the key's row if new, lock it: a concurrent delivery of the key waits at
         // most 50 ms (a new row not yet committed) or not at all (`NOWAIT`), then is busy.
         let storage_key = key.storage_key();
@@ -397,6 +324,35 @@ impl WebhookProcessor<SqlxStore> {
             None => Ok(Opened::Go(tx)),
         }
     }
+
+    async fn record(
+        &self,
+        mut tx: PgTransaction,
+        key: &DedupKey,
+        marker: &ClaimToken,
+    ) -> Result<Recorded, StoreError> {
+        let recorded = sqlx::query(RECORD)
+            .bind(key.storage_key())
+            .bind(key.version())
+            .bind(self.settings.retention_ms(key))
+            .bind(marker.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(sqlx_error)?
+            .rows_affected();
+        if recorded != 1 {
+            // Not the transaction `open` began (the handler ended it, or handed back
+            // another): end whatever is left of it (a `ROLLBACK` outside a transaction is
+            // only a warning), so the connection goes back to the pool clean.
+            if let Err(error) = tx.rollback().await {
+                tracing::warn!(%error, "rolling back after the handler ended the transaction failed");
+            }
+            return Ok(Recorded::TransactionEnded);
+        }
+        tx.commit().await.map_err(sqlx_error)?;
+        self.count_recorded();
+        Ok(Recorded::Committed)
+    }
 }
 
 /// Ends a transaction that wrote nothing.
@@ -406,33 +362,4 @@ async fn rollback(
 ) -> Result<Opened<PgTransaction>, StoreError> {
     tx.rollback().await.map_err(sqlx_error)?;
     Ok(Opened::Outcome(outcome))
-}
-
-/// Records the delivery in the handler's transaction and commits.
-async fn record(
-    mut tx: PgTransaction,
-    key: &DedupKey,
-    marker: &ClaimToken,
-    store: &SqlxStore,
-) -> Result<Recorded, StoreError> {
-    let recorded = sqlx::query(RECORD)
-        .bind(key.storage_key())
-        .bind(key.version())
-        .bind(store.settings.retention_ms(key))
-        .bind(marker.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(sqlx_error)?
-        .rows_affected();
-    if recorded != 1 {
-        // Not the transaction `open` began (the handler ended it): end whatever is left of
-        // it (a `ROLLBACK` outside a transaction is only a warning).
-        if let Err(error) = tx.rollback().await {
-            tracing::warn!(%error, "rolling back after the handler ended the transaction failed");
-        }
-        return Ok(Recorded::TransactionEnded);
-    }
-    tx.commit().await.map_err(sqlx_error)?;
-    store.count_recorded();
-    Ok(Recorded::Committed)
 }
