@@ -17,6 +17,8 @@
 //!
 //! Redis and PostgreSQL tests are compiled with the `redis` / `postgres` features and need
 //! `LUXCORE_TEST_REDIS_URL` / `LUXCORE_TEST_POSTGRES_URL` (they fail, never skip, without).
+//! The PostgreSQL load and outage runs are repeated over TLS (`sslmode=verify-full`, the
+//! run's test CA): `LUXCORE_TEST_POSTGRES_TLS_URL` and `LUXCORE_TEST_TLS_CA`.
 //! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
 //! for 1,000.
 
@@ -27,6 +29,8 @@
 )]
 
 mod cut_proxy;
+#[cfg(feature = "postgres")]
+mod test_ca;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -621,10 +625,14 @@ mod redis_store {
 #[cfg(feature = "postgres")]
 mod postgres_store {
     use super::*;
-    use luxcore_ext::webhooks::{PostgresStore, StoreError, Transaction};
+    use luxcore_ext::webhooks::{PostgresStore, PostgresTls, StoreError, Transaction};
 
     async fn store(url: &str) -> PostgresStore {
-        let store = PostgresStore::connect(url, 8)
+        store_with(url, PostgresTls::new()).await
+    }
+
+    async fn store_with(url: &str, tls: PostgresTls) -> PostgresStore {
+        let store = PostgresStore::connect_with(url, 8, tls)
             .expect("valid URL")
             .timeout(Duration::from_millis(500));
         store
@@ -738,27 +746,61 @@ mod postgres_store {
         drifted_events_are_handed_over_in_order("postgres", store(&url).await).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn four_instances_postgres_store() {
-        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+    /// The plaintext server (`LUXCORE_TEST_POSTGRES_URL`, `postgres` user) or the TLS-only
+    /// role (`LUXCORE_TEST_POSTGRES_TLS_URL`, `sslmode=verify-full` with the test CA).
+    fn server(tls: bool) -> (&'static str, String, PostgresTls) {
+        if tls {
+            let url = required_env("LUXCORE_TEST_POSTGRES_TLS_URL");
+            (
+                "postgres over TLS",
+                url,
+                PostgresTls::new().root_ca_pem(test_ca::ca()),
+            )
+        } else {
+            let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+            ("postgres", url, PostgresTls::new())
+        }
+    }
+
+    async fn four_instances(tls: bool) {
+        let (name, url, tls) = server(tls);
         let mut stores = Vec::new();
         for _ in 0..4 {
-            stores.push(store(&url).await);
+            stores.push(store_with(&url, tls.clone()).await);
         }
-        run_load("postgres", processors(stores), LoadConfig::ci_or_full()).await;
+        run_load(name, processors(stores), LoadConfig::ci_or_full()).await;
+    }
+
+    async fn outage_answers_503_and_loses_nothing(tls: bool) {
+        let (name, url, tls) = server(tls);
+        let (proxy, proxied) = Proxy::in_front_of(&url).await;
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store_with(&proxied, tls.clone()).await);
+        }
+        let mut config = LoadConfig::sized(400, 40);
+        config.outage = Some((proxy, Duration::from_millis(1_500)));
+        run_load(&format!("{name} outage"), processors(stores), config).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_postgres_store() {
+        four_instances(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_postgres_store_over_tls() {
+        four_instances(true).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_outage_answers_503_and_loses_nothing() {
-        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
-        let (proxy, proxied) = Proxy::in_front_of(&url).await;
-        let mut stores = Vec::new();
-        for _ in 0..4 {
-            stores.push(store(&proxied).await);
-        }
-        let mut config = LoadConfig::sized(400, 40);
-        config.outage = Some((proxy, Duration::from_millis(1_500)));
-        run_load("postgres outage", processors(stores), config).await;
+        outage_answers_503_and_loses_nothing(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_outage_over_tls_answers_503_and_loses_nothing() {
+        outage_answers_503_and_loses_nothing(true).await;
     }
 
     /// Issue 23.1: the claim's 50 ms `lock_timeout` is the claim's alone. Another session

@@ -6,12 +6,15 @@
 //!   what to install).
 //! - PostgreSQL refuses to run as root, so as root its data directory belongs to, and the
 //!   server runs as, the `postgres` user (created when missing); trust authentication on
-//!   127.0.0.1.
+//!   127.0.0.1. It runs with `ssl = on` and the test CA's server certificate; `pg_hba.conf`
+//!   admits [`TLS_ROLE`] over TLS only and [`CERT_ROLE`] with a client certificate only,
+//!   while `postgres` connects in plaintext or over TLS.
 //! - Each server runs in its own process group, so a Ctrl-C at the terminal reaches the
 //!   tests, not the servers; [`Servers`] stops them (redis: SIGTERM, PostgreSQL: SIGINT =
 //!   fast shutdown, then SIGKILL after 10 s) and removes the temporary directory when it is
 //!   dropped: on success, on a failed test run, on a panic and after a signal.
-//! - The tests find them through [`REDIS_URL_ENV`] and [`POSTGRES_URL_ENV`]; the run's test CA
+//! - The tests find them through [`REDIS_URL_ENV`], [`POSTGRES_URL_ENV`],
+//!   [`POSTGRES_TLS_URL_ENV`] and [`POSTGRES_CERT_URL_ENV`]; the run's test CA
 //!   ([`crate::test_ca`]) through its own variables.
 
 use std::fs;
@@ -27,8 +30,20 @@ use crate::test_ca::{self, TestCa};
 
 /// `redis://127.0.0.1:PORT` of the test redis-server.
 pub const REDIS_URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
-/// `postgres://postgres@127.0.0.1:PORT/postgres` of the test PostgreSQL.
+/// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable` of the test PostgreSQL
+/// (plaintext, although the server offers TLS).
 pub const POSTGRES_URL_ENV: &str = "LUXCORE_TEST_POSTGRES_URL";
+/// The same PostgreSQL as [`TLS_ROLE`], which `pg_hba.conf` admits over TLS only, with
+/// `sslmode=verify-full` (the server certificate is the run's test CA's).
+pub const POSTGRES_TLS_URL_ENV: &str = "LUXCORE_TEST_POSTGRES_TLS_URL";
+/// The same PostgreSQL as [`CERT_ROLE`], which must present the run's client certificate,
+/// with `sslmode=verify-full`.
+pub const POSTGRES_CERT_URL_ENV: &str = "LUXCORE_TEST_POSTGRES_CERT_URL";
+/// The role admitted over TLS only (trust), plaintext rejected.
+pub const TLS_ROLE: &str = "luxcore_tls";
+/// The role admitted over TLS with a client certificate of the test CA only (`cert`
+/// authentication, the certificate's CN mapped to the role).
+pub const CERT_ROLE: &str = "luxcore_cert";
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,9 +63,58 @@ pub fn redis_url(port: u16) -> String {
     format!("redis://127.0.0.1:{port}")
 }
 
-/// The PostgreSQL URL for `port` (user and database `postgres`, trust auth).
+/// The PostgreSQL URL for `port` (user and database `postgres`, trust auth, plaintext:
+/// the suites that run over TLS too use [`postgres_tls_url`] for that).
 pub fn postgres_url(port: u16) -> String {
-    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+    format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable")
+}
+
+/// The PostgreSQL URL for `role` over TLS (`sslmode=verify-full`; the certificate is valid
+/// for 127.0.0.1).
+pub fn postgres_tls_url(role: &str, port: u16) -> String {
+    format!("postgres://{role}@127.0.0.1:{port}/postgres?sslmode=verify-full")
+}
+
+/// `pg_hba.conf` (first match wins): [`TLS_ROLE`] over TLS only, [`CERT_ROLE`] over TLS
+/// with a client certificate only, everyone else trusted as before (plaintext or TLS).
+pub fn pg_hba() -> String {
+    format!(
+        "# cargo xtask test
+local     all all            trust
+hostnossl all {TLS_ROLE}  127.0.0.1/32 reject
+hostssl   all {TLS_ROLE}  127.0.0.1/32 trust
+hostnossl all {CERT_ROLE} 127.0.0.1/32 reject
+hostssl   all {CERT_ROLE} 127.0.0.1/32 cert map=luxcore_test
+host      all all            127.0.0.1/32 trust
+host      all all            ::1/128      trust
+"
+    )
+}
+
+/// `pg_ident.conf`: the test client certificate's CN is [`CERT_ROLE`].
+pub fn pg_ident() -> String {
+    format!("luxcore_test {} {CERT_ROLE}\n", test_ca::CLIENT_NAME)
+}
+
+/// The SQL run in single-user mode before the server starts: the TLS roles. They are
+/// superusers so that they share the tests' tables with `postgres` (a loopback test server
+/// with trust authentication: nothing to protect).
+pub fn tls_roles_sql() -> String {
+    format!("CREATE ROLE {TLS_ROLE} LOGIN SUPERUSER;\nCREATE ROLE {CERT_ROLE} LOGIN SUPERUSER;\n")
+}
+
+/// postgres arguments for TLS: `ssl = on` with the server certificate and key, and the CA
+/// that client certificates must chain to.
+pub fn postgres_tls_args(cert: &Path, key: &Path, ca: &Path) -> Vec<String> {
+    [
+        "ssl=on".to_owned(),
+        format!("ssl_cert_file={}", cert.display()),
+        format!("ssl_key_file={}", key.display()),
+        format!("ssl_ca_file={}", ca.display()),
+    ]
+    .into_iter()
+    .flat_map(|setting| ["-c".to_owned(), setting])
+    .collect()
 }
 
 /// redis-server arguments: loopback only, no persistence, data and log in `dir`.
@@ -451,10 +515,12 @@ impl Servers {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
+        let tls_args = self.postgres_tls_setup(bin, &root, &data, user)?;
         let port = free_port()?;
         let mut command = Command::new(bin.join("postgres"));
         command
             .args(postgres_args(port, &data, &root))
+            .args(tls_args)
             .env("LC_ALL", "C");
         as_user(&mut command);
         let mut process = Process::spawn("postgres", command, log, libc::SIGINT)?;
@@ -479,8 +545,84 @@ impl Servers {
         self.processes.push(process);
         ready?;
         self.postgres_port = port;
-        eprintln!("xtask: PostgreSQL on {}", postgres_url(port));
+        eprintln!(
+            "xtask: PostgreSQL on {} (TLS: {})",
+            postgres_url(port),
+            postgres_tls_url(TLS_ROLE, port)
+        );
         Ok(())
+    }
+
+    /// Before PostgreSQL starts: its copy of the server certificate and key (PostgreSQL
+    /// wants the key owned by the user it runs as, mode 0600), `pg_hba.conf` /
+    /// `pg_ident.conf`, and the TLS roles (single-user mode). Returns the TLS arguments.
+    fn postgres_tls_setup(
+        &self,
+        bin: &Path,
+        root: &Path,
+        data: &Path,
+        user: Option<(u32, u32)>,
+    ) -> Result<Vec<String>, String> {
+        fn io(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+            move |e| format!("{}: {e}", path.display())
+        }
+        let (cert, key, ca) = (
+            root.join("server.crt"),
+            root.join("server.key"),
+            root.join("ca.crt"),
+        );
+        for (from, to, mode) in [
+            (&self.tls.server_cert, &cert, 0o644),
+            (&self.tls.server_key, &key, 0o600),
+            (&self.tls.ca_cert, &ca, 0o644),
+        ] {
+            fs::copy(from, to).map_err(io(to))?;
+            fs::set_permissions(to, fs::Permissions::from_mode(mode)).map_err(io(to))?;
+            if let Some((uid, gid)) = user {
+                std::os::unix::fs::chown(to, Some(uid), Some(gid)).map_err(io(to))?;
+            }
+        }
+        // Rewritten in place: initdb's files keep their owner.
+        let hba = data.join("pg_hba.conf");
+        fs::write(&hba, pg_hba()).map_err(io(&hba))?;
+        let ident = data.join("pg_ident.conf");
+        fs::write(&ident, pg_ident()).map_err(io(&ident))?;
+
+        let mut single = Command::new(bin.join("postgres"));
+        single
+            .args(["--single", "-D"])
+            .arg(data)
+            .arg("postgres")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some((uid, gid)) = user {
+            single.uid(uid).gid(gid);
+        }
+        let mut child = single
+            .spawn()
+            .map_err(|e| format!("could not run postgres --single: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(tls_roles_sql().as_bytes())
+                .map_err(|e| format!("postgres --single: {e}"))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("postgres --single: {e}"))?;
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || output.contains("ERROR:") {
+            return Err(format!(
+                "creating the TLS roles failed ({}):\n{output}",
+                out.status
+            ));
+        }
+        Ok(postgres_tls_args(&cert, &key, &ca))
     }
 
     /// The variables the tests read.
@@ -488,6 +630,14 @@ impl Servers {
         let mut env = vec![
             (REDIS_URL_ENV, redis_url(self.redis_port)),
             (POSTGRES_URL_ENV, postgres_url(self.postgres_port)),
+            (
+                POSTGRES_TLS_URL_ENV,
+                postgres_tls_url(TLS_ROLE, self.postgres_port),
+            ),
+            (
+                POSTGRES_CERT_URL_ENV,
+                postgres_tls_url(CERT_ROLE, self.postgres_port),
+            ),
         ];
         env.extend(self.tls.env());
         env
@@ -516,10 +666,61 @@ mod tests {
         assert_eq!(redis_url(6380), "redis://127.0.0.1:6380");
         assert_eq!(
             postgres_url(5433),
-            "postgres://postgres@127.0.0.1:5433/postgres"
+            "postgres://postgres@127.0.0.1:5433/postgres?sslmode=disable"
         );
         assert_eq!(REDIS_URL_ENV, "LUXCORE_TEST_REDIS_URL");
         assert_eq!(POSTGRES_URL_ENV, "LUXCORE_TEST_POSTGRES_URL");
+        assert_eq!(
+            postgres_tls_url(TLS_ROLE, 5433),
+            "postgres://luxcore_tls@127.0.0.1:5433/postgres?sslmode=verify-full"
+        );
+        assert_eq!(POSTGRES_TLS_URL_ENV, "LUXCORE_TEST_POSTGRES_TLS_URL");
+        assert_eq!(POSTGRES_CERT_URL_ENV, "LUXCORE_TEST_POSTGRES_CERT_URL");
+    }
+
+    /// The TLS roles are refused in plaintext, matched before the catch-all trust lines;
+    /// the certificate role authenticates by certificate, its CN mapped.
+    #[test]
+    fn pg_hba_keeps_the_tls_roles_off_plaintext() {
+        let hba = pg_hba();
+        let rules: Vec<Vec<&str>> = hba
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let first = |kind: &str, user: &str| {
+            rules
+                .iter()
+                .find(|r| (r[0] == kind || r[0] == "host") && (r[2] == user || r[2] == "all"))
+                .map(|r| r[4..].join(" "))
+        };
+        assert_eq!(first("hostnossl", TLS_ROLE).as_deref(), Some("reject"));
+        assert_eq!(first("hostssl", TLS_ROLE).as_deref(), Some("trust"));
+        assert_eq!(first("hostnossl", CERT_ROLE).as_deref(), Some("reject"));
+        assert_eq!(
+            first("hostssl", CERT_ROLE).as_deref(),
+            Some("cert map=luxcore_test")
+        );
+        assert_eq!(first("hostnossl", "postgres").as_deref(), Some("trust"));
+        assert_eq!(
+            pg_ident(),
+            format!("luxcore_test {} {CERT_ROLE}\n", test_ca::CLIENT_NAME)
+        );
+        assert!(tls_roles_sql().contains(&format!("CREATE ROLE {TLS_ROLE} LOGIN")));
+        let args = postgres_tls_args(Path::new("/c"), Path::new("/k"), Path::new("/a"));
+        assert_eq!(
+            args,
+            [
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=/c",
+                "-c",
+                "ssl_key_file=/k",
+                "-c",
+                "ssl_ca_file=/a"
+            ]
+        );
     }
 
     #[test]

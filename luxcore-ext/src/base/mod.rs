@@ -10,3 +10,5 @@ pub mod metrics;
 pub mod money;
 #[cfg(feature = "locale")]
 pub mod money_locale;
+#[cfg(feature = "postgres")]
+pub(crate) mod tls;

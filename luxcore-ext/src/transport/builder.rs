@@ -385,7 +385,7 @@ fn default_http_client(base: &BaseUrl, connect_timeout: Duration) -> Result<reqw
 /// provider is configured"). Call it first thing in `main` when you build other clients.
 #[cfg(feature = "rustls-ring")]
 pub fn install_ring_crypto_provider() {
-    use rustls_ring_provider::crypto::{CryptoProvider, ring};
+    use rustls::crypto::{CryptoProvider, ring};
     if CryptoProvider::get_default().is_none() {
         // Err only when another thread installed one first: that one is used.
         let _ = ring::default_provider().install_default();

@@ -19,6 +19,8 @@ mod event;
 mod postgres_sql;
 #[cfg(feature = "postgres")]
 mod postgres_store;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 mod processor;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -37,6 +39,8 @@ pub use luxcore_auth::webhook::{
 pub use postgres_sql::{MIGRATION, TransactionalStore};
 #[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresStore, Transaction, migrate};
+#[cfg(feature = "postgres")]
+pub use postgres_tls::PostgresTls;
 pub use processor::{DEFAULT_HANDLER_LIMIT, DEFAULT_LEASE, Outcome, WebhookProcessor, dedup_key};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{BorrowToSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row, RowStream, Statement, ToStatement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::Outcome;
 use super::postgres_sql::{
@@ -20,6 +21,7 @@ use super::postgres_sql::{
     MIGRATION_LOCK, Opened, PURGE, RECORD, RELEASE, Recorded, SCHEMA_PRESENT, Settings,
     TransactionalStore, sealed,
 };
+use super::postgres_tls::{self, PostgresTls};
 use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
 
 const DEFAULT_TIMEOUT: Duration = sql::DEFAULT_TIMEOUT;
@@ -93,19 +95,42 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connects a pool of up to `max_connections` to `url`
-    /// (`postgres://user[:password]@host:port/db`, no TLS compiled in). Does not migrate.
+    /// (`postgres://user[:password]@host:port/db[?sslmode=...]`, or libpq's `key=value`
+    /// form) with [`PostgresTls::new`]: TLS as `sslmode` says (default `prefer`), verified
+    /// against the platform's root certificates. Does not migrate; connections are opened
+    /// when first used. See [`connect_with`](Self::connect_with).
     pub fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        Self::connect_with(url, max_connections, PostgresTls::new())
+    }
+
+    /// [`connect`](Self::connect) with these TLS settings (a private CA, a client
+    /// certificate). The `sslmode` table and what each mode verifies: [`PostgresTls`].
+    ///
+    /// Fails with [`StoreError::Unexpected`] (its text never holds the URL or the password)
+    /// on an invalid URL, an unknown `sslmode`, unusable PEM, or — for a mode that needs
+    /// TLS — no rustls crypto provider. A server that refuses the connection (no TLS under
+    /// `require`, a certificate that does not verify, `pg_hba.conf` rejecting plaintext)
+    /// is reported by the first call as [`StoreError::Unavailable`], whose text says why.
+    pub fn connect_with(
+        url: &str,
+        max_connections: usize,
+        tls: PostgresTls,
+    ) -> Result<Self, StoreError> {
+        let (url, mode) = postgres_tls::take_sslmode(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| StoreError::Unexpected("postgres: invalid connection URL".into()))?;
         config.connect_timeout(DEFAULT_TIMEOUT);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        config.ssl_mode(mode.for_tokio_postgres());
+        let recycling = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match postgres_tls::client_config(mode, &tls)? {
+            Some(rustls) => {
+                Manager::from_config(config, MakeRustlsConnect::new(rustls), recycling())
+            }
+            None => Manager::from_config(config, NoTls, recycling()),
+        };
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .runtime(Runtime::Tokio1)
