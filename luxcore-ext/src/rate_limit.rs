@@ -38,6 +38,8 @@ pub use crate::base::error::LimiterError;
 mod redis;
 #[cfg(feature = "redis")]
 pub use self::redis::{OnUnavailable, RedisRateLimiter, SharedLimits};
+#[cfg(feature = "redis")]
+pub use crate::base::redis_connection::{RedisConnectError, RedisConnectErrorKind, RedisEndpoint};
 
 /// Which limit an operation counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

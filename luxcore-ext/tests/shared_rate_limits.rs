@@ -4,9 +4,16 @@
 //! documented limits on, retries off. Expected: 0 × 429, and throughput at least 90 % of
 //! the limit (50 creations/s). It takes about 21 s.
 //!
+//! The same run goes, at the same time, through each Redis deployment of `cargo xtask test`
+//! that the build can reach (`redis_support`): one server, its TLS port (`redis-tls`) and a
+//! 3-master Redis Cluster (`redis-cluster`), each with its own mock and its own 4 processes.
+//!
 //! A `harness = false` test: this binary is the coordinator, and runs itself again as the
 //! worker processes (`LUXCORE_SHARED_LIMIT_WORKER` set). Needs `LUXCORE_TEST_REDIS_URL`
-//! (`cargo xtask test` sets it); without it the test fails.
+//! (and the TLS and cluster variables; `cargo xtask test` sets them); without them the
+//! test fails.
+
+mod redis_support;
 
 use luxcore_ext::Money;
 use std::process::{Command, ExitCode, Stdio};
@@ -20,6 +27,7 @@ use luxcore_ext::rate_limit::{OnUnavailable, RateLimits, SharedLimits};
 use luxcore_ext::retry::RetryPolicy;
 use luxcore_ext::{Currency, PaymentMethod};
 use luxcore_mock::{DEFAULT_API_KEY, MockConfig, MockServer};
+use redis_support::Deployment;
 
 const WORKERS: usize = 4;
 /// Twice the documented creation burst (500 per 10 s).
@@ -29,6 +37,7 @@ const IN_FLIGHT: usize = 32;
 const LIMIT_PER_SEC: f64 = 500.0 / 10.0;
 
 const WORKER_ENV: &str = "LUXCORE_SHARED_LIMIT_WORKER";
+const DEPLOYMENT_ENV: &str = "LUXCORE_SHARED_LIMIT_DEPLOYMENT";
 
 fn unix_ms() -> u128 {
     SystemTime::now()
@@ -92,7 +101,8 @@ fn env(name: &str) -> Result<String, String> {
 /// shared limiter (fail closed, so a Redis problem shows as errors, not as local limits).
 async fn worker() -> Result<(), String> {
     let base_url = env("LUXCORE_SHARED_LIMIT_BASE_URL")?;
-    let redis_url = env("LUXCORE_TEST_REDIS_URL")?;
+    let deployment =
+        Deployment::parse(&env(DEPLOYMENT_ENV)?).ok_or_else(|| format!("bad {DEPLOYMENT_ENV}"))?;
     let prefix = env("LUXCORE_SHARED_LIMIT_PREFIX")?;
     let tag = env(WORKER_ENV)?;
     let count: usize = env("LUXCORE_SHARED_LIMIT_COUNT")?
@@ -103,7 +113,7 @@ async fn worker() -> Result<(), String> {
         .api_key(DEFAULT_API_KEY)
         .retry_policy(RetryPolicy::none())
         .shared_rate_limits(
-            SharedLimits::new(redis_url, RateLimits::documented())
+            SharedLimits::with_endpoint(deployment.endpoint(), RateLimits::documented())
                 .key_prefix(prefix)
                 .on_unavailable(OnUnavailable::FailClosed),
         )
@@ -147,20 +157,38 @@ async fn worker() -> Result<(), String> {
 }
 
 async fn coordinator() -> Result<(), String> {
-    let redis_url = env("LUXCORE_TEST_REDIS_URL").map_err(|e| {
+    env("LUXCORE_TEST_REDIS_URL").map_err(|e| {
         format!("{e}: this test needs a redis-server (run `cargo xtask test`, which starts one)")
     })?;
+    let rounds = Deployment::all().into_iter().map(run_round);
+    let results = futures::future::join_all(rounds).await;
+    let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+/// One round: a mock with the documented limits and 4 worker processes sharing the limits
+/// through the Redis of `deployment`.
+async fn run_round(deployment: Deployment) -> Result<(), String> {
+    let name = deployment.name();
     let mock = MockServer::start(MockConfig::default())
         .await
-        .map_err(|e| format!("luxcore-mock did not start: {e}"))?;
+        .map_err(|e| format!("{name}: luxcore-mock did not start: {e}"))?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let prefix = format!("luxcore-test:shared:{}:{}", std::process::id(), unix_ms());
+    let prefix = format!(
+        "luxcore-test:shared:{name}:{}:{}",
+        std::process::id(),
+        unix_ms()
+    );
     let children: Vec<_> = (0..WORKERS)
         .map(|i| {
             Command::new(&exe)
-                .env(WORKER_ENV, format!("w{i}"))
+                .env(WORKER_ENV, format!("{name}-w{i}"))
+                .env(DEPLOYMENT_ENV, name)
                 .env("LUXCORE_SHARED_LIMIT_BASE_URL", mock.base_url())
-                .env("LUXCORE_TEST_REDIS_URL", &redis_url)
                 .env("LUXCORE_SHARED_LIMIT_PREFIX", &prefix)
                 .env(
                     "LUXCORE_SHARED_LIMIT_COUNT",
@@ -168,7 +196,7 @@ async fn coordinator() -> Result<(), String> {
                 )
                 .stdout(Stdio::piped())
                 .spawn()
-                .map_err(|e| format!("could not start worker {i}: {e}"))
+                .map_err(|e| format!("{name}: could not start worker {i}: {e}"))
         })
         .collect::<Result<_, _>>()?;
     // Wait without blocking the runtime that serves the mock.
@@ -182,13 +210,18 @@ async fn coordinator() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
     for (i, output) in outputs.into_iter().enumerate() {
-        let output = output.map_err(|e| format!("worker {i}: {e}"))?;
+        let output = output.map_err(|e| format!("{name}: worker {i}: {e}"))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
-            return Err(format!("worker {i} failed ({}): {stdout}", output.status));
+            return Err(format!(
+                "{name}: worker {i} failed ({}): {stdout}",
+                output.status
+            ));
         }
-        reports
-            .push(Report::parse(&stdout).ok_or_else(|| format!("worker {i} printed no result"))?);
+        reports.push(
+            Report::parse(&stdout)
+                .ok_or_else(|| format!("{name}: worker {i} printed no result"))?,
+        );
     }
     let ok: usize = reports.iter().map(|r| r.ok).sum();
     let limited: usize = reports.iter().map(|r| r.limited).sum();
@@ -199,19 +232,20 @@ async fn coordinator() -> Result<(), String> {
     let rate = ok as f64 / elapsed.as_secs_f64().max(0.001);
     let percent = 100.0 * rate / LIMIT_PER_SEC;
     println!(
-        "shared_rate_limits: {WORKERS} processes, {CREATIONS} creations offered: {ok} ok, \
-         {limited} x 429, {other} other errors in {:.2} s = {rate:.1} creations/s \
+        "shared_rate_limits ({name}): {WORKERS} processes, {CREATIONS} creations offered: \
+         {ok} ok, {limited} x 429, {other} other errors in {:.2} s = {rate:.1} creations/s \
          ({percent:.1} % of the 50/s limit)",
         elapsed.as_secs_f64()
     );
     if limited != 0 || other != 0 || ok != CREATIONS {
         return Err(format!(
-            "expected {CREATIONS} ok and 0 x 429, got {ok} ok, {limited} x 429, {other} other"
+            "{name}: expected {CREATIONS} ok and 0 x 429, got {ok} ok, {limited} x 429, \
+             {other} other"
         ));
     }
     if percent < 90.0 {
         return Err(format!(
-            "throughput {percent:.1} % of the limit is below 90 %"
+            "{name}: throughput {percent:.1} % of the limit is below 90 %"
         ));
     }
     Ok(())

@@ -19,6 +19,9 @@
 //! `LUXCORE_TEST_REDIS_URL` / `LUXCORE_TEST_POSTGRES_URL` (they fail, never skip, without).
 //! The PostgreSQL load and outage runs are repeated over TLS (`sslmode=verify-full`, the
 //! run's test CA): `LUXCORE_TEST_POSTGRES_TLS_URL` and `LUXCORE_TEST_TLS_CA`.
+//! The Redis load and outage tests also run over TLS (`redis-tls`:
+//! `LUXCORE_TEST_REDIS_TLS_URL` and the test CA) and the load test on a Redis Cluster
+//! (`redis-cluster`: `LUXCORE_TEST_REDIS_CLUSTER_NODES`); see `redis_support`.
 //! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
 //! for 1,000.
 
@@ -31,6 +34,8 @@
 mod cut_proxy;
 #[cfg(feature = "postgres")]
 mod test_ca;
+#[cfg(feature = "redis")]
+mod redis_support;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -554,10 +559,15 @@ fn required_env(name: &str) -> String {
 #[cfg(feature = "redis")]
 mod redis_store {
     use super::*;
-    use luxcore_ext::webhooks::RedisStore;
+    use luxcore_ext::webhooks::{RedisEndpoint, RedisStore};
+    use redis_support::Deployment;
 
     async fn store(url: &str, prefix: &str) -> RedisStore {
-        RedisStore::connect(url)
+        store_at(&RedisEndpoint::new(url), prefix).await
+    }
+
+    async fn store_at(endpoint: &RedisEndpoint, prefix: &str) -> RedisStore {
+        RedisStore::connect_to(endpoint)
             .await
             .expect("redis reachable")
             .prefix(prefix)
@@ -574,11 +584,19 @@ mod redis_store {
             matches!(error, luxcore_ext::webhooks::StoreError::Unavailable(_)),
             "{error:?}"
         );
-        // Redis's own error is kept as the source.
-        let source = std::error::Error::source(&error).expect("the Redis error");
+        // A typed connection error is the source, and Redis's own error the source of that.
+        let source = std::error::Error::source(&error).expect("the connection error");
+        let connect = source
+            .downcast_ref::<luxcore_ext::webhooks::RedisConnectError>()
+            .expect("a RedisConnectError");
+        assert_eq!(
+            connect.kind(),
+            luxcore_ext::webhooks::RedisConnectErrorKind::Unreachable
+        );
+        let inner = std::error::Error::source(connect).expect("the Redis error");
         assert!(
-            source.downcast_ref::<redis::RedisError>().is_some(),
-            "{source:?}"
+            inner.downcast_ref::<redis::RedisError>().is_some(),
+            "{inner:?}"
         );
         assert!(
             format!(
@@ -596,29 +614,67 @@ mod redis_store {
         drifted_events_are_handed_over_in_order("redis", store(&url, &prefix).await).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn four_instances_redis_store() {
-        let url = required_env("LUXCORE_TEST_REDIS_URL");
+    /// 4 instances on the Redis of `deployment` (one server, its TLS port, the cluster).
+    async fn four_instances(deployment: Deployment) {
+        let endpoint = deployment.endpoint();
         let prefix = format!("luxcore:test:{}:", run_id());
         let mut stores = Vec::new();
         for _ in 0..4 {
-            stores.push(store(&url, &prefix).await);
+            stores.push(store_at(&endpoint, &prefix).await);
         }
-        run_load("redis", processors(stores), LoadConfig::ci_or_full()).await;
+        let name = format!("redis ({})", deployment.name());
+        run_load(&name, processors(stores), LoadConfig::ci_or_full()).await;
+    }
+
+    /// The outage test through a cut TCP proxy in front of one server (plain or TLS).
+    async fn outage(deployment: Deployment) {
+        let (url_env, with_tls): (&str, fn(RedisEndpoint) -> RedisEndpoint) = match deployment {
+            Deployment::Plain => ("LUXCORE_TEST_REDIS_URL", |e| e),
+            Deployment::Tls => (
+                redis_support::TLS_URL_ENV,
+                redis_support::with_test_certificates,
+            ),
+            Deployment::Cluster => unreachable!("the proxy fronts one server"),
+        };
+        let (proxy, proxied) = Proxy::in_front_of(&required_env(url_env)).await;
+        let endpoint = with_tls(RedisEndpoint::new(proxied));
+        let prefix = format!("luxcore:test:{}:", run_id());
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(store_at(&endpoint, &prefix).await);
+        }
+        let mut config = LoadConfig::sized(400, 40);
+        config.outage = Some((proxy, Duration::from_millis(1_500)));
+        let name = format!("redis outage ({})", deployment.name());
+        run_load(&name, processors(stores), config).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_redis_store() {
+        four_instances(Deployment::Plain).await;
+    }
+
+    #[cfg(feature = "redis-tls")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_redis_tls_store() {
+        four_instances(Deployment::Tls).await;
+    }
+
+    #[cfg(feature = "redis-cluster")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_redis_cluster_store() {
+        four_instances(Deployment::Cluster).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_outage_answers_503_and_loses_nothing() {
-        let url = required_env("LUXCORE_TEST_REDIS_URL");
-        let (proxy, proxied) = Proxy::in_front_of(&url).await;
-        let prefix = format!("luxcore:test:{}:", run_id());
-        let mut stores = Vec::new();
-        for _ in 0..4 {
-            stores.push(store(&proxied, &prefix).await);
-        }
-        let mut config = LoadConfig::sized(400, 40);
-        config.outage = Some((proxy, Duration::from_millis(1_500)));
-        run_load("redis outage", processors(stores), config).await;
+        outage(Deployment::Plain).await;
+    }
+
+    #[cfg(feature = "redis-tls")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_tls_outage_answers_503_and_loses_nothing() {
+        outage(Deployment::Tls).await;
     }
 }
 

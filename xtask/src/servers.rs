@@ -16,6 +16,10 @@
 //! - The tests find them through [`REDIS_URL_ENV`], [`POSTGRES_URL_ENV`],
 //!   [`POSTGRES_TLS_URL_ENV`] and [`POSTGRES_CERT_URL_ENV`]; the run's test CA
 //!   ([`crate::test_ca`]) through its own variables.
+//! - The redis-server also listens for TLS ([`REDIS_TLS_URL_ENV`]: the test CA's server
+//!   certificate, client certificates required), and a 3-master Redis Cluster (three more
+//!   redis-servers in cluster mode, joined by `redis-cli --cluster create`) runs beside it
+//!   ([`REDIS_CLUSTER_NODES_ENV`]).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -30,6 +34,13 @@ use crate::test_ca::{self, TestCa};
 
 /// `redis://127.0.0.1:PORT` of the test redis-server.
 pub const REDIS_URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
+/// `rediss://127.0.0.1:PORT`: the test redis-server's TLS port (client certificate required).
+pub const REDIS_TLS_URL_ENV: &str = "LUXCORE_TEST_REDIS_TLS_URL";
+/// `redis://127.0.0.1:P1,redis://127.0.0.1:P2,redis://127.0.0.1:P3`: the test Redis Cluster.
+pub const REDIS_CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_CLUSTER_NODES";
+/// Masters of the test Redis Cluster (the fewest `redis-cli --cluster create` accepts).
+pub const REDIS_CLUSTER_MASTERS: usize = 3;
+
 /// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable` of the test PostgreSQL
 /// (plaintext, although the server offers TLS).
 pub const POSTGRES_URL_ENV: &str = "LUXCORE_TEST_POSTGRES_URL";
@@ -135,6 +146,63 @@ pub fn redis_args(port: u16, dir: &Path) -> Vec<String> {
         "--dir".into(),
         dir.display().to_string(),
     ]
+}
+
+/// The TLS URL for `port` (the server certificate is valid for 127.0.0.1).
+pub fn redis_tls_url(port: u16) -> String {
+    format!("rediss://127.0.0.1:{port}")
+}
+
+/// The cluster's node list, as [`REDIS_CLUSTER_NODES_ENV`] carries it.
+pub fn redis_cluster_nodes(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(|&port| redis_url(port))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// redis-server arguments for a TLS port beside the plaintext one: the test CA's server
+/// certificate, and client certificates signed by the CA required.
+pub fn redis_tls_args(tls_port: u16, ca: &TestCa) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    vec![
+        "--tls-port".into(),
+        tls_port.to_string(),
+        "--tls-cert-file".into(),
+        path(&ca.server_cert),
+        "--tls-key-file".into(),
+        path(&ca.server_key),
+        "--tls-ca-cert-file".into(),
+        path(&ca.ca_cert),
+        "--tls-auth-clients".into(),
+        "yes".into(),
+    ]
+}
+
+/// redis-server arguments for one node of the test cluster (its `nodes.conf` in `dir`).
+pub fn redis_cluster_args(port: u16, dir: &Path) -> Vec<String> {
+    let mut args = redis_args(port, dir);
+    args.extend(
+        [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "5000",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// `redis-cli` arguments that join `ports` into a cluster of masters only.
+pub fn redis_cluster_create_args(ports: &[u16]) -> Vec<String> {
+    let mut args = vec!["--cluster".to_owned(), "create".to_owned()];
+    args.extend(ports.iter().map(|port| format!("127.0.0.1:{port}")));
+    args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+    args
 }
 
 /// initdb arguments: superuser `postgres`, trust authentication, no fsync.
@@ -394,12 +462,30 @@ fn redis_ping(port: u16) -> bool {
         && &reply == b"+PONG\r\n"
 }
 
+/// `CLUSTER INFO` on `port` says `cluster_state:ok`.
+fn cluster_ok(redis_cli: &Path, port: u16) -> bool {
+    Command::new(redis_cli)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "cluster",
+            "info",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok"))
+}
+
 /// The running servers and their temporary directory; dropping it stops both and removes
 /// the directory.
 pub struct Servers {
     dir: PathBuf,
     processes: Vec<Process>,
     redis_port: u16,
+    redis_tls_port: u16,
+    redis_cluster_ports: Vec<u16>,
     postgres_port: u16,
     /// The run's test CA and certificates ([`crate::test_ca`]), in `dir/tls`.
     tls: TestCa,
@@ -441,11 +527,14 @@ impl Servers {
             dir,
             processes: Vec::new(),
             redis_port: 0,
+            redis_tls_port: 0,
+            redis_cluster_ports: Vec::new(),
             postgres_port: 0,
             tls,
         };
         // From here on, an error drops `servers`: what started is stopped, the dir removed.
         servers.start_redis(&redis_server)?;
+        servers.start_redis_cluster(&redis_server)?;
         servers.start_postgres(&pg_bin)?;
         Ok(servers)
     }
@@ -454,8 +543,11 @@ impl Servers {
         let dir = self.dir.join("redis");
         fs::create_dir(&dir).map_err(|e| e.to_string())?;
         let port = free_port()?;
+        let tls_port = free_port()?;
         let mut command = Command::new(redis_server);
-        command.args(redis_args(port, &dir));
+        command
+            .args(redis_args(port, &dir))
+            .args(redis_tls_args(tls_port, &self.tls));
         let mut process = Process::spawn(
             "redis-server",
             command,
@@ -466,7 +558,70 @@ impl Servers {
         self.processes.push(process);
         ready?;
         self.redis_port = port;
-        eprintln!("xtask: redis-server on {}", redis_url(port));
+        self.redis_tls_port = tls_port;
+        eprintln!(
+            "xtask: redis-server on {} and {}",
+            redis_url(port),
+            redis_tls_url(tls_port)
+        );
+        Ok(())
+    }
+
+    /// Three redis-servers in cluster mode, joined into a cluster of 3 masters; ready once
+    /// every node reports `cluster_state:ok`.
+    fn start_redis_cluster(&mut self, redis_server: &Path) -> Result<(), String> {
+        let root = self.dir.join("redis-cluster");
+        let mut ports = Vec::new();
+        for node in 0..REDIS_CLUSTER_MASTERS {
+            let dir = root.join(format!("node{node}"));
+            fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let port = free_port()?;
+            let mut command = Command::new(redis_server);
+            command.args(redis_cluster_args(port, &dir));
+            let mut process = Process::spawn(
+                "redis-server (cluster node)",
+                command,
+                dir.join("redis.log"),
+                libc::SIGTERM,
+            )?;
+            let ready = wait_ready(&mut process, || redis_ping(port));
+            self.processes.push(process);
+            ready?;
+            ports.push(port);
+        }
+        let redis_cli = redis_server.with_file_name("redis-cli");
+        let redis_cli = if redis_cli.is_file() {
+            redis_cli
+        } else {
+            on_path("redis-cli").ok_or("redis-cli (package redis-tools) is missing")?
+        };
+        let out = Command::new(&redis_cli)
+            .args(redis_cluster_create_args(&ports))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not run redis-cli: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "redis-cli --cluster create failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while !ports.iter().all(|&port| cluster_ok(&redis_cli, port)) {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the Redis Cluster was not ok within {STARTUP_TIMEOUT:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!(
+            "xtask: Redis Cluster of {REDIS_CLUSTER_MASTERS} masters on {}",
+            redis_cluster_nodes(&ports)
+        );
+        self.redis_cluster_ports = ports;
         Ok(())
     }
 
@@ -629,6 +784,11 @@ impl Servers {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let mut env = vec![
             (REDIS_URL_ENV, redis_url(self.redis_port)),
+            (REDIS_TLS_URL_ENV, redis_tls_url(self.redis_tls_port)),
+            (
+                REDIS_CLUSTER_NODES_ENV,
+                redis_cluster_nodes(&self.redis_cluster_ports),
+            ),
             (POSTGRES_URL_ENV, postgres_url(self.postgres_port)),
             (
                 POSTGRES_TLS_URL_ENV,
@@ -720,6 +880,42 @@ mod tests {
                 "-c",
                 "ssl_ca_file=/a"
             ]
+        );
+    }
+
+    #[test]
+    fn redis_tls_and_cluster_are_the_test_contract() {
+        assert_eq!(REDIS_TLS_URL_ENV, "LUXCORE_TEST_REDIS_TLS_URL");
+        assert_eq!(REDIS_CLUSTER_NODES_ENV, "LUXCORE_TEST_REDIS_CLUSTER_NODES");
+        assert_eq!(redis_tls_url(6390), "rediss://127.0.0.1:6390");
+        assert_eq!(
+            redis_cluster_nodes(&[7001, 7002, 7003]),
+            "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003"
+        );
+        let ca = TestCa {
+            ca_cert: "/t/ca.crt".into(),
+            server_cert: "/t/server.crt".into(),
+            server_key: "/t/server.key".into(),
+            client_cert: "/t/client.crt".into(),
+            client_key: "/t/client.key".into(),
+        };
+        let tls = redis_tls_args(6390, &ca);
+        let value = |args: &[String], flag: &str| {
+            let at = args.iter().position(|a| a == flag).unwrap();
+            args[at + 1].clone()
+        };
+        assert_eq!(value(&tls, "--tls-port"), "6390");
+        assert_eq!(value(&tls, "--tls-cert-file"), "/t/server.crt");
+        assert_eq!(value(&tls, "--tls-ca-cert-file"), "/t/ca.crt");
+        assert_eq!(value(&tls, "--tls-auth-clients"), "yes");
+        let node = redis_cluster_args(7001, Path::new("/d"));
+        assert_eq!(value(&node, "--cluster-enabled"), "yes");
+        assert_eq!(value(&node, "--bind"), "127.0.0.1");
+        assert_eq!(value(&node, "--dir"), "/d");
+        assert_eq!(
+            redis_cluster_create_args(&[7001, 7002, 7003]).join(" "),
+            "--cluster create 127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003 \
+             --cluster-replicas 0 --cluster-yes"
         );
     }
 

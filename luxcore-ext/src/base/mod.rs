@@ -1,5 +1,7 @@
-//! Layer 0: leaf modules with no I/O and no dependency on the layers above — error types,
-//! money, header reading, per-attempt context and response metadata.
+//! Layer 0: leaf modules with no dependency on the layers above — error types, money,
+//! header reading, per-attempt context and response metadata; and, with the `redis`
+//! feature, the one Redis connection layer that the shared rate limiter and the webhook
+//! store use (`redis_connection`, the only I/O here).
 
 pub(crate) mod context;
 pub mod error;
@@ -10,5 +12,7 @@ pub mod metrics;
 pub mod money;
 #[cfg(feature = "locale")]
 pub mod money_locale;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "redis-tls"))]
 pub(crate) mod tls;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_connection;

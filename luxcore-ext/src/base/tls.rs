@@ -1,9 +1,11 @@
 //! A rustls [`ClientConfig`] for the SDK's own connections to a merchant's servers
-//! (PostgreSQL today): the platform's root certificates or a private CA (PEM), an optional
+//! (PostgreSQL; for Redis, whose `redis` crate builds its own configuration, only the
+//! [`provider`]): the platform's root certificates or a private CA (PEM), an optional
 //! client certificate (PEM), one of three levels of server verification, and the crypto
 //! provider of the build's TLS feature, so a `rustls-ring` build never needs aws-lc-rs.
 //!
 //! Errors are texts meant for a typed error of the caller; none holds key material.
+#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
 
 use std::fmt;
 use std::sync::Arc;

@@ -7,13 +7,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::{LimiterError, LocalRateLimiter, Quota, RateBucket, RateLimiter, RateLimits};
 use crate::base::error::Cause;
+use crate::base::redis_connection::{
+    InvokeError, RedisClient, RedisConnection, RedisEndpoint, Timeouts,
+};
 use crate::credentials::{ApiKey, Credentials};
 
 const DEFAULT_PREFIX: &str = "luxcore:rl";
@@ -47,7 +48,13 @@ pub enum OnUnavailable {
 /// **Keys.** `{prefix}:{<hash>}:<bucket>:<requests>per<period_ms>ms`, where `<hash>` is
 /// the first 128 bits of SHA-256 over a domain tag and the API key (or, without a key, the
 /// v2 merchant id) — the key itself is never sent to Redis nor logged. The prefix defaults
-/// to `luxcore:rl`. Keys expire one second after their quota is idle again.
+/// to `luxcore:rl`. Keys expire one second after their quota is idle again. The `{<hash>}`
+/// hash tag puts every quota key of one API key in one Redis Cluster slot, so the one
+/// script call that checks all quotas of a bucket runs on one node.
+///
+/// **Where.** One Redis (`redis://`, or `rediss://` with the `redis-tls` feature) or a
+/// Redis Cluster (`redis-cluster` feature): see [`SharedLimits::with_endpoint`] and
+/// [`RedisEndpoint`].
 ///
 /// **When Redis is unreachable** (connect or answer slower than [`SharedLimits::timeout`],
 /// 500 ms by default), the behaviour is [`OnUnavailable`]:
@@ -61,7 +68,7 @@ pub enum OnUnavailable {
 ///   deployments where exceeding the quota is worse than refusing work.
 #[derive(Clone)]
 pub struct SharedLimits {
-    redis_url: SecretString,
+    redis: RedisEndpoint,
     limits: RateLimits,
     on_unavailable: OnUnavailable,
     prefix: String,
@@ -70,11 +77,18 @@ pub struct SharedLimits {
 }
 
 impl SharedLimits {
-    /// These quotas, in the Redis at `redis_url` (`redis://[:password@]host:port[/db]`).
-    /// The URL is kept secret (it may hold a password) and never printed.
+    /// These quotas, in the Redis at `redis_url` (`redis://[:password@]host:port[/db]`,
+    /// or `rediss://` for TLS with the `redis-tls` feature). The URL is kept secret (it
+    /// may hold a password) and never printed.
     pub fn new(redis_url: impl Into<String>, limits: RateLimits) -> Self {
+        Self::with_endpoint(RedisEndpoint::new(redis_url), limits)
+    }
+
+    /// These quotas, in the Redis at `endpoint`: one server or a cluster, plain or TLS
+    /// with a private CA and a client certificate.
+    pub fn with_endpoint(endpoint: RedisEndpoint, limits: RateLimits) -> Self {
         SharedLimits {
-            redis_url: SecretString::from(redis_url.into()),
+            redis: endpoint,
             limits,
             on_unavailable: OnUnavailable::default(),
             prefix: DEFAULT_PREFIX.to_owned(),
@@ -89,7 +103,8 @@ impl SharedLimits {
         self
     }
 
-    /// The prefix of the Redis keys (default `luxcore:rl`).
+    /// The prefix of the Redis keys (default `luxcore:rl`). Keep `{` and `}` out of it:
+    /// they would change the keys' cluster hash tag.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -113,7 +128,7 @@ impl SharedLimits {
 impl fmt::Debug for SharedLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedLimits")
-            .field("redis_url", &"[REDACTED]")
+            .field("redis", &self.redis)
             .field("limits", &self.limits)
             .field("on_unavailable", &self.on_unavailable)
             .field("prefix", &self.prefix)
@@ -180,8 +195,8 @@ fn shared_quotas(
 /// `LuxCoreBuilder::shared_rate_limits`, or with [`Self::new`] and pass it to
 /// `LuxCoreBuilder::rate_limiter`.
 pub struct RedisRateLimiter {
-    client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    client: RedisClient,
+    connection: OnceCell<RedisConnection>,
     script: redis::Script,
     create: Vec<SharedQuota>,
     standard: Vec<SharedQuota>,
@@ -194,8 +209,9 @@ pub struct RedisRateLimiter {
 
 impl RedisRateLimiter {
     /// A limiter counting `shared`'s quotas for this API key. Fails with
-    /// [`LimiterError::Config`] for an invalid Redis URL (no connection is made yet: the
-    /// first request connects).
+    /// [`LimiterError::Config`] for an invalid Redis URL, a bad PEM, or a TLS / cluster
+    /// endpoint without its feature (no connection is made yet: the first request
+    /// connects).
     pub fn new(shared: SharedLimits, api_key: &ApiKey) -> Result<Self, LimiterError> {
         Self::with_identity(shared, api_key.expose())
     }
@@ -223,8 +239,10 @@ impl RedisRateLimiter {
             ));
         }
         // The URL is not echoed: it may carry a password.
-        let client = redis::Client::open(shared.redis_url.expose_secret())
-            .map_err(|e| LimiterError::Config(format!("invalid Redis URL ({:?})", e.kind())))?;
+        let client = shared
+            .redis
+            .client()
+            .map_err(|e| LimiterError::Config(e.to_string()))?;
         let fp = fingerprint(identity);
         let limits = &shared.limits;
         Ok(RedisRateLimiter {
@@ -275,36 +293,33 @@ impl RedisRateLimiter {
 
     /// Runs the script: the wait before the reserved permit.
     async fn reserve(&self, quotas: &[SharedQuota]) -> Result<Duration, LimiterError> {
-        let unavailable =
-            |e: redis::RedisError| LimiterError::Unavailable(Cause::with_source(e.to_string(), e));
+        let timeouts = Timeouts {
+            connect: self.timeout,
+            response: self.timeout,
+        };
         let connection = self
             .connection
-            .get_or_try_init(|| {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_with_config(self.client.clone(), config)
-            })
+            .get_or_try_init(|| self.client.connect(timeouts))
             .await
-            .map_err(unavailable)?;
-        let mut connection = connection.clone();
-        let mut invocation = self.script.prepare_invoke();
-        for quota in quotas {
-            invocation
-                .key(&quota.key)
-                .arg(quota.interval_us)
-                .arg(quota.burst);
-        }
-        let wait: String = invocation
-            .invoke_async(&mut connection)
+            .map_err(|e| LimiterError::Unavailable(Cause::with_source(e.to_string(), e)))?;
+        let keys: Vec<&str> = quotas.iter().map(|q| q.key.as_str()).collect();
+        let args: Vec<u64> = quotas
+            .iter()
+            .flat_map(|q| [q.interval_us, q.burst])
+            .collect();
+        let wait: String = connection
+            .invoke(&self.script, &keys, &args)
             .await
-            .map_err(|e| {
-                if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
-                    unavailable(e)
-                } else {
+            .map_err(|e| match e {
+                InvokeError::Redis(e)
+                    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() =>
+                {
+                    LimiterError::Unavailable(Cause::with_source(e.to_string(), e))
+                }
+                InvokeError::Redis(e) => {
                     LimiterError::Backend(Cause::with_source(e.to_string(), e))
                 }
+                InvokeError::CrossSlot(message) => LimiterError::Backend(message.into()),
             })?;
         let wait_us: u64 = wait.parse().map_err(|_| {
             LimiterError::Backend("the rate-limit script returned a non-number".into())
@@ -409,6 +424,36 @@ mod tests {
         let other = ApiKey::new("qp_test_sk_other").unwrap();
         let other = RedisRateLimiter::new(shared, &other).unwrap();
         assert_ne!(other.redis_keys(RateBucket::Create), keys);
+    }
+
+    /// One script call passes every quota key of a bucket: on a cluster they must share
+    /// one hash slot (the `{<fingerprint>}` tag), whatever the bucket and prefix.
+    #[cfg(feature = "redis-cluster")]
+    #[test]
+    fn the_quota_keys_of_one_call_share_a_hash_slot() {
+        use redis::cluster_routing::Slot;
+        let mut slots = std::collections::HashSet::new();
+        for prefix in ["luxcore:rl", "", "app:eu", "a}b"] {
+            for secret in ["qp_test_sk_one", "qp_test_sk_two", "qp_live_sk_three"] {
+                let shared = SharedLimits::new("redis://127.0.0.1:1", RateLimits::documented())
+                    .key_prefix(prefix);
+                let limiter = RedisRateLimiter::new(shared, &ApiKey::new(secret).unwrap()).unwrap();
+                for bucket in [RateBucket::Create, RateBucket::Standard] {
+                    let keys = limiter.redis_keys(bucket);
+                    assert!(
+                        keys.len() >= 2 || bucket == RateBucket::Standard,
+                        "{keys:?}"
+                    );
+                    let first = Slot::for_key(&keys[0]);
+                    for key in &keys {
+                        assert_eq!(Slot::for_key(key), first, "{keys:?}");
+                    }
+                    slots.insert(first);
+                }
+            }
+        }
+        // Different API keys land in different slots (spread over the cluster).
+        assert!(slots.len() >= 3, "{slots:?}");
     }
 
     #[test]

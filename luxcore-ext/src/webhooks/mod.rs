@@ -30,6 +30,8 @@ mod store;
 
 use http::HeaderMap;
 
+#[cfg(feature = "redis")]
+pub use crate::base::redis_connection::{RedisConnectError, RedisConnectErrorKind, RedisEndpoint};
 pub use event::{Event, EventKind, EventParseError};
 pub use luxcore_auth::webhook::{
     HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, VerifiedDelivery,

@@ -4,7 +4,9 @@
 //! Per key two Redis keys, in one cluster hash slot: `<prefix>{<key>}:applied` (the
 //! applied version; payment keys never expire, event and body keys after the retention)
 //! and `<prefix>{<key>}:claim` (the claim token, `PX` = the lease, so Redis's clock runs
-//! the lease out). Each operation is one Lua script, so it is atomic.
+//! the lease out). Each operation is one Lua script, so it is atomic; every script's keys
+//! share the `{<key>}` hash tag, so a Redis Cluster (`redis-cluster` feature) runs each
+//! one on a single node. TLS (`rediss://`) with the `redis-tls` feature.
 //!
 //! Run Redis with persistence (`appendonly yes`): a Redis that restarts empty forgets
 //! what was applied, and redeliveries after that would run handlers again.
@@ -13,10 +15,13 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::Script;
+use redis::aio::ConnectionManager;
 
 use super::store::{Begin, Cause, ClaimToken, DedupKey, StoreError, WebhookStore};
+use crate::base::redis_connection::{
+    InvokeError, RedisConnectError, RedisConnection, RedisEndpoint, Timeouts, describe,
+};
 
 const BEGIN: &str = r"
 local applied = redis.call('GET', KEYS[1])
@@ -49,12 +54,13 @@ pub const DEFAULT_PREFIX: &str = "luxcore:webhooks:";
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A [`WebhookStore`] in Redis. Cheap to clone (one multiplexed, self-reconnecting
-/// connection). Every call is bounded by a timeout (default 2 s) so an unreachable
-/// Redis answers [`StoreError::Unavailable`] quickly.
+/// A [`WebhookStore`] in Redis: one server, plain or TLS, or a Redis Cluster. Cheap to
+/// clone (one multiplexed, self-reconnecting connection, or one per cluster node). Every
+/// call is bounded by a timeout (default 2 s) so an unreachable Redis answers
+/// [`StoreError::Unavailable`] quickly.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     retention: Duration,
     timeout: Duration,
@@ -76,37 +82,58 @@ fn unavailable(error: impl fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("redis: {error}").into())
 }
 
-/// The store error for a Redis command or connection error, which is kept as its
-/// `source()` (its text is [`describe`]d: category and detail).
-fn unavailable_from(error: RedisError) -> StoreError {
-    StoreError::Unavailable(Cause::with_source(
-        format!("redis: {}", describe(&error)),
-        error,
-    ))
+/// The store error for a failed connection: [`RedisConnectError`] is its `source()` (and
+/// the `redis` crate's error, where there is one, the source of that).
+fn not_connected(error: RedisConnectError) -> StoreError {
+    StoreError::Unavailable(Cause::with_source(format!("redis: {error}"), error))
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://[:password@]host:port[/db]`; `rediss://` is not
-    /// compiled in).
+    /// Connects to `url`: `redis://[[user]:password@]host:port[/db]`, or `rediss://...`
+    /// for TLS (`redis-tls` feature; the platform's root certificates). For a private CA,
+    /// a client certificate or a cluster, see [`Self::connect_to`].
+    ///
+    /// Fails with [`StoreError::Unavailable`] whose `source()` is a
+    /// [`RedisConnectError`] telling what went wrong (bad URL, TLS handshake refused,
+    /// plaintext to a TLS-only port, unreachable, ...). The URL is never in the error.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(describe(&e)))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(DEFAULT_TIMEOUT))
-            .set_response_timeout(Some(DEFAULT_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = tokio::time::timeout(
-            DEFAULT_TIMEOUT * 2,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| unavailable("connect timed out"))?
-        .map_err(unavailable_from)?;
-        Ok(Self::new(conn))
+        Self::connect_to(&RedisEndpoint::new(url)).await
     }
 
-    /// A store over an existing connection manager.
+    /// Connects to a Redis Cluster through `nodes` (`redis://host:port`, or `rediss://`
+    /// with `redis-tls`): [`RedisEndpoint::cluster`].
+    #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+    pub async fn connect_cluster<I, S>(nodes: I) -> Result<Self, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::connect_to(&RedisEndpoint::cluster(nodes)).await
+    }
+
+    /// Connects to `endpoint`: one server or a cluster, plain or TLS with a private CA
+    /// and a client certificate.
+    pub async fn connect_to(endpoint: &RedisEndpoint) -> Result<Self, StoreError> {
+        let timeouts = Timeouts {
+            connect: DEFAULT_TIMEOUT,
+            response: DEFAULT_TIMEOUT,
+        };
+        let conn = endpoint
+            .client()
+            .map_err(not_connected)?
+            .connect(timeouts)
+            .await
+            .map_err(not_connected)?;
+        Ok(Self::with_connection(conn))
+    }
+
+    /// A store over an existing connection manager (one server).
     pub fn new(conn: ConnectionManager) -> Self {
+        Self::with_connection(RedisConnection::Single(conn))
+    }
+
+    fn with_connection(conn: RedisConnection) -> Self {
         Self {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
@@ -121,7 +148,9 @@ impl RedisStore {
     }
 
     /// Prefix of every Redis key (default `luxcore:webhooks:`); one per endpoint or
-    /// environment sharing a Redis.
+    /// environment sharing a Redis. Keep `{` and `}` out of it: they would change the
+    /// keys' cluster hash tag (on a cluster, such calls fail with
+    /// [`StoreError::Unexpected`] before anything is sent).
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -144,32 +173,29 @@ impl RedisStore {
     }
 
     fn keys(&self, key: &DedupKey) -> (String, String) {
-        let base = format!("{}{{{}}}", self.prefix, key.storage_key());
-        (format!("{base}:applied"), format!("{base}:claim"))
+        keys(&self.prefix, key)
     }
 
     async fn run(&self, script: usize, keys: &[&str], args: &[String]) -> Result<i64, StoreError> {
-        let mut invocation = self.scripts[script].prepare_invoke();
-        for key in keys {
-            invocation.key(*key);
+        let call = self.conn.invoke(&self.scripts[script], keys, args);
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err(unavailable("timed out")),
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(InvokeError::Redis(error))) => Err(StoreError::Unavailable(Cause::with_source(
+                format!("redis: {}", describe(&error)),
+                error,
+            ))),
+            Ok(Err(InvokeError::CrossSlot(message))) => {
+                Err(StoreError::Unexpected(format!("redis: {message}").into()))
+            }
         }
-        for arg in args {
-            invocation.arg(arg.as_str());
-        }
-        let mut conn = self.conn.clone();
-        tokio::time::timeout(self.timeout, invocation.invoke_async::<i64>(&mut conn))
-            .await
-            .map_err(|_| unavailable("timed out"))?
-            .map_err(unavailable_from)
     }
 }
 
-/// A Redis error as text without anything from the connection URL.
-fn describe(error: &RedisError) -> String {
-    match error.detail() {
-        Some(detail) => format!("{} ({detail})", error.category()),
-        None => error.category().to_owned(),
-    }
+/// The `applied` and `claim` keys of `key`: one `{<key>}` hash tag, so one cluster slot.
+fn keys(prefix: &str, key: &DedupKey) -> (String, String) {
+    let base = format!("{prefix}{{{}}}", key.storage_key());
+    (format!("{base}:applied"), format!("{base}:claim"))
 }
 
 fn millis(duration: Duration) -> String {
@@ -235,5 +261,40 @@ impl WebhookStore for RedisStore {
         let (_, claim) = self.keys(key);
         let args = [token.as_str().to_owned()];
         async move { self.run(2, &[&claim], &args).await.map(drop) }
+    }
+}
+
+#[cfg(all(test, feature = "redis-cluster"))]
+mod tests {
+    use super::*;
+    use redis::cluster_routing::Slot;
+
+    /// BEGIN and COMMIT take both keys, RELEASE the claim key: one slot per delivery key,
+    /// and different delivery keys spread over the slots.
+    #[test]
+    fn the_keys_of_one_script_share_a_hash_slot() {
+        let delivery_keys = [
+            DedupKey::Payment {
+                payment_id: "pay_1".into(),
+                status_version: 3,
+            },
+            DedupKey::Event { id: "evt_9".into() },
+            DedupKey::Body {
+                sha256: "ab".repeat(32),
+            },
+        ];
+        let mut slots = std::collections::HashSet::new();
+        for prefix in [DEFAULT_PREFIX, "", "shop-7:", "a:b}", "x{"] {
+            for key in &delivery_keys {
+                let (applied, claim) = keys(prefix, key);
+                assert_eq!(
+                    Slot::for_key(&applied),
+                    Slot::for_key(&claim),
+                    "{applied} / {claim}"
+                );
+                slots.insert(Slot::for_key(&applied));
+            }
+        }
+        assert!(slots.len() > 3, "{slots:?}");
     }
 }

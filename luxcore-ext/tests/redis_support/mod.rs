@@ -1,0 +1,110 @@
+//! The test Redis deployments that `cargo xtask test` starts, as [`RedisEndpoint`]s: one
+//! server in plaintext (`LUXCORE_TEST_REDIS_URL`), the same server's TLS port requiring a
+//! client certificate (`LUXCORE_TEST_REDIS_TLS_URL`, the run's test CA and client
+//! certificate in `LUXCORE_TEST_TLS_CA` / `_CLIENT_CERT` / `_CLIENT_KEY`), and a 3-master
+//! Redis Cluster (`LUXCORE_TEST_REDIS_CLUSTER_NODES`, comma-separated URLs). A test that
+//! needs one fails, never skips, when its variable is unset.
+
+#![allow(dead_code)]
+
+use luxcore_ext::webhooks::RedisEndpoint;
+
+// The run's test CA and client certificate (shared with the PostgreSQL TLS tests).
+#[path = "../test_ca/mod.rs"]
+pub mod test_ca;
+
+pub const URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
+pub const TLS_URL_ENV: &str = "LUXCORE_TEST_REDIS_TLS_URL";
+pub const CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_CLUSTER_NODES";
+
+/// The variable's value; panics (a failure) when it is unset.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
+             starts one, or set {name})"
+        )
+    })
+}
+
+/// One of the test deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    /// One redis-server, `redis://`.
+    Plain,
+    /// The same redis-server's TLS port (`rediss://`, client certificate required).
+    Tls,
+    /// A 3-master Redis Cluster.
+    Cluster,
+}
+
+impl Deployment {
+    /// Every deployment this build can reach (TLS with `redis-tls`, the cluster with
+    /// `redis-cluster`).
+    pub fn all() -> Vec<Deployment> {
+        let mut all = vec![Deployment::Plain];
+        if cfg!(feature = "redis-tls") {
+            all.push(Deployment::Tls);
+        }
+        if cfg!(feature = "redis-cluster") {
+            all.push(Deployment::Cluster);
+        }
+        all
+    }
+
+    /// By name (`plain`, `tls`, `cluster`), for the worker processes.
+    pub fn parse(name: &str) -> Option<Deployment> {
+        match name {
+            "plain" => Some(Deployment::Plain),
+            "tls" => Some(Deployment::Tls),
+            "cluster" => Some(Deployment::Cluster),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Deployment::Plain => "plain",
+            Deployment::Tls => "tls",
+            Deployment::Cluster => "cluster",
+        }
+    }
+
+    /// The endpoint, from the variables.
+    pub fn endpoint(self) -> RedisEndpoint {
+        match self {
+            Deployment::Plain => RedisEndpoint::new(required_env(URL_ENV)),
+            Deployment::Tls => tls_endpoint(),
+            Deployment::Cluster => cluster_endpoint(),
+        }
+    }
+}
+
+/// The TLS port with the test CA and the client certificate.
+pub fn tls_endpoint() -> RedisEndpoint {
+    with_test_certificates(RedisEndpoint::new(required_env(TLS_URL_ENV)))
+}
+
+/// `endpoint` trusting the test CA and presenting the test client certificate.
+pub fn with_test_certificates(endpoint: RedisEndpoint) -> RedisEndpoint {
+    let (cert, key) = test_ca::client();
+    endpoint.ca_pem(test_ca::ca()).client_cert_pem(cert, key)
+}
+
+/// The cluster's nodes.
+pub fn cluster_nodes() -> Vec<String> {
+    required_env(CLUSTER_NODES_ENV)
+        .split(',')
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(feature = "redis-cluster")]
+pub fn cluster_endpoint() -> RedisEndpoint {
+    RedisEndpoint::cluster(cluster_nodes())
+}
+
+#[cfg(not(feature = "redis-cluster"))]
+pub fn cluster_endpoint() -> RedisEndpoint {
+    unreachable!("the cluster deployment needs the `redis-cluster` feature")
+}
