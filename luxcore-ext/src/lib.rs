@@ -16,7 +16,7 @@
 //! | 3 facade | [`prelude`], this file | re-exports; [`client`] gathers the client types |
 //! | 2 resources | [`payments`], [`webhook_endpoints`], [`balance`], [`tickets`]; [`pagination`] (shared by them) | one module per API resource with *all* of its methods (CRUD, list/stream/collect_all, money helpers); the generic page walker |
 //! | 1 transport | [`retry`], `transport::{hook, decode, client, builder}` | request hooks (authentication, HMAC signing), response decoding into [`Error`], the retry policy, the call runner ([`ApiCall`], [`LuxCore`]) and [`LuxCoreBuilder`] |
-//! | 0 base | [`error`], [`credentials`], [`rate_limit`], [`payouts`], `base::{money, money_locale, headers, context}` | error *types*, money (locale-aware text with the `locale` feature), credentials, typed payout details checked per rail, header reading, the per-attempt context and [`ResponseMeta`] |
+//! | 0 base | [`error`], [`credentials`], [`rate_limit`], [`payouts`], `base::{money, money_locale, headers, context, redis_connection}` | error *types*, money (locale-aware text with the `locale` feature), credentials, typed payout details checked per rail, header reading, the per-attempt context and [`ResponseMeta`]; the Redis connection layer of the shared limiter and the Redis webhook store (one server or a cluster, plain or TLS) |
 //!
 //! Beside the layers: [`webhooks`] (parsing and de-duplicating webhook deliveries) and
 //! [`auth`] (the protocol crate `luxcore-auth`: request signing and webhook signatures).
