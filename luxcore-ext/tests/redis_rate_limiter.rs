@@ -15,8 +15,8 @@ use luxcore_ext::credentials::ApiKey;
 use luxcore_ext::error::Error;
 use luxcore_ext::payments::PaymentRequest;
 use luxcore_ext::rate_limit::{
-    LimiterError, OnUnavailable, Quota, RateBucket, RateLimiter, RateLimits, RedisRateLimiter,
-    SharedLimits,
+    LimiterError, OnUnavailable, Quota, RateBucket, RateLimiter, RateLimits, RedisConnectError,
+    RedisConnectErrorKind, RedisRateLimiter, SharedLimits,
 };
 use luxcore_ext::retry::RetryPolicy;
 use luxcore_ext::{Currency, PaymentMethod};
@@ -172,11 +172,17 @@ async fn fail_closed_when_redis_is_down() {
     let started = Instant::now();
     let err = limiter.acquire(RateBucket::Standard).await.unwrap_err();
     assert!(matches!(err, LimiterError::Unavailable(_)), "{err:?}");
-    // The cause is kept: the source is Redis's own connection error.
-    let source = std::error::Error::source(&err).expect("the Redis error as source");
+    // The cause is kept: the source is the typed connection error, and Redis's own
+    // connection error the source of that.
+    let source = std::error::Error::source(&err).expect("the connection error as source");
+    let connect = source
+        .downcast_ref::<RedisConnectError>()
+        .unwrap_or_else(|| panic!("{source:?}"));
+    assert_eq!(connect.kind(), RedisConnectErrorKind::Unreachable);
+    let inner = std::error::Error::source(connect).expect("the Redis error");
     assert!(
-        source.downcast_ref::<redis::RedisError>().is_some(),
-        "{source:?}"
+        inner.downcast_ref::<redis::RedisError>().is_some(),
+        "{inner:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(!err.to_string().contains(KEY));
@@ -206,7 +212,7 @@ async fn fail_closed_when_redis_is_down() {
     .unwrap();
     match client.payments().create(request).await {
         Err(err @ Error::RateLimiter(LimiterError::Unavailable(_))) => {
-            // Error -> LimiterError -> redis::RedisError.
+            // Error -> LimiterError -> RedisConnectError -> redis::RedisError.
             let limiter = std::error::Error::source(&err).expect("the limiter error");
             assert!(limiter.source().is_some(), "{err:?}");
         }
