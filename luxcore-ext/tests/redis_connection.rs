@@ -16,6 +16,7 @@
 )]
 
 mod redis_support;
+mod test_ca;
 
 use std::time::{Duration, Instant};
 
@@ -89,7 +90,8 @@ async fn a_bad_url_is_a_config_error_for_the_store_and_the_limiter() {
 #[cfg(feature = "redis-tls")]
 mod tls {
     use super::*;
-    use redis_support::{TLS_URL_ENV, required_env, test_ca, tls_endpoint};
+    use crate::test_ca;
+    use redis_support::{TLS_URL_ENV, required_env, tls_endpoint};
 
     /// The TLS URL with `scheme` and a password the server does not need.
     fn tls_url_with(scheme: &str) -> String {
@@ -113,8 +115,7 @@ mod tls {
     #[tokio::test]
     async fn the_server_requires_the_client_certificate() {
         // Same CA, no client certificate: the server ends the handshake.
-        let endpoint = RedisEndpoint::new(required_env(TLS_URL_ENV))
-            .ca_pem(test_ca::ca());
+        let endpoint = RedisEndpoint::new(required_env(TLS_URL_ENV)).ca_pem(test_ca::ca());
         let started = Instant::now();
         let error = RedisStore::connect_to(&endpoint).await.unwrap_err();
         let cause = connect_error(&error);

@@ -32,10 +32,10 @@
 )]
 
 mod cut_proxy;
-#[cfg(feature = "postgres")]
-mod test_ca;
 #[cfg(feature = "redis")]
 mod redis_support;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod test_ca;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;

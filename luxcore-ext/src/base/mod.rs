@@ -12,7 +12,7 @@ pub mod metrics;
 pub mod money;
 #[cfg(feature = "locale")]
 pub mod money_locale;
-#[cfg(any(feature = "postgres", feature = "redis-tls"))]
-pub(crate) mod tls;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_connection;
+#[cfg(any(feature = "postgres", feature = "redis-tls"))]
+pub(crate) mod tls;

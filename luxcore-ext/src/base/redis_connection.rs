@@ -534,11 +534,11 @@ fn ensure_crypto_provider() -> Result<(), RedisConnectError> {
     #[cfg(feature = "redis-tls")]
     {
         use rustls::crypto::CryptoProvider;
-        if CryptoProvider::get_default().is_none() {
-            if let Some(provider) = super::tls::provider() {
-                // Err only when another thread installed one first: that one is used.
-                let _ = std::sync::Arc::unwrap_or_clone(provider).install_default();
-            }
+        if CryptoProvider::get_default().is_none()
+            && let Some(provider) = super::tls::provider()
+        {
+            // Err only when another thread installed one first: that one is used.
+            let _ = std::sync::Arc::unwrap_or_clone(provider).install_default();
         }
         if CryptoProvider::get_default().is_some() {
             return Ok(());

@@ -9,9 +9,9 @@
 
 use luxcore_ext::webhooks::RedisEndpoint;
 
-// The run's test CA and client certificate (shared with the PostgreSQL TLS tests).
-#[path = "../test_ca/mod.rs"]
-pub mod test_ca;
+// The run's test CA and client certificate: every file that declares `mod redis_support`
+// declares `mod test_ca` beside it.
+use crate::test_ca;
 
 pub const URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
 pub const TLS_URL_ENV: &str = "LUXCORE_TEST_REDIS_TLS_URL";
