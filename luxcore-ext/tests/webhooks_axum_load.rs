@@ -1,5 +1,6 @@
 //! Issue 23.6: the ready axum route (`webhooks::axum::route`, and `route_in_transaction`
-//! on PostgreSQL) under a many-instances load, over real HTTP on loopback.
+//! on PostgreSQL, with `PostgresStore` and with `SqlxStore`) under a many-instances load,
+//! over real HTTP on loopback.
 //!
 //! Four axum servers, each with its own `WebhookProcessor` over one shared store (an
 //! `Arc<MemoryStore>` shared in this process, Redis, PostgreSQL), receive 400 signed
@@ -20,7 +21,8 @@
 //!   nothing, the server keeps serving, and the same delivery sent properly afterwards is
 //!   processed once (and skipped the time after).
 //!
-//! Redis and PostgreSQL tests are compiled with the `redis` / `postgres` features and need
+//! Redis and PostgreSQL tests are compiled with the `redis` / `postgres` (`postgres-sqlx`)
+//! features and need
 //! `LUXCORE_TEST_REDIS_URL` / `LUXCORE_TEST_POSTGRES_URL` (they fail, never skip, without;
 //! `cargo xtask test` starts the servers and sets them).
 
@@ -155,6 +157,18 @@ struct Merchant {
 }
 
 impl Merchant {
+    /// Counts a handler run; the event's payment and version.
+    fn ran(&self, event: &Event) -> (String, i64) {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let payment = event.payment_id().unwrap().to_owned();
+        (payment, event.status_version().unwrap())
+    }
+
+    /// Appends `version` to the payment's ledger (the handlers' own view).
+    fn note(&self, payment: String, version: i64) {
+        lock(&self.ledger).entry(payment).or_default().push(version);
+    }
+
     /// The plain route's handler: a short random delay (so deliveries overlap), then the
     /// version is appended to the payment's ledger.
     fn handler(
@@ -168,14 +182,9 @@ impl Merchant {
         move |event: Event| {
             let merchant = Arc::clone(&merchant);
             Box::pin(async move {
-                merchant.runs.fetch_add(1, Ordering::SeqCst);
+                let (payment, version) = merchant.ran(&event);
                 tokio::time::sleep(Duration::from_micros(rand::random_range(0..2_000))).await;
-                let payment = event.payment_id().unwrap().to_owned();
-                let version = event.status_version().unwrap();
-                lock(&merchant.ledger)
-                    .entry(payment)
-                    .or_default()
-                    .push(version);
+                merchant.note(payment, version);
                 Ok(())
             })
         }
@@ -653,6 +662,7 @@ async fn four_axum_servers_memory_store() {
     .await;
 }
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx"))]
 fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
@@ -744,9 +754,7 @@ mod postgres {
             move |event: Event, tx: Transaction| {
                 let merchant = Arc::clone(&merchant);
                 async move {
-                    merchant.runs.fetch_add(1, Ordering::SeqCst);
-                    let payment = event.payment_id().unwrap().to_owned();
-                    let version = event.status_version().unwrap();
+                    let (payment, version) = merchant.ran(&event);
                     tx.execute(
                         "INSERT INTO luxcore_test_axum_ledger (payment, version) VALUES ($1, $2)",
                         &[&payment, &version],
@@ -754,10 +762,7 @@ mod postgres {
                     .await
                     .map_err(|e| e.to_string())?;
                     // The probes read the handler's view; the checks read the table.
-                    lock(&merchant.ledger)
-                        .entry(payment)
-                        .or_default()
-                        .push(version);
+                    merchant.note(payment, version);
                     Ok::<_, String>(tx)
                 }
             }
@@ -779,6 +784,88 @@ mod postgres {
                 let mut ledger: HashMap<String, Vec<i64>> = HashMap::new();
                 for row in rows {
                     ledger.entry(row.get(0)).or_default().push(row.get(1));
+                }
+                ledger
+            },
+        )
+        .await;
+    }
+}
+
+/// `route_in_transaction` over `SqlxStore` (`postgres-sqlx`): each server's store has its
+/// own `sqlx::PgPool`, the handler writes the merchant's table in the delivery's
+/// `sqlx::Transaction`, and the end state is read from that table.
+#[cfg(feature = "postgres-sqlx")]
+mod sqlx_store {
+    use super::*;
+    use luxcore_ext::webhooks::SqlxStore;
+    use luxcore_ext::webhooks::axum::route_in_transaction;
+    use sqlx::postgres::PgPoolOptions;
+
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_axum_servers_sqlx_transaction() {
+        let url = required_env("LUXCORE_TEST_POSTGRES_URL");
+        let mut stores = Vec::new();
+        for _ in 0..SERVERS {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(&url)
+                .await
+                .expect("postgres reachable");
+            let store = SqlxStore::new(pool).timeout(Duration::from_millis(500));
+            store.migrate().await.expect("schema applied");
+            stores.push(store);
+        }
+        let pool = stores[0].pool().clone();
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS luxcore_test_axum_sqlx_ledger (
+                 seq bigserial PRIMARY KEY, payment text NOT NULL, version bigint NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let merchant = Arc::new(Merchant::default());
+        let handler = {
+            let merchant = Arc::clone(&merchant);
+            move |event: Event, mut tx: Tx| {
+                let merchant = Arc::clone(&merchant);
+                async move {
+                    let (payment, version) = merchant.ran(&event);
+                    sqlx::query(
+                        "INSERT INTO luxcore_test_axum_sqlx_ledger (payment, version) \
+                         VALUES ($1, $2)",
+                    )
+                    .bind(&payment)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    // The probes read the handler's view; the checks read the table.
+                    merchant.note(payment, version);
+                    Ok::<_, String>(tx)
+                }
+            }
+        };
+        load_through_axum(
+            "sqlx transaction",
+            processors(stores),
+            |processor| route_in_transaction(processor, handler.clone()),
+            Arc::clone(&merchant),
+            async |prefix| {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT payment, version FROM luxcore_test_axum_sqlx_ledger \
+                     WHERE payment LIKE $1 ORDER BY seq",
+                )
+                .bind(format!("{prefix}%"))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                let mut ledger: HashMap<String, Vec<i64>> = HashMap::new();
+                for (payment, version) in rows {
+                    ledger.entry(payment).or_default().push(version);
                 }
                 ledger
             },
