@@ -199,6 +199,40 @@ where
     }
 }
 
+/// The builder setters of both stores over their `settings: Settings` field (one text, one
+/// behaviour); `$timeout_doc` says what the store's time limit covers.
+macro_rules! settings_setters {
+    ($timeout_doc:literal) => {
+        /// How long event-id and body-hash rows are kept (default 30 days); payment rows
+        /// are kept for good.
+        #[must_use]
+        pub fn retention(mut self, retention: std::time::Duration) -> Self {
+            self.settings.retention = retention;
+            self
+        }
+
+        /// After every `n` deliveries this store (with its clones) records,
+        /// [`purge_expired`] runs on a background task (default 1,024; 0 turns it off: run
+        /// it yourself). Each instance counts its own deliveries; a failed purge is logged
+        /// and tried again `n` deliveries later.
+        ///
+        /// [`purge_expired`]: Self::purge_expired
+        #[must_use]
+        pub fn purge_every(mut self, n: u64) -> Self {
+            self.settings.purge_every = n;
+            self
+        }
+
+        #[doc = $timeout_doc]
+        #[must_use]
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.timeout = timeout;
+            self
+        }
+    };
+}
+pub(super) use settings_setters;
+
 /// The settings both stores have, and the count behind the automatic purge. Cloned with
 /// the store (clones share the count). (Public only to appear in [`TransactionalStore`]'s
 /// hidden methods; not exported.)

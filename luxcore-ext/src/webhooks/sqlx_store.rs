@@ -140,32 +140,9 @@ impl SqlxStore {
         }
     }
 
-    /// How long event-id and body-hash rows are kept (default 30 days); payment rows are
-    /// kept for good.
-    #[must_use]
-    pub fn retention(mut self, retention: Duration) -> Self {
-        self.settings.retention = retention;
-        self
-    }
-
-    /// After every `n` deliveries this store (with its clones) records, [`purge_expired`]
-    /// runs on a background task (default 1,024; 0 turns it off: run it yourself). Each
-    /// instance counts its own deliveries; a failed purge is logged and tried again `n`
-    /// deliveries later.
-    ///
-    /// [`purge_expired`]: Self::purge_expired
-    #[must_use]
-    pub fn purge_every(mut self, n: u64) -> Self {
-        self.settings.purge_every = n;
-        self
-    }
-
-    /// Time limit of each call (default 2 s), including the wait for a connection.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeout = timeout;
-        self
-    }
+    sql::settings_setters!(
+        "Time limit of each call (default 2 s), including the wait for a connection."
+    );
 
     /// The pool.
     pub fn pool(&self) -> &PgPool {
