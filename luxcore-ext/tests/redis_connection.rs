@@ -7,7 +7,8 @@
 //!   clear typed errors, quickly; the URL's password is never in an error.
 //! * Redis Cluster (`redis-cluster`): the store and the limiter work on a 3-master
 //!   cluster, their keys spread over the masters, and a key prefix that breaks the hash
-//!   tag is refused before anything is sent.
+//!   tag is refused before anything is sent; with both features, on a TLS-only cluster
+//!   too (client certificate required).
 
 // The helpers serve the `redis-tls` and `redis-cluster` modules.
 #![cfg_attr(
@@ -250,6 +251,36 @@ mod cluster {
                 .await
                 .expect("a permit from the cluster");
         }
+    }
+
+    /// The TLS-only cluster (client certificates required, the cluster bus over TLS): the
+    /// nodes it announces are followed over TLS, for the store and the limiter; without the
+    /// client certificate the handshake fails with a TLS error.
+    #[cfg(feature = "redis-tls")]
+    #[tokio::test]
+    async fn the_store_and_the_limiter_work_on_a_tls_cluster() {
+        let endpoint = redis_support::tls_cluster_endpoint();
+        assert!(endpoint.is_cluster() && endpoint.is_tls());
+        let prefix = unique("tls-cluster");
+        let store = RedisStore::connect_to(&endpoint)
+            .await
+            .expect("the TLS cluster")
+            .prefix(prefix);
+        // 30 keys land on all 3 masters (see the plaintext cluster's test): every node is
+        // reached over TLS.
+        for i in 0..30 {
+            round_trip(&store, &format!("pay_tls_cluster_{i}")).await;
+        }
+        for i in 0..6 {
+            one_permit(endpoint.clone(), &format!("qp_test_sk_tls_cluster_{i}"))
+                .await
+                .expect("a permit from the TLS cluster");
+        }
+        let nodes = std::env::var(redis_support::TLS_CLUSTER_NODES_ENV).unwrap();
+        let without_cert = RedisEndpoint::cluster(nodes.split(',')).ca_pem(crate::test_ca::ca());
+        let error = RedisStore::connect_to(&without_cert).await.unwrap_err();
+        let cause = connect_error(&error);
+        assert_eq!(cause.kind(), RedisConnectErrorKind::Tls, "{cause}");
     }
 
     #[tokio::test]

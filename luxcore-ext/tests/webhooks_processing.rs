@@ -21,7 +21,8 @@
 //! run's test CA): `LUXCORE_TEST_POSTGRES_TLS_URL` and `LUXCORE_TEST_TLS_CA`.
 //! The Redis load and outage tests also run over TLS (`redis-tls`:
 //! `LUXCORE_TEST_REDIS_TLS_URL` and the test CA) and the load test on a Redis Cluster
-//! (`redis-cluster`: `LUXCORE_TEST_REDIS_CLUSTER_NODES`); see `redis_support`.
+//! (`redis-cluster`: `LUXCORE_TEST_REDIS_CLUSTER_NODES`) and on a TLS-only one (both
+//! features: `LUXCORE_TEST_REDIS_TLS_CLUSTER_NODES`); see `redis_support`.
 //! CI size: 1,000 deliveries for 100 payments; `LUXCORE_WEBHOOK_LOAD_FULL=1` runs 10,000
 //! for 1,000.
 
@@ -614,7 +615,7 @@ mod redis_store {
         drifted_events_are_handed_over_in_order("redis", store(&url, &prefix).await).await;
     }
 
-    /// 4 instances on the Redis of `deployment` (one server, its TLS port, the cluster).
+    /// 4 instances on the Redis of `deployment` (one server, its TLS port, the clusters).
     async fn four_instances(deployment: Deployment) {
         let endpoint = deployment.endpoint();
         let prefix = format!("luxcore:test:{}:", run_id());
@@ -634,7 +635,9 @@ mod redis_store {
                 redis_support::TLS_URL_ENV,
                 redis_support::with_test_certificates,
             ),
-            Deployment::Cluster => unreachable!("the proxy fronts one server"),
+            Deployment::Cluster | Deployment::TlsCluster => {
+                unreachable!("the proxy fronts one server")
+            }
         };
         let (proxy, proxied) = Proxy::in_front_of(&required_env(url_env)).await;
         let endpoint = with_tls(RedisEndpoint::new(proxied));
@@ -664,6 +667,12 @@ mod redis_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn four_instances_redis_cluster_store() {
         four_instances(Deployment::Cluster).await;
+    }
+
+    #[cfg(all(feature = "redis-tls", feature = "redis-cluster"))]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_instances_redis_tls_cluster_store() {
+        four_instances(Deployment::TlsCluster).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,8 @@
 //! - The redis-server also listens for TLS ([`REDIS_TLS_URL_ENV`]: the test CA's server
 //!   certificate, client certificates required), and a 3-master Redis Cluster (three more
 //!   redis-servers in cluster mode, joined by `redis-cli --cluster create`) runs beside it
-//!   ([`REDIS_CLUSTER_NODES_ENV`]).
+//!   ([`REDIS_CLUSTER_NODES_ENV`]), and a second one that speaks TLS only
+//!   ([`REDIS_TLS_CLUSTER_NODES_ENV`]).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -38,7 +39,10 @@ pub const REDIS_URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
 pub const REDIS_TLS_URL_ENV: &str = "LUXCORE_TEST_REDIS_TLS_URL";
 /// `redis://127.0.0.1:P1,redis://127.0.0.1:P2,redis://127.0.0.1:P3`: the test Redis Cluster.
 pub const REDIS_CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_CLUSTER_NODES";
-/// Masters of the test Redis Cluster (the fewest `redis-cli --cluster create` accepts).
+/// `rediss://127.0.0.1:P1,...`: a second test Redis Cluster, TLS only (client certificates
+/// required, the cluster bus over TLS too).
+pub const REDIS_TLS_CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_TLS_CLUSTER_NODES";
+/// Masters of each test Redis Cluster (the fewest `redis-cli --cluster create` accepts).
 pub const REDIS_CLUSTER_MASTERS: usize = 3;
 
 /// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable` of the test PostgreSQL
@@ -155,11 +159,52 @@ pub fn redis_tls_url(port: u16) -> String {
 
 /// The cluster's node list, as [`REDIS_CLUSTER_NODES_ENV`] carries it.
 pub fn redis_cluster_nodes(ports: &[u16]) -> String {
+    node_list(ports, redis_url)
+}
+
+/// The TLS cluster's node list, as [`REDIS_TLS_CLUSTER_NODES_ENV`] carries it.
+pub fn redis_tls_cluster_nodes(ports: &[u16]) -> String {
+    node_list(ports, redis_tls_url)
+}
+
+fn node_list(ports: &[u16], url: fn(u16) -> String) -> String {
     ports
         .iter()
-        .map(|&port| redis_url(port))
+        .map(|&port| url(port))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// redis-server arguments for one node of the TLS-only test cluster: no plaintext port,
+/// the client port and the cluster bus over TLS (the test CA's server certificate, client
+/// certificates required). On the bus a node is also a client of the others, so it
+/// presents the test client certificate (the server certificate is for server use only).
+pub fn redis_tls_cluster_args(tls_port: u16, dir: &Path, ca: &TestCa) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    let mut args = redis_cluster_args(0, dir);
+    args.extend(redis_tls_args(tls_port, ca));
+    args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from));
+    args.extend([
+        "--tls-client-cert-file".into(),
+        path(&ca.client_cert),
+        "--tls-client-key-file".into(),
+        path(&ca.client_key),
+    ]);
+    args
+}
+
+/// `redis-cli` arguments to reach the TLS-only nodes: the test CA and client certificate.
+pub fn redis_cli_tls_args(ca: &TestCa) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    vec![
+        "--tls".into(),
+        "--cacert".into(),
+        path(&ca.ca_cert),
+        "--cert".into(),
+        path(&ca.client_cert),
+        "--key".into(),
+        path(&ca.client_key),
+    ]
 }
 
 /// redis-server arguments for a TLS port beside the plaintext one: the test CA's server
@@ -462,20 +507,22 @@ fn redis_ping(port: u16) -> bool {
         && &reply == b"+PONG\r\n"
 }
 
-/// `CLUSTER INFO` on `port` says `cluster_state:ok`.
-fn cluster_ok(redis_cli: &Path, port: u16) -> bool {
+/// `redis-cli` (with `tls` arguments, if any) runs `command` on `port` and its answer
+/// contains `expected` (e.g. `CLUSTER INFO` says `cluster_state:ok`).
+fn redis_cli_says(
+    redis_cli: &Path,
+    tls: &[String],
+    port: u16,
+    command: &[&str],
+    expected: &str,
+) -> bool {
     Command::new(redis_cli)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "cluster",
-            "info",
-        ])
+        .args(tls)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(command)
         .stdin(Stdio::null())
         .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok"))
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(expected))
 }
 
 /// The running servers and their temporary directory; dropping it stops both and removes
@@ -486,6 +533,7 @@ pub struct Servers {
     redis_port: u16,
     redis_tls_port: u16,
     redis_cluster_ports: Vec<u16>,
+    redis_tls_cluster_ports: Vec<u16>,
     postgres_port: u16,
     /// The run's test CA and certificates ([`crate::test_ca`]), in `dir/tls`.
     tls: TestCa,
@@ -529,12 +577,14 @@ impl Servers {
             redis_port: 0,
             redis_tls_port: 0,
             redis_cluster_ports: Vec::new(),
+            redis_tls_cluster_ports: Vec::new(),
             postgres_port: 0,
             tls,
         };
         // From here on, an error drops `servers`: what started is stopped, the dir removed.
         servers.start_redis(&redis_server)?;
-        servers.start_redis_cluster(&redis_server)?;
+        servers.redis_cluster_ports = servers.start_redis_cluster(&redis_server, false)?;
+        servers.redis_tls_cluster_ports = servers.start_redis_cluster(&redis_server, true)?;
         servers.start_postgres(&pg_bin)?;
         Ok(servers)
     }
@@ -567,62 +617,114 @@ impl Servers {
         Ok(())
     }
 
-    /// Three redis-servers in cluster mode, joined into a cluster of 3 masters; ready once
-    /// every node reports `cluster_state:ok`.
-    fn start_redis_cluster(&mut self, redis_server: &Path) -> Result<(), String> {
-        let root = self.dir.join("redis-cluster");
-        let mut ports = Vec::new();
-        for node in 0..REDIS_CLUSTER_MASTERS {
-            let dir = root.join(format!("node{node}"));
-            fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let port = free_port()?;
-            let mut command = Command::new(redis_server);
-            command.args(redis_cluster_args(port, &dir));
-            let mut process = Process::spawn(
-                "redis-server (cluster node)",
-                command,
-                dir.join("redis.log"),
-                libc::SIGTERM,
-            )?;
-            let ready = wait_ready(&mut process, || redis_ping(port));
-            self.processes.push(process);
-            ready?;
-            ports.push(port);
-        }
+    /// Three redis-servers in cluster mode, joined into a cluster of 3 masters (with `tls`:
+    /// TLS only, client certificates required); ready once every node reports
+    /// `cluster_state:ok`. Returns the nodes' client ports.
+    fn start_redis_cluster(&mut self, redis_server: &Path, tls: bool) -> Result<Vec<u16>, String> {
+        let name = if tls {
+            "redis-tls-cluster"
+        } else {
+            "redis-cluster"
+        };
+        let root = self.dir.join(name);
         let redis_cli = redis_server.with_file_name("redis-cli");
         let redis_cli = if redis_cli.is_file() {
             redis_cli
         } else {
             on_path("redis-cli").ok_or("redis-cli (package redis-tools) is missing")?
         };
-        let out = Command::new(&redis_cli)
+        let cli_tls = if tls {
+            redis_cli_tls_args(&self.tls)
+        } else {
+            Vec::new()
+        };
+        let mut ports = Vec::new();
+        for node in 0..REDIS_CLUSTER_MASTERS {
+            let dir = root.join(format!("node{node}"));
+            fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let port = free_port()?;
+            let mut command = Command::new(redis_server);
+            if tls {
+                command.args(redis_tls_cluster_args(port, &dir, &self.tls));
+            } else {
+                command.args(redis_cluster_args(port, &dir));
+            }
+            let mut process = Process::spawn(
+                if tls {
+                    "redis-server (TLS cluster node)"
+                } else {
+                    "redis-server (cluster node)"
+                },
+                command,
+                dir.join("redis.log"),
+                libc::SIGTERM,
+            )?;
+            let ready = wait_ready(&mut process, || {
+                if tls {
+                    redis_cli_says(&redis_cli, &cli_tls, port, &["ping"], "PONG")
+                } else {
+                    redis_ping(port)
+                }
+            });
+            self.processes.push(process);
+            ready?;
+            ports.push(port);
+        }
+        // Bounded: `--cluster create` waits for the nodes to meet, forever if they cannot.
+        let log = root.join("cluster-create.log");
+        let log_file = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut create = Command::new(&redis_cli)
+            .args(&cli_tls)
             .args(redis_cluster_create_args(&ports))
             .stdin(Stdio::null())
-            .output()
+            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log_file)
+            .spawn()
             .map_err(|e| format!("could not run redis-cli: {e}"))?;
-        if !out.status.success() {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let status = loop {
+            match create.try_wait().map_err(|e| e.to_string())? {
+                Some(status) => break Some(status),
+                None if Instant::now() > deadline => {
+                    let _ = create.kill();
+                    let _ = create.wait();
+                    break None;
+                }
+                None => std::thread::sleep(Duration::from_millis(100)),
+            }
+        };
+        if !status.is_some_and(|s| s.success()) {
             return Err(format!(
-                "redis-cli --cluster create failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                "redis-cli --cluster create ({name}) failed ({}):\n{}",
+                status.map_or_else(
+                    || format!("no answer within {STARTUP_TIMEOUT:?}"),
+                    |s| s.to_string()
+                ),
+                tail(&log)
             ));
         }
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        while !ports.iter().all(|&port| cluster_ok(&redis_cli, port)) {
+        while !ports.iter().all(|&port| {
+            redis_cli_says(
+                &redis_cli,
+                &cli_tls,
+                port,
+                &["cluster", "info"],
+                "cluster_state:ok",
+            )
+        }) {
             if Instant::now() > deadline {
-                return Err(format!(
-                    "the Redis Cluster was not ok within {STARTUP_TIMEOUT:?}"
-                ));
+                return Err(format!("the {name} was not ok within {STARTUP_TIMEOUT:?}"));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        eprintln!(
-            "xtask: Redis Cluster of {REDIS_CLUSTER_MASTERS} masters on {}",
+        let nodes = if tls {
+            redis_tls_cluster_nodes(&ports)
+        } else {
             redis_cluster_nodes(&ports)
-        );
-        self.redis_cluster_ports = ports;
-        Ok(())
+        };
+        eprintln!("xtask: {name} of {REDIS_CLUSTER_MASTERS} masters on {nodes}");
+        Ok(ports)
     }
 
     fn start_postgres(&mut self, bin: &Path) -> Result<(), String> {
@@ -789,6 +891,10 @@ impl Servers {
                 REDIS_CLUSTER_NODES_ENV,
                 redis_cluster_nodes(&self.redis_cluster_ports),
             ),
+            (
+                REDIS_TLS_CLUSTER_NODES_ENV,
+                redis_tls_cluster_nodes(&self.redis_tls_cluster_ports),
+            ),
             (POSTGRES_URL_ENV, postgres_url(self.postgres_port)),
             (
                 POSTGRES_TLS_URL_ENV,
@@ -908,6 +1014,20 @@ mod tests {
         assert_eq!(value(&tls, "--tls-cert-file"), "/t/server.crt");
         assert_eq!(value(&tls, "--tls-ca-cert-file"), "/t/ca.crt");
         assert_eq!(value(&tls, "--tls-auth-clients"), "yes");
+        let tls_node = redis_tls_cluster_args(7101, Path::new("/d"), &ca);
+        assert_eq!(value(&tls_node, "--port"), "0");
+        assert_eq!(value(&tls_node, "--tls-port"), "7101");
+        assert_eq!(value(&tls_node, "--tls-cluster"), "yes");
+        assert_eq!(value(&tls_node, "--tls-auth-clients"), "yes");
+        assert_eq!(value(&tls_node, "--tls-client-cert-file"), "/t/client.crt");
+        assert_eq!(
+            redis_cli_tls_args(&ca).join(" "),
+            "--tls --cacert /t/ca.crt --cert /t/client.crt --key /t/client.key"
+        );
+        assert_eq!(
+            redis_tls_cluster_nodes(&[7101, 7102]),
+            "rediss://127.0.0.1:7101,rediss://127.0.0.1:7102"
+        );
         let node = redis_cluster_args(7001, Path::new("/d"));
         assert_eq!(value(&node, "--cluster-enabled"), "yes");
         assert_eq!(value(&node, "--bind"), "127.0.0.1");
