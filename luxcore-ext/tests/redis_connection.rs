@@ -17,6 +17,7 @@
 )]
 
 mod redis_support;
+mod support;
 mod test_ca;
 
 use std::time::{Duration, Instant};

@@ -14,6 +14,7 @@
 //! test fails.
 
 mod redis_support;
+mod support;
 mod test_ca;
 
 use luxcore_ext::Money;

@@ -28,22 +28,24 @@
 
 #![cfg(feature = "axum")]
 
+mod support;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx"))]
+use support::required_env;
+use support::{lock, payment_body, payment_event, run_id, signed_headers};
+
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::MethodRouter;
-use http::HeaderMap;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::axum::route;
 use luxcore_ext::webhooks::{Event, MemoryStore, WebhookProcessor, WebhookStore, WebhookVerifier};
-use secrecy::SecretString;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
@@ -60,35 +62,6 @@ const SENDERS: usize = 16;
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// The header naming a probe request, so the servers' middleware can report its end.
 const PROBE: &str = "x-test-probe";
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn run_id() -> String {
-    hex::encode(rand::random::<[u8; 4]>())
-}
-
-fn signed_headers(body: &[u8]) -> HeaderMap {
-    let now = luxcore_auth::unix_now();
-    let mut headers = HeaderMap::new();
-    let signature = sign_v1(&SecretString::from(SECRET), now, body);
-    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
-    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
-    headers
-}
-
-fn payment_event(event_id: &str, payment_id: &str, version: i64) -> serde_json::Value {
-    serde_json::json!({
-        "id": event_id, "event": "payment.completed", "merchant_id": 123,
-        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
-                 "status": "completed", "status_version": version}
-    })
-}
-
-fn payment_body(event_id: &str, payment_id: &str, version: i64) -> Vec<u8> {
-    serde_json::to_vec(&payment_event(event_id, payment_id, version)).unwrap()
-}
 
 /// The same event, padded with an extra field to exactly `size` bytes: a valid, signed
 /// delivery the processor would apply if it got it.
@@ -311,7 +284,7 @@ fn client() -> reqwest::Client {
 
 /// POSTs `body` signed; the status and the body text.
 async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
-    let headers = signed_headers(&body);
+    let headers = signed_headers(SECRET, &body);
     let response = client
         .post(url)
         .headers(headers)
@@ -357,7 +330,7 @@ async fn send_probes(servers: &[Server], probes: &Probes, merchant_saw: impl Fn(
 
     // The same without a Content-Length (chunked): 413 once 2 MiB have been read.
     let body = padded_body("evt_chunked", &probes.chunked_over_limit, 1, BODY_LIMIT + 1);
-    let headers = signed_headers(&body);
+    let headers = signed_headers(SECRET, &body);
     let chunks: Vec<Result<Vec<u8>, Infallible>> =
         body.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
     let response = client
@@ -390,7 +363,7 @@ async fn send_probes(servers: &[Server], probes: &Probes, merchant_saw: impl Fn(
         server.addr,
         body.len()
     );
-    for (name, value) in &signed_headers(&body) {
+    for (name, value) in &signed_headers(SECRET, &body) {
         head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
     }
     head.push_str("\r\n");
@@ -660,16 +633,6 @@ async fn four_axum_servers_memory_store() {
         async |prefix| ledger_of(&merchant, prefix),
     )
     .await;
-}
-
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx"))]
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
-             starts one, or set {name})"
-        )
-    })
 }
 
 #[cfg(feature = "redis")]

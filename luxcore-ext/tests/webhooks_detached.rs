@@ -19,19 +19,19 @@
 
 #![cfg(feature = "axum")]
 
+mod support;
+use support::{run_id, signed_headers};
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::axum::route;
 use luxcore_ext::webhooks::{
     Begin, ClaimToken, DedupKey, Event, MemoryStore, Outcome, WebhookProcessor, WebhookStore,
     WebhookVerifier,
 };
-use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -41,26 +41,9 @@ const SECRET: &str = "whsec_detached_tests";
 const HANDLER_TAKES: Duration = Duration::from_secs(2);
 const SENDER_GIVES_UP: Duration = Duration::from_millis(100);
 
-fn signed_headers(body: &[u8]) -> HeaderMap {
-    let now = luxcore_auth::unix_now();
-    let mut headers = HeaderMap::new();
-    let signature = sign_v1(&SecretString::from(SECRET), now, body);
-    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
-    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
-    headers
-}
-
-fn run_id() -> String {
-    hex::encode(rand::random::<[u8; 4]>())
-}
-
+/// The delivery of `payment_id` at `version` (its event id made of both).
 fn payment_body(payment_id: &str, version: i64) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id": format!("evt_{payment_id}_{version}"), "event": "payment.completed",
-        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
-                 "status": "completed", "status_version": version}
-    }))
-    .unwrap()
+    support::payment_body(&format!("evt_{payment_id}_{version}"), payment_id, version)
 }
 
 /// Counts a handler's runs and completions; `started` gets a permit per run.
@@ -148,7 +131,7 @@ async fn deliver(url: &str, body: &[u8], timeout: Duration) -> Result<u16, reqwe
         .unwrap();
     let response = client
         .post(url)
-        .headers(signed_headers(body))
+        .headers(signed_headers(SECRET, body))
         .body(body.to_vec())
         .send()
         .await?;
@@ -354,7 +337,7 @@ async fn drain_after_graceful_shutdown_waits_for_a_detached_unit() {
     // A delivery arriving now is refused, nothing claimed.
     let other = payment_body(&format!("pay_{}", run_id()), 1);
     let refused = processor
-        .handle_detached(&signed_headers(&other), &other, |_| async {
+        .handle_detached(&signed_headers(SECRET, &other), &other, |_| async {
             Ok::<_, String>(())
         })
         .await;
@@ -443,7 +426,7 @@ async fn handle_detached_finishes_when_the_callers_future_is_dropped() {
     let probe = Arc::new(Probe::default());
     let payment = format!("pay_{}", run_id());
     let body = payment_body(&payment, 1);
-    let headers = signed_headers(&body);
+    let headers = signed_headers(SECRET, &body);
     let call = processor.handle_detached(&headers, &body, probe.slow_handler());
     // The caller gives up 100 ms in (its future is dropped by the timeout).
     assert!(
@@ -472,7 +455,7 @@ async fn handle_detached_finishes_when_the_callers_future_is_dropped() {
 async fn a_panicking_handler_answers_500_and_frees_the_key() {
     let processor = WebhookProcessor::new(WebhookVerifier::new(SECRET), MemoryStore::new());
     let body = payment_body(&format!("pay_{}", run_id()), 1);
-    let headers = signed_headers(&body);
+    let headers = signed_headers(SECRET, &body);
     let panicked = processor
         .handle_detached(&headers, &body, |_| async {
             if true {
@@ -679,7 +662,7 @@ mod postgres {
         let other_instance = WebhookProcessor::new(WebhookVerifier::new(SECRET), store.clone());
         let outcome = other_instance
             .handle_in_transaction(
-                &signed_headers(&body),
+                &signed_headers(SECRET, &body),
                 &body,
                 |event, tx: Transaction| async move {
                     tx.execute(
@@ -711,7 +694,7 @@ mod postgres {
         let body = payment_body(&payment, 1);
         let outcome = processor
             .handle_in_transaction(
-                &signed_headers(&body),
+                &signed_headers(SECRET, &body),
                 &body,
                 |event, tx: Transaction| async move {
                     let payment = event.payment_id().unwrap_or_default().to_owned();
@@ -789,7 +772,7 @@ mod postgres {
             async move {
                 processor
                     .handle_in_transaction(
-                        &signed_headers(body),
+                        &signed_headers(SECRET, body),
                         body,
                         move |event, tx: Transaction| async move {
                             tx.execute(
@@ -828,7 +811,7 @@ mod postgres {
             let body = payment_body(&payment, 1);
             let outcome = processor
                 .handle_in_transaction(
-                    &signed_headers(&body),
+                    &signed_headers(SECRET, &body),
                     &body,
                     move |_, tx: Transaction| async move {
                         tx.execute(statement, &[])

@@ -12,18 +12,12 @@
 
 mod test_ca;
 
+mod support;
+use support::required_env;
+
 use std::time::{Duration, Instant};
 
 use luxcore_ext::webhooks::{PostgresStore, PostgresTls, StoreError};
-
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
-             starts one, or set {name})"
-        )
-    })
-}
 
 fn tls_url() -> url::Url {
     url::Url::parse(&required_env("LUXCORE_TEST_POSTGRES_TLS_URL")).unwrap()

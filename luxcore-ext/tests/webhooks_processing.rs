@@ -38,19 +38,21 @@ mod redis_support;
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod test_ca;
 
+mod support;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx"))]
+use support::required_env;
+use support::{lock, payment_body, run_id, signed_headers};
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::{
     Begin, ClaimToken, DedupKey, Event, MemoryStore, Outcome, StoreError, WebhookProcessor,
     WebhookStore, WebhookVerifier,
 };
-use secrecy::SecretString;
 use tokio::sync::Barrier;
 
 use cut_proxy::Proxy;
@@ -58,32 +60,6 @@ use cut_proxy::Proxy;
 const SECRET: &str = "whsec_processing_tests";
 /// Leases in these tests: 10 × the stores' 500 ms timeout, as the lease docs ask.
 const LEASE: Duration = Duration::from_secs(5);
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn signed_headers(body: &[u8]) -> HeaderMap {
-    let now = luxcore_auth::unix_now();
-    let mut headers = HeaderMap::new();
-    let signature = sign_v1(&SecretString::from(SECRET), now, body);
-    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
-    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
-    headers
-}
-
-fn payment_body(event_id: &str, payment_id: &str, version: i64) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id": event_id, "event": "payment.completed", "merchant_id": 123,
-        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
-                 "status": "completed", "status_version": version}
-    }))
-    .unwrap()
-}
-
-fn run_id() -> String {
-    hex::encode(rand::random::<[u8; 4]>())
-}
 
 // ---------------------------------------------------------------------------------------
 // The load: deliveries, a LuxCore-like redeliverer and the checks.
@@ -354,7 +330,7 @@ async fn attempt<S: WebhookStore>(
             Ok(())
         }
     };
-    let headers = signed_headers(&delivery.body);
+    let headers = signed_headers(SECRET, &delivery.body);
     let outcome = tokio::select! {
         outcome = instance.processor.handle(&headers, &delivery.body, handler) => outcome,
         Ok(()) = &mut crash_rx => return false, // the connection drops with the process
@@ -505,7 +481,7 @@ async fn drifted_events_are_handed_over_in_order<S: WebhookStore>(name: &str, st
         let seen = Mutex::new(Vec::new());
         for (body, version, applies) in deliveries {
             let outcome = processor
-                .handle(&signed_headers(&body), &body, |event| {
+                .handle(&signed_headers(SECRET, &body), &body, |event| {
                     let (seen, body, payment) = (&seen, &body, &payment);
                     async move {
                         assert_eq!(event.payment_id(), Some(payment.as_str()));
@@ -546,15 +522,6 @@ async fn drifted_events_are_handed_over_in_order<S: WebhookStore>(name: &str, st
 #[tokio::test]
 async fn drifted_events_memory_store() {
     drifted_events_are_handed_over_in_order("memory", MemoryStore::new()).await;
-}
-
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
-             starts one, or set {name})"
-        )
-    })
 }
 
 #[cfg(feature = "redis")]
@@ -913,7 +880,7 @@ mod postgres_store {
                 setup.batch_execute("COMMIT").await.unwrap();
             };
             let body = payment_body(&format!("evt_{run}_{i}"), &format!("pay_{run}_{i}"), 1);
-            let headers = signed_headers(&body);
+            let headers = signed_headers(SECRET, &body);
             let account = &account;
             let deliver = processor.handle_in_transaction(
                 &headers,
@@ -973,7 +940,7 @@ mod postgres_store {
             async move {
                 processor
                     .handle_in_transaction(
-                        &signed_headers(&body),
+                        &signed_headers(SECRET, &body),
                         &body,
                         |_, tx: Transaction| async move { Ok::<_, String>(tx) },
                     )
@@ -1067,7 +1034,7 @@ mod postgres_store {
                         continue;
                     };
                     let processor = &instances[rand::random_range(0..instances.len())];
-                    let headers = signed_headers(&delivery.body);
+                    let headers = signed_headers(SECRET, &delivery.body);
                     let outcome = processor
                         .handle_in_transaction(&headers, &delivery.body, |event, tx: Transaction| async move {
                             tx.execute(
@@ -1310,7 +1277,7 @@ async fn deliver_concurrently<S: WebhookStore + 'static>(store: Arc<S>, body: &[
             WebhookProcessor::new(WebhookVerifier::new(SECRET), Arc::clone(&store)).lease(LEASE);
         let (runs, barrier, body) = (Arc::clone(&runs), Arc::clone(&barrier), body.to_vec());
         tasks.spawn(async move {
-            let headers = signed_headers(&body);
+            let headers = signed_headers(SECRET, &body);
             barrier.wait().await;
             let mut busy = 0;
             loop {

@@ -23,19 +23,19 @@
 
 mod cut_proxy;
 
+mod support;
+use support::{lock, payment_body, required_env, run_id, signed_headers};
+
 use std::collections::{HashMap, VecDeque};
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::{
     Begin, ClaimToken, DedupKey, Event, Outcome, SqlxStore, StoreError, WebhookProcessor,
     WebhookStore, WebhookVerifier,
 };
-use secrecy::SecretString;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use tokio::sync::Barrier;
@@ -46,43 +46,8 @@ const LEASE: Duration = Duration::from_secs(10);
 
 type Tx = sqlx::Transaction<'static, Postgres>;
 
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
-             starts one, or set {name})"
-        )
-    })
-}
-
 fn url() -> String {
     required_env("LUXCORE_TEST_POSTGRES_URL")
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn run_id() -> String {
-    hex::encode(rand::random::<[u8; 4]>())
-}
-
-fn signed_headers(body: &[u8]) -> HeaderMap {
-    let now = luxcore_auth::unix_now();
-    let mut headers = HeaderMap::new();
-    let signature = sign_v1(&SecretString::from(SECRET), now, body);
-    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
-    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
-    headers
-}
-
-fn payment_body(event_id: &str, payment_id: &str, version: i64) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id": event_id, "event": "payment.completed", "merchant_id": 123,
-        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
-                 "status": "completed", "status_version": version}
-    }))
-    .unwrap()
 }
 
 /// A pool of up to `max` connections; `name` is its connections' `application_name`.
@@ -168,11 +133,15 @@ async fn deliver(
     runs: &AtomicUsize,
 ) -> Outcome {
     processor
-        .handle_in_transaction(&signed_headers(body), body, |event, mut tx| async move {
-            runs.fetch_add(1, Ordering::SeqCst);
-            write_ledger(&mut tx, table, &event).await?;
-            Ok::<_, sqlx::Error>(tx)
-        })
+        .handle_in_transaction(
+            &signed_headers(SECRET, body),
+            body,
+            |event, mut tx| async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                write_ledger(&mut tx, table, &event).await?;
+                Ok::<_, sqlx::Error>(tx)
+            },
+        )
         .await
 }
 
@@ -192,28 +161,32 @@ async fn the_handlers_writes_and_the_record_commit_together() {
     let runs = AtomicUsize::new(0);
     let (counter, table_name) = (&runs, &table);
     let outcome = processor
-        .handle_in_transaction(&signed_headers(&body), &body, |event, mut tx| async move {
-            let (runs, table) = (counter, table_name);
-            runs.fetch_add(1, Ordering::SeqCst);
-            write_ledger(&mut tx, table, &event).await?;
-            // Inside the transaction: the write is visible, the record not yet.
-            let mine: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-                .fetch_one(&mut *tx)
-                .await?;
-            let lock_timeout: String = sqlx::query_scalar("SHOW lock_timeout")
-                .fetch_one(&mut *tx)
-                .await?;
-            let idle: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
-                .fetch_one(&mut *tx)
-                .await?;
-            if (mine, lock_timeout.as_str(), idle.as_str()) != (1, "0", "10s") {
-                return Err(format!(
-                    "in the handler: {mine} rows, lock_timeout {lock_timeout}, idle {idle}"
-                )
-                .into());
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(tx)
-        })
+        .handle_in_transaction(
+            &signed_headers(SECRET, &body),
+            &body,
+            |event, mut tx| async move {
+                let (runs, table) = (counter, table_name);
+                runs.fetch_add(1, Ordering::SeqCst);
+                write_ledger(&mut tx, table, &event).await?;
+                // Inside the transaction: the write is visible, the record not yet.
+                let mine: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let lock_timeout: String = sqlx::query_scalar("SHOW lock_timeout")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let idle: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if (mine, lock_timeout.as_str(), idle.as_str()) != (1, "0", "10s") {
+                    return Err(format!(
+                        "in the handler: {mine} rows, lock_timeout {lock_timeout}, idle {idle}"
+                    )
+                    .into());
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(tx)
+            },
+        )
         .await;
     assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome}");
     assert_eq!(ledger(&pool, &table, &payment).await, [2]);
@@ -282,7 +255,7 @@ async fn a_herd_of_concurrent_deliveries_applies_the_event_once() {
                 account.clone(),
             );
             tasks.spawn(async move {
-                let headers = signed_headers(&body);
+                let headers = signed_headers(SECRET, &body);
                 barrier.wait().await;
                 processor
                     .handle_in_transaction(&headers, &body, |_, mut tx| async move {
@@ -366,7 +339,7 @@ async fn redeliver_until_acknowledged(
                 let table = &table;
                 let outcome = processor
                     .handle_in_transaction(
-                        &signed_headers(&body),
+                        &signed_headers(SECRET, &body),
                         &body,
                         |event, mut tx| async move {
                             write_ledger(&mut tx, table, &event)
@@ -473,15 +446,19 @@ async fn a_failing_handler_rolls_back_and_records_nothing() {
         let body = payment_body(&format!("evt_{payment}"), &payment, 1);
         let table = &table;
         let failed = processor
-            .handle_in_transaction(&signed_headers(&body), &body, |event, mut tx| async move {
-                write_ledger(&mut tx, table, &event).await?;
-                match how {
-                    "error" => return Err(sqlx::Error::RowNotFound),
-                    "panic" => panic!("handler bug"),
-                    _ => tokio::time::sleep(Duration::from_secs(5)).await,
-                }
-                Ok(tx)
-            })
+            .handle_in_transaction(
+                &signed_headers(SECRET, &body),
+                &body,
+                |event, mut tx| async move {
+                    write_ledger(&mut tx, table, &event).await?;
+                    match how {
+                        "error" => return Err(sqlx::Error::RowNotFound),
+                        "panic" => panic!("handler bug"),
+                        _ => tokio::time::sleep(Duration::from_secs(5)).await,
+                    }
+                    Ok(tx)
+                },
+            )
             .await;
         assert!(
             matches!(failed, Outcome::HandlerFailed { .. }),
@@ -531,7 +508,7 @@ async fn a_detached_unit_finishes_when_the_caller_hangs_up() {
             Ok::<_, sqlx::Error>(tx)
         }
     };
-    let headers = signed_headers(&body);
+    let headers = signed_headers(SECRET, &body);
     let hung_up = tokio::time::timeout(
         Duration::from_secs(5),
         processor.handle_in_transaction_detached(&headers, &body, handler),
@@ -586,11 +563,15 @@ async fn the_store_lost_before_the_record_takes_the_handlers_write_with_it() {
     let body = payment_body(&format!("evt_{payment}"), &payment, 1);
     let (table_name, cut) = (&table, &proxy);
     let outcome = processor
-        .handle_in_transaction(&signed_headers(&body), &body, |event, mut tx| async move {
-            write_ledger(&mut tx, table_name, &event).await?;
-            cut.cut(); // the database goes away now
-            Ok::<_, sqlx::Error>(tx)
-        })
+        .handle_in_transaction(
+            &signed_headers(SECRET, &body),
+            &body,
+            |event, mut tx| async move {
+                write_ledger(&mut tx, table_name, &event).await?;
+                cut.cut(); // the database goes away now
+                Ok::<_, sqlx::Error>(tx)
+            },
+        )
         .await;
     assert!(
         matches!(outcome, Outcome::StoreUnavailable { .. }),
@@ -656,12 +637,16 @@ async fn a_crash_with_handlers_in_flight_leaves_nothing_half_applied() {
         let (started, table) = (started.clone(), table.clone());
         async move {
             processor
-                .handle_in_transaction(&signed_headers(&body), &body, |event, mut tx| async move {
-                    write_ledger(&mut tx, &table, &event).await?;
-                    started.add_permits(1);
-                    std::future::pending::<()>().await;
-                    Ok::<_, sqlx::Error>(tx)
-                })
+                .handle_in_transaction(
+                    &signed_headers(SECRET, &body),
+                    &body,
+                    |event, mut tx| async move {
+                        write_ledger(&mut tx, &table, &event).await?;
+                        started.add_permits(1);
+                        std::future::pending::<()>().await;
+                        Ok::<_, sqlx::Error>(tx)
+                    },
+                )
                 .await
         }
     };
@@ -776,20 +761,24 @@ async fn a_handler_ending_the_transaction_fails_loudly() {
         let body = payment_body(&format!("evt_{payment}"), &payment, 1);
         let (table, pool) = (&table, &pool);
         let outcome = processor
-            .handle_in_transaction(&signed_headers(&body), &body, |event, mut tx| async move {
-                write_ledger(&mut tx, table, &event).await?;
-                match how {
-                    "commit()" => tx.commit().await?,
-                    "rollback()" => tx.rollback().await?,
-                    sql => {
-                        sqlx::raw_sql(sql).execute(&mut *tx).await?;
-                        return Ok(tx);
+            .handle_in_transaction(
+                &signed_headers(SECRET, &body),
+                &body,
+                |event, mut tx| async move {
+                    write_ledger(&mut tx, table, &event).await?;
+                    match how {
+                        "commit()" => tx.commit().await?,
+                        "rollback()" => tx.rollback().await?,
+                        sql => {
+                            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                            return Ok(tx);
+                        }
                     }
-                }
-                // Nothing else to hand back but another transaction (the pool's one
-                // connection is free again).
-                pool.begin().await
-            })
+                    // Nothing else to hand back but another transaction (the pool's one
+                    // connection is free again).
+                    pool.begin().await
+                },
+            )
             .await;
         assert!(
             matches!(&outcome, Outcome::HandlerFailed { message, .. } if message.contains("ended the transaction")),
@@ -859,7 +848,7 @@ async fn the_plain_store_path_claims_commits_and_releases() {
     let runs = AtomicUsize::new(0);
     for expected in ["processed", "skipped"] {
         let outcome = processor
-            .handle(&signed_headers(&body), &body, |_| async {
+            .handle(&signed_headers(SECRET, &body), &body, |_| async {
                 runs.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, String>(())
             })
@@ -905,12 +894,12 @@ async fn errors_keep_their_cause_and_never_show_the_password() {
     let body = payment_body("evt_unmigrated", "pay_unmigrated", 1);
     for outcome in [
         processor
-            .handle(&signed_headers(&body), &body, |_| async {
+            .handle(&signed_headers(SECRET, &body), &body, |_| async {
                 Ok::<_, String>(())
             })
             .await,
         processor
-            .handle_in_transaction(&signed_headers(&body), &body, |_, tx| async {
+            .handle_in_transaction(&signed_headers(SECRET, &body), &body, |_, tx| async {
                 Ok::<_, String>(tx)
             })
             .await,
@@ -927,6 +916,30 @@ async fn errors_keep_their_cause_and_never_show_the_password() {
         );
         assert_eq!(outcome.status(), 503);
     }
+}
+
+/// `hold` starts a delivery whose handler sends `locked` and waits for `released`, holding
+/// the key's row meanwhile; `other` delivers the same event through the other store: busy
+/// while the row is held, skipped once the holder has committed.
+#[cfg(feature = "postgres")]
+async fn busy_while_held<O, OF>(
+    hold: impl FnOnce(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::task::JoinHandle<Outcome>,
+    other: O,
+) where
+    O: Fn() -> OF,
+    OF: Future<Output = Outcome>,
+{
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+    let holder = hold(locked, released);
+    is_locked.await.unwrap();
+    assert!(matches!(other().await, Outcome::Busy { .. }));
+    release.send(()).unwrap();
+    assert!(matches!(holder.await.unwrap(), Outcome::Processed { .. }));
+    assert!(matches!(other().await, Outcome::Skipped { .. }));
 }
 
 /// `SqlxStore` and `PostgresStore` on one table: what one applied the other skips, a row
@@ -957,7 +970,7 @@ async fn sqlx_and_tokio_postgres_stores_share_one_table() {
             async move {
                 via_pg
                     .handle_in_transaction(
-                        &signed_headers(&body),
+                        &signed_headers(SECRET, &body),
                         &body,
                         |event, tx: Transaction| async move {
                             tx.execute(
@@ -985,7 +998,7 @@ async fn sqlx_and_tokio_postgres_stores_share_one_table() {
         Outcome::Skipped { .. }
     ));
     let plain = via_pg
-        .handle(&signed_headers(&one), &one, |_| async {
+        .handle(&signed_headers(SECRET, &one), &one, |_| async {
             Ok::<_, String>(())
         })
         .await;
@@ -1002,58 +1015,47 @@ async fn sqlx_and_tokio_postgres_stores_share_one_table() {
 
     // A row locked by one is busy for the other, and the other way round.
     let three = payment_body(&format!("evt_{run}_3"), &format!("pay_{run}_3"), 1);
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
-    let holder = tokio::spawn({
-        let (via_pg, three) = (via_pg.clone(), three.clone());
-        async move {
-            via_pg
-                .handle_in_transaction(
-                    &signed_headers(&three),
-                    &three,
-                    |_, tx: Transaction| async move {
-                        locked.send(()).unwrap();
-                        released.await.unwrap();
-                        Ok::<_, String>(tx)
-                    },
-                )
-                .await
-        }
-    });
-    is_locked.await.unwrap();
-    assert!(matches!(
-        deliver(&via_sqlx, &table, &three, &runs).await,
-        Outcome::Busy { .. }
-    ));
-    release.send(()).unwrap();
-    assert!(matches!(holder.await.unwrap(), Outcome::Processed { .. }));
-    assert!(matches!(
-        deliver(&via_sqlx, &table, &three, &runs).await,
-        Outcome::Skipped { .. }
-    ));
+    busy_while_held(
+        |locked, released| {
+            let (via_pg, three) = (via_pg.clone(), three.clone());
+            tokio::spawn(async move {
+                via_pg
+                    .handle_in_transaction(
+                        &signed_headers(SECRET, &three),
+                        &three,
+                        |_, tx: Transaction| async move {
+                            locked.send(()).unwrap();
+                            released.await.unwrap();
+                            Ok::<_, String>(tx)
+                        },
+                    )
+                    .await
+            })
+        },
+        || deliver(&via_sqlx, &table, &three, &runs),
+    )
+    .await;
     let four = payment_body(&format!("evt_{run}_4"), &format!("pay_{run}_4"), 1);
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
-    let holder = tokio::spawn({
-        let (via_sqlx, four) = (via_sqlx.clone(), four.clone());
-        async move {
-            via_sqlx
-                .handle_in_transaction(&signed_headers(&four), &four, |_, tx| async move {
-                    locked.send(()).unwrap();
-                    released.await.unwrap();
-                    Ok::<_, String>(tx)
-                })
-                .await
-        }
-    });
-    is_locked.await.unwrap();
-    assert!(matches!(
-        deliver_pg(four.clone()).await,
-        Outcome::Busy { .. }
-    ));
-    release.send(()).unwrap();
-    assert!(matches!(holder.await.unwrap(), Outcome::Processed { .. }));
-    assert!(matches!(deliver_pg(four).await, Outcome::Skipped { .. }));
+    busy_while_held(
+        |locked, released| {
+            let (via_sqlx, four) = (via_sqlx.clone(), four.clone());
+            tokio::spawn(async move {
+                via_sqlx
+                    .handle_in_transaction(
+                        &signed_headers(SECRET, &four),
+                        &four,
+                        |_, tx| async move {
+                            locked.send(()).unwrap();
+                            released.await.unwrap();
+                            Ok::<_, String>(tx)
+                        },
+                    )
+                    .await
+            })
+        },
+        || deliver_pg(four.clone()),
+    )
+    .await;
 
     // Plain claims exclude each other; a record by one is "done" for the other.
     let key = DedupKey::Event {

@@ -22,42 +22,25 @@
 
 mod cut_proxy;
 
+mod support;
+use support::{lock, signed_headers};
+
 use std::convert::Infallible;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
-use luxcore_ext::auth::webhook::{HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_v1};
 use luxcore_ext::webhooks::{
     Begin, ClaimToken, DedupKey, Event, MemoryStore, Outcome, StoreError, WebhookProcessor,
     WebhookStore, WebhookVerifier,
 };
-use secrecy::SecretString;
 
 const SECRET: &str = "whsec_version_regression_tests";
 /// Short, so that step 3 waits only this long for the failed delivery's claim.
 const LEASE: Duration = Duration::from_millis(300);
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn signed_headers(body: &[u8]) -> HeaderMap {
-    let now = luxcore_auth::unix_now();
-    let mut headers = HeaderMap::new();
-    let signature = sign_v1(&SecretString::from(SECRET), now, body);
-    headers.insert(HEADER_SIGNATURE, signature.parse().unwrap());
-    headers.insert(HEADER_TIMESTAMP, now.to_string().parse().unwrap());
-    headers
-}
-
+/// The delivery of `payment_id` at `version` (its event id made of both).
 fn payment_body(payment_id: &str, version: i64) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id": format!("evt_{payment_id}_{version}"), "event": "payment.completed",
-        "data": {"id": payment_id, "amount": 150000, "currency": "ARS",
-                 "status": "completed", "status_version": version}
-    }))
-    .unwrap()
+    support::payment_body(&format!("evt_{payment_id}_{version}"), payment_id, version)
 }
 
 /// A store whose `commit` (the record) fails once for one payment version, as when the
@@ -145,7 +128,7 @@ async fn deliver<S: WebhookStore>(
     compare: bool,
 ) -> Outcome {
     processor
-        .handle(&signed_headers(body), body, |event| async move {
+        .handle(&signed_headers(SECRET, body), body, |event| async move {
             merchant.apply(&event, compare);
             Ok::<_, Infallible>(())
         })
@@ -330,7 +313,7 @@ mod postgres {
                         Ok::<_, String>(tx)
                     };
                 let outcome = processor
-                    .handle_in_transaction(&signed_headers(&body), &body, handler)
+                    .handle_in_transaction(&signed_headers(SECRET, &body), &body, handler)
                     .await;
                 proxy.restore();
                 outcome

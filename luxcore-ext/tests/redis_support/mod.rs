@@ -12,7 +12,7 @@
 use luxcore_ext::webhooks::RedisEndpoint;
 
 // The run's test CA and client certificate: every file that declares `mod redis_support`
-// declares `mod test_ca` beside it.
+// declares `mod test_ca` beside it (and `mod support`).
 use crate::test_ca;
 
 pub const URL_ENV: &str = "LUXCORE_TEST_REDIS_URL";
@@ -20,15 +20,8 @@ pub const TLS_URL_ENV: &str = "LUXCORE_TEST_REDIS_TLS_URL";
 pub const CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_CLUSTER_NODES";
 pub const TLS_CLUSTER_NODES_ENV: &str = "LUXCORE_TEST_REDIS_TLS_CLUSTER_NODES";
 
-/// The variable's value; panics (a failure) when it is unset.
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test needs a real server (run `cargo xtask test`, which \
-             starts one, or set {name})"
-        )
-    })
-}
+// Every file that declares `mod redis_support` declares `mod support` beside it.
+pub use crate::support::required_env;
 
 /// One of the test deployments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
